@@ -1,0 +1,3 @@
+module github.com/modhash/modhash
+
+go 1.19
