@@ -1,0 +1,122 @@
+package merkle
+
+import (
+	"encoding/binary"
+	"math/rand"
+	"testing"
+)
+
+// Flipping any single bit of a signed module, its proof, its header, its
+// marker or the kernel's root must make the kernel-equivalent check refuse
+// the module with the error the kernel would return.
+func TestTamper(t *testing.T) {
+	rng := rand.New(rand.NewSource(2))
+	mods := randomModules(rng, 11, 300)
+	tree, signed := buildSigned(t, mods)
+	rec := tree.Record()
+	levels := int(rec.Levels)
+	proofLen := ProofSize(levels)
+
+	for i, s := range signed {
+		modLen := len(mods[i])
+		hdr := modLen + proofLen
+		marker := hdr + HeaderSize
+		regions := []struct {
+			name       string
+			start, end int
+		}{
+			{"module", 0, modLen},
+			{"proof pos", modLen, modLen + 4},
+			{"proof siblings", modLen + 4, hdr},
+			{"header algo..pad", hdr, hdr + 8},
+			{"header sig_len", hdr + 8, marker},
+			{"marker", marker, len(s)},
+		}
+		for _, r := range regions {
+			for bit := r.start * 8; bit < r.end*8; bit++ {
+				mut := append([]byte(nil), s...)
+				mut[bit/8] ^= 1 << (bit % 8)
+				res := VerifyBytes(mut, rec)
+				want := expectedTamperOutcome(r.name, bit/8-r.start, mut, hdr)
+				if res.Outcome != want {
+					t.Fatalf("module %d, %s byte %d bit %d: got %v (%s), want %v",
+						i, r.name, bit/8-r.start, bit%8, res.Outcome, res.Reason, want)
+				}
+			}
+		}
+	}
+
+	// The root: every bit of the record's hash, and the levels count.
+	for bit := 0; bit < HashSize*8; bit++ {
+		bad := rec
+		bad.Root[bit/8] ^= 1 << (bit % 8)
+		if res := VerifyBytes(signed[3], bad); res.Outcome != ENOKEY {
+			t.Fatalf("root bit %d: got %v", bit, res.Outcome)
+		}
+	}
+	for _, lv := range []uint32{0, rec.Levels - 1, rec.Levels + 1} {
+		bad := rec
+		bad.Levels = lv
+		if res := VerifyBytes(signed[3], bad); res.Outcome != ENOPKG {
+			t.Fatalf("levels %d: got %v", lv, res.Outcome)
+		}
+	}
+}
+
+// expectedTamperOutcome states what the kernel returns for one flipped bit,
+// from FORMAT.md's load-time steps.
+func expectedTamperOutcome(region string, off int, mut []byte, hdr int) Outcome {
+	switch region {
+	case "marker":
+		return ENODATA
+	case "header algo..pad":
+		if off == 2 { // id_type 3 -> anything else
+			return ENOPKG
+		}
+		return EBADMSG
+	case "header sig_len":
+		sigLen := binary.BigEndian.Uint32(mut[hdr+8:])
+		if int64(sigLen) >= int64(hdr+HeaderSize)-HeaderSize {
+			return EBADMSG // no module byte left
+		}
+		return ENOPKG // not 4 + 32*levels of this kernel
+	}
+	return ENOKEY
+}
+
+func TestVerifyMalformed(t *testing.T) {
+	tree, signed := buildSigned(t, [][]byte{[]byte("a module"), []byte("another one")})
+	rec := tree.Record()
+	hdrOnly := func(h SignatureHeader, before int) []byte {
+		b := make([]byte, before)
+		hb := h.Marshal()
+		b = append(b, hb[:]...)
+		return append(b, Marker...)
+	}
+	for _, c := range []struct {
+		name string
+		file []byte
+		want Outcome
+	}{
+		{"empty file", nil, ENODATA},
+		{"marker only", []byte(Marker), ENODATA},
+		{"unsigned", []byte("\x7fELF not signed"), ENODATA},
+		{"marker without newline", append([]byte("module"), Marker[:len(Marker)-1]...), ENODATA},
+		{"short header", append([]byte("0123456789a"), Marker...), EBADMSG},
+		{"exactly a header", hdrOnly(SignatureHeader{IDType: IDTypeMerkle}, 0), EBADMSG},
+		{"PKCS#7", hdrOnly(SignatureHeader{IDType: IDTypePKCS7, SigLen: 4}, 100), ENOPKG},
+		{"unknown type", hdrOnly(SignatureHeader{IDType: 7, SigLen: 4}, 100), ENOPKG},
+		{"sig_len covers everything", hdrOnly(SignatureHeader{IDType: IDTypeMerkle, SigLen: 100}, 100), EBADMSG},
+		{"sig_len past start", hdrOnly(SignatureHeader{IDType: IDTypeMerkle, SigLen: 1 << 30}, 100), EBADMSG},
+		{"signer_len set", hdrOnly(SignatureHeader{IDType: IDTypeMerkle, SignerLen: 1, SigLen: 36}, 100), EBADMSG},
+		{"pad set", hdrOnly(SignatureHeader{IDType: IDTypeMerkle, Pad: [3]uint8{0, 0, 1}, SigLen: 36}, 100), EBADMSG},
+		{"wrong proof size", hdrOnly(SignatureHeader{IDType: IDTypeMerkle, SigLen: 68}, 100), ENOPKG},
+		{"zero proof, right size", hdrOnly(SignatureHeader{IDType: IDTypeMerkle, SigLen: 36}, 100), ENOKEY},
+		{"signed twice", append(append([]byte(nil), signed[0]...), tree.Proof(0).Signature()...), ENOKEY},
+		{"good", signed[1], Accepted},
+	} {
+		if got := VerifyBytes(c.file, rec); got.Outcome != c.want {
+			t.Errorf("%s: got %v (%s), want %v", c.name, got.Outcome, got.Reason, c.want)
+		}
+	}
+}

@@ -1,0 +1,151 @@
+package merkle
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+)
+
+// Outcome is the kernel's verdict on a module: accepted, or the error code
+// its module loader returns.
+type Outcome int
+
+// The outcomes of the kernel's check, in the order it can reach them.
+const (
+	Accepted Outcome = iota
+	// ENODATA: no signature marker; the module is unsigned.
+	ENODATA
+	// EBADMSG: a malformed signature header; fatal even without enforcement.
+	EBADMSG
+	// ENOPKG: a signature type or proof size the kernel does not support.
+	ENOPKG
+	// ENOKEY: the proof does not lead to the kernel's root.
+	ENOKEY
+)
+
+var outcomeNames = [...]string{"accepted", "ENODATA", "EBADMSG", "ENOPKG", "ENOKEY"}
+
+// String returns "accepted" or the kernel's error name.
+func (o Outcome) String() string {
+	if o < 0 || int(o) >= len(outcomeNames) {
+		return fmt.Sprintf("Outcome(%d)", int(o))
+	}
+	return outcomeNames[o]
+}
+
+// Fatal reports whether the kernel refuses the module even without
+// enforcement (module.sig_enforce, MODULE_SIG_FORCE) and lockdown. Without
+// them, ENODATA, ENOPKG and ENOKEY load the module and taint the kernel.
+func (o Outcome) Fatal() bool { return o == EBADMSG }
+
+// Result is the verdict on one module with the reason and what was read.
+type Result struct {
+	Outcome Outcome
+	Reason  string
+	// Signed is true when the file ends with the marker and has a header.
+	Signed bool
+	// IDType is the signature type from the header (when Signed).
+	IDType uint8
+	// SigLen is the header's sig_len (when Signed).
+	SigLen uint32
+	// Pos is the position from the proof (when the proof was read).
+	Pos uint32
+	// ModuleSize is the number of module bytes that were hashed.
+	ModuleSize int64
+}
+
+// Verify checks the module file read from r (size bytes) against the root
+// record of a kernel built with CONFIG_MODULE_HASHES, repeating the steps of
+// the kernel's module_auth_check, mod_verify_sig and module_hash_check. The
+// error is for I/O only; every verdict, including rejection, is in Result.
+func Verify(r io.ReaderAt, size int64, root RootRecord) (Result, error) {
+	var res Result
+	tailLen := int64(TrailerTailSize)
+	if size < tailLen {
+		tailLen = size
+	}
+	tail := make([]byte, tailLen)
+	if _, err := r.ReadAt(tail, size-tailLen); err != nil && err != io.EOF {
+		return res, err
+	}
+
+	// 1. module_auth_check: the marker, else the module is unsigned.
+	if size <= int64(len(Marker)) || !bytes.HasSuffix(tail, []byte(Marker)) {
+		return reject(res, ENODATA, "no signature marker at the end: the module is unsigned"), nil
+	}
+	modlen := size - int64(len(Marker))
+
+	// 2. mod_verify_sig: room for the header, then the header itself.
+	if modlen <= HeaderSize {
+		return reject(res, EBADMSG, fmt.Sprintf("only %d bytes before the marker, not enough for the %d-byte signature header", modlen, HeaderSize)), nil
+	}
+	h := ParseSignatureHeader(tail[len(tail)-TrailerTailSize:])
+	res.Signed, res.IDType, res.SigLen = true, h.IDType, h.SigLen
+	if h.IDType != IDTypeMerkle {
+		why := fmt.Sprintf("signature type %s (id_type %d) is not supported by a kernel that checks module hashes", TypeName(h.IDType), h.IDType)
+		if h.IDType == IDTypePKCS7 {
+			why = "PKCS#7 signature (id_type 2): only a kernel with CONFIG_MODULE_SIG checks it, against its keyring, not against the module hashes root"
+		}
+		return reject(res, ENOPKG, why), nil
+	}
+	if int64(h.SigLen) >= modlen-HeaderSize {
+		return reject(res, EBADMSG, fmt.Sprintf("sig_len %d leaves no module bytes (%d bytes precede the header)", h.SigLen, modlen-HeaderSize)), nil
+	}
+	if err := h.checkZeroFields(); err != nil {
+		return reject(res, EBADMSG, err.Error()), nil
+	}
+	modlen -= int64(h.SigLen) + HeaderSize
+	res.ModuleSize = modlen
+
+	// 3. module_hash_check: the proof must have exactly the kernel's levels.
+	if want := ProofSize(int(root.Levels)); int(h.SigLen) != want {
+		return reject(res, ENOPKG, fmt.Sprintf("proof is %d bytes (%s) but the kernel's tree has %d levels (proof of %d bytes)",
+			h.SigLen, describeProofSize(int(h.SigLen)), root.Levels, want)), nil
+	}
+	proofBytes := make([]byte, h.SigLen)
+	if _, err := r.ReadAt(proofBytes, modlen); err != nil && err != io.EOF {
+		return res, err
+	}
+	proof, err := ParseProof(proofBytes)
+	if err != nil { // cannot happen: the size was checked above
+		return reject(res, ENOPKG, err.Error()), nil
+	}
+	res.Pos = proof.Pos
+
+	// 4. leaf, then up the tree; pos itself is bound by the leaf hash.
+	bufSize := int64(1 << 20)
+	if modlen < bufSize {
+		bufSize = modlen
+	}
+	leaf, _, err := LeafFrom(proof.Pos, io.NewSectionReader(r, 0, modlen), make([]byte, bufSize))
+	if err != nil {
+		return res, err
+	}
+	if got := proof.Root(leaf); got != root.Root {
+		return reject(res, ENOKEY, fmt.Sprintf("proof for position %d leads to root %s, the kernel's root is %s", proof.Pos, got, Digest(root.Root))), nil
+	}
+	res.Outcome = Accepted
+	res.Reason = fmt.Sprintf("proof for position %d leads to the kernel's root", proof.Pos)
+	return res, nil
+}
+
+// VerifyBytes is Verify for a module held in memory.
+func VerifyBytes(module []byte, root RootRecord) Result {
+	res, err := Verify(bytes.NewReader(module), int64(len(module)), root)
+	if err != nil {
+		panic(err) // bytes.Reader does not fail within bounds
+	}
+	return res
+}
+
+func reject(res Result, o Outcome, why string) Result {
+	res.Outcome, res.Reason = o, why
+	return res
+}
+
+func describeProofSize(n int) string {
+	if n >= 4 && (n-4)%HashSize == 0 {
+		return fmt.Sprintf("%d levels", (n-4)/HashSize)
+	}
+	return "not 4 + 32*levels"
+}
