@@ -1,0 +1,186 @@
+// Package leaves computes the leaf hashes of a whole module set in parallel.
+//
+// The kernel's own tool hashes one module after another on one core; a
+// distribution kernel has thousands of modules and hundreds of megabytes.
+// Here a fixed number of workers each stream one file at a time through a
+// reused buffer, so memory stays at workers × buffer size however large the
+// set is.
+package leaves
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"sort"
+	"sync"
+	"sync/atomic"
+
+	"github.com/modhash/modhash/merkle"
+)
+
+// bufSize is each worker's read buffer: large enough that system calls cost
+// nothing next to SHA-256, small enough to stay in cache-friendly territory.
+const bufSize = 1 << 20
+
+// Input names one module and its position in the tree.
+type Input struct {
+	Path string
+	Pos  uint32
+}
+
+// Leaf is the result for one module.
+type Leaf struct {
+	Leaf merkle.Digest
+	// Size is the number of bytes hashed.
+	Size int64
+	// Removed is the signature that was found and left out of the hash
+	// (only with Options.RemoveSignature); nil for an unsigned module.
+	Removed *merkle.Trailer
+}
+
+// Options tune Hash.
+type Options struct {
+	// Workers is the number of files hashed at once; 0 means GOMAXPROCS.
+	Workers int
+	// RemoveSignature hashes a module that already carries a signature
+	// (PKCS#7 or Merkle) without it instead of refusing it.
+	RemoveSignature bool
+	// Progress, if set, counts finished files and hashed bytes as they
+	// complete; read it from another goroutine for a progress display.
+	Progress *Progress
+}
+
+// Progress counts completed work; safe for concurrent use.
+type Progress struct {
+	Files atomic.Int64
+	Bytes atomic.Int64
+}
+
+// ErrEmpty reports an empty module file, which the kernel could never load.
+var ErrEmpty = errors.New("empty module file: the kernel cannot load an empty module (was the build interrupted?)")
+
+// ErrSigned reports a module that already ends with a signature.
+var ErrSigned = errors.New("module is already signed")
+
+// Hash hashes every input and returns the leaves in input order. On error it
+// stops starting new files and returns the error of the first failing input
+// in input order, naming the file; the count of further failures is added.
+func Hash(inputs []Input, opts Options) ([]Leaf, error) {
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	if workers > len(inputs) {
+		workers = len(inputs)
+	}
+	out := make([]Leaf, len(inputs))
+	errs := make([]error, len(inputs))
+	var next atomic.Int64
+	var failed atomic.Bool
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, bufSize)
+			for !failed.Load() {
+				i := int(next.Add(1) - 1)
+				if i >= len(inputs) {
+					return
+				}
+				l, err := HashFile(inputs[i].Path, inputs[i].Pos, opts.RemoveSignature, buf)
+				if err != nil {
+					errs[i] = err
+					failed.Store(true)
+					return
+				}
+				out[i] = l
+				if opts.Progress != nil {
+					opts.Progress.Files.Add(1)
+					opts.Progress.Bytes.Add(l.Size)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if failed.Load() {
+		var bad []int
+		for i, err := range errs {
+			if err != nil {
+				bad = append(bad, i)
+			}
+		}
+		sort.Ints(bad)
+		err := errs[bad[0]]
+		if len(bad) > 1 {
+			err = fmt.Errorf("%w (and %d more failing modules)", err, len(bad)-1)
+		}
+		return nil, err
+	}
+	return out, nil
+}
+
+// HashFile computes the leaf of one module file. A signed module is refused
+// (ErrSigned) unless removeSignature is set, in which case only the bytes
+// before its signature are hashed. buf is the read buffer (nil allocates).
+func HashFile(path string, pos uint32, removeSignature bool, buf []byte) (Leaf, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Leaf{}, err // *PathError names the file
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return Leaf{}, err
+	}
+	if !st.Mode().IsRegular() {
+		return Leaf{}, fmt.Errorf("%s: not a regular file (%v)", path, st.Mode().Type())
+	}
+	size := st.Size()
+	if size == 0 {
+		return Leaf{}, fmt.Errorf("%s: %w", path, ErrEmpty)
+	}
+	tr, err := ReadTrailer(f, size)
+	var removed *merkle.Trailer
+	switch {
+	case errors.Is(err, merkle.ErrUnsigned):
+	case err != nil:
+		return Leaf{}, fmt.Errorf("%s: ends with the signature marker but %v", path, err)
+	case !removeSignature:
+		return Leaf{}, fmt.Errorf("%s: %w (%s signature, %d bytes); remove it first, or pass -remove-signature to hash the module without it",
+			path, ErrSigned, merkle.TypeName(tr.Header.IDType), tr.Size)
+	default:
+		if tr.ModuleSize == 0 {
+			return Leaf{}, fmt.Errorf("%s: %w: nothing but a %s signature", path, ErrEmpty, merkle.TypeName(tr.Header.IDType))
+		}
+		removed = &tr
+		size = tr.ModuleSize
+	}
+	if buf == nil {
+		buf = make([]byte, bufSize)
+	}
+	leaf, n, err := merkle.LeafFrom(pos, io.NewSectionReader(f, 0, size), buf)
+	if err != nil {
+		return Leaf{}, fmt.Errorf("%s: %w", path, err)
+	}
+	if n != size {
+		return Leaf{}, fmt.Errorf("%s: file shrank while hashing (%d of %d bytes read)", path, n, size)
+	}
+	return Leaf{Leaf: leaf, Size: size, Removed: removed}, nil
+}
+
+// ReadTrailer reads the end of a file of the given size and parses its
+// signature trailer (merkle.ErrUnsigned when there is none).
+func ReadTrailer(r io.ReaderAt, size int64) (merkle.Trailer, error) {
+	n := int64(merkle.TrailerTailSize)
+	if size < n {
+		n = size
+	}
+	tail := make([]byte, n)
+	if _, err := r.ReadAt(tail, size-n); err != nil && err != io.EOF {
+		return merkle.Trailer{}, err
+	}
+	return merkle.ParseTrailer(tail, size)
+}

@@ -1,0 +1,105 @@
+package leaves
+
+import (
+	"errors"
+	"fmt"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/modhash/modhash/merkle"
+)
+
+func writeModules(t *testing.T, n int) ([]Input, [][]byte) {
+	t.Helper()
+	dir := t.TempDir()
+	rng := rand.New(rand.NewSource(int64(n)))
+	var ins []Input
+	var data [][]byte
+	for i := 0; i < n; i++ {
+		b := make([]byte, 1+rng.Intn(3*bufSize))
+		rng.Read(b)
+		p := filepath.Join(dir, fmt.Sprintf("m%d.ko", i))
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		ins = append(ins, Input{Path: p, Pos: uint32(i)})
+		data = append(data, b)
+	}
+	return ins, data
+}
+
+func TestHashMatchesInMemoryLeaves(t *testing.T) {
+	ins, data := writeModules(t, 9)
+	for _, workers := range []int{1, 2, 5, 50} {
+		var prog Progress
+		got, err := Hash(ins, Options{Workers: workers, Progress: &prog})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var total int64
+		for i, d := range data {
+			if want := merkle.Leaf(uint32(i), d); got[i].Leaf != want || got[i].Size != int64(len(d)) {
+				t.Fatalf("workers=%d module %d: leaf %s size %d, want %s size %d", workers, i, got[i].Leaf, got[i].Size, want, len(d))
+			}
+			total += int64(len(d))
+		}
+		if prog.Files.Load() != int64(len(data)) || prog.Bytes.Load() != total {
+			t.Errorf("progress %d files %d bytes, want %d, %d", prog.Files.Load(), prog.Bytes.Load(), len(data), total)
+		}
+	}
+}
+
+func TestHashErrors(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, b []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	good := write("good.ko", []byte("module"))
+	empty := write("empty.ko", nil)
+	proof := merkle.Proof{Pos: 0, Siblings: []merkle.Digest{{}}}
+	signed := write("signed.ko", append([]byte("module"), proof.Signature()...))
+	truncated := write("trunc.ko", append([]byte("m"), merkle.Marker...))
+
+	for _, c := range []struct {
+		name   string
+		paths  []string
+		remove bool
+		want   string
+		is     error
+	}{
+		{"missing", []string{good, filepath.Join(dir, "missing.ko")}, false, "missing.ko: no such file", os.ErrNotExist},
+		{"empty", []string{empty}, false, "empty.ko: empty module file", ErrEmpty},
+		{"signed", []string{good, signed}, false, "signed.ko: module is already signed (Merkle signature, 76 bytes)", ErrSigned},
+		{"truncated trailer", []string{truncated}, true, "trunc.ko: ends with the signature marker but truncated signature", nil},
+		{"directory", []string{dir}, false, "not a regular file", nil},
+		{"first failure by order", []string{empty, good, filepath.Join(dir, "missing.ko")}, false, "empty.ko: empty module file", ErrEmpty},
+	} {
+		var ins []Input
+		for i, p := range c.paths {
+			ins = append(ins, Input{Path: p, Pos: uint32(i)})
+		}
+		_, err := Hash(ins, Options{Workers: 1, RemoveSignature: c.remove})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: err = %v, want it to contain %q", c.name, err, c.want)
+		}
+		if c.is != nil && !errors.Is(err, c.is) {
+			t.Errorf("%s: err = %v, want errors.Is %v", c.name, err, c.is)
+		}
+	}
+
+	// With RemoveSignature the signed module hashes like the unsigned one.
+	got, err := Hash([]Input{{Path: signed}}, Options{RemoveSignature: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[0].Leaf != merkle.Leaf(0, []byte("module")) || got[0].Removed == nil || got[0].Removed.Header.IDType != merkle.IDTypeMerkle {
+		t.Fatalf("removing the signature: %+v", got[0])
+	}
+}
