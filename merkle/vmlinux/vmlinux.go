@@ -1,0 +1,471 @@
+// Package vmlinux finds, reads and writes the root record in the
+// .module_hashes section of a kernel image (an ELF file, 32- or 64-bit, of
+// either byte order).
+//
+// The kernel build links vmlinux.unstripped with 36 zero bytes in
+// .module_hashes, builds and hashes the modules, and only then knows the
+// root. It writes the root with
+//
+//	objcopy --update-section .module_hashes=FILE
+//
+// which needs the target's binutils and a record already encoded in the
+// target's byte order. Patch and PatchRecord do the same job for any target
+// from the build host: they copy the image and overwrite exactly the 36
+// section bytes, leaving every other byte as it was, so the result is
+// byte-identical to what objcopy produces for an image whose section already
+// has the right size.
+//
+// Only the ELF header, the section header table and the section name string
+// table are parsed; the rest of the image is copied without being read into
+// memory, so patching a vmlinux of several hundred megabytes costs about as
+// much as copying it.
+package vmlinux
+
+import (
+	"bytes"
+	"debug/elf"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/modhash/modhash/internal/atomicfile"
+	"github.com/modhash/modhash/merkle"
+)
+
+// SectionName is the name of the section that holds the root record.
+const SectionName = ".module_hashes"
+
+// Errors that a FormatError (or another error returned by this package)
+// wraps, so that callers can tell the cases apart with errors.Is.
+var (
+	// ErrNotELF: the file does not start with an ELF header.
+	ErrNotELF = errors.New("not an ELF file")
+	// ErrTruncated: the file ends before a header, a table or the section
+	// data that the ELF header says is there.
+	ErrTruncated = errors.New("truncated ELF file")
+	// ErrMalformed: a header field has a value no valid ELF file has.
+	ErrMalformed = errors.New("malformed ELF file")
+	// ErrNoSection: the image has no .module_hashes section: it was not
+	// built with CONFIG_MODULE_HASHES, or the section was stripped.
+	ErrNoSection = errors.New("no " + SectionName + " section")
+	// ErrNoBits: .module_hashes occupies no bytes in the file (SHT_NOBITS),
+	// so there is nothing to overwrite.
+	ErrNoBits = errors.New(SectionName + " section has no file data")
+	// ErrSectionSize: .module_hashes is not merkle.RecordSize bytes, so it
+	// was built for a different record layout.
+	ErrSectionSize = errors.New(SectionName + " section has the wrong size")
+	// ErrDuplicate: more than one section is named .module_hashes; the
+	// kernel would use one of them and patching the other would go unseen.
+	ErrDuplicate = errors.New("more than one " + SectionName + " section")
+	// ErrByteOrder: raw section data has a levels value that is not
+	// plausible in the image's byte order.
+	ErrByteOrder = errors.New("root record in the wrong byte order")
+	// ErrLevels: a root record has more levels than merkle.MaxLevels.
+	ErrLevels = errors.New("too many levels")
+)
+
+// A FormatError reports an ELF image that cannot be read or patched. Its
+// message names the file and the problem; Unwrap returns one of the Err
+// values of this package.
+type FormatError struct {
+	Path string // the ELF file
+	Err  error  // ErrNotELF, ErrTruncated, ...
+	Msg  string // what exactly is wrong
+}
+
+func (e *FormatError) Error() string { return e.Path + ": " + e.Msg }
+
+// Unwrap returns the error kind, for errors.Is.
+func (e *FormatError) Unwrap() error { return e.Err }
+
+func formatErr(path string, kind error, format string, args ...interface{}) error {
+	return &FormatError{Path: path, Err: kind, Msg: fmt.Sprintf(format, args...)}
+}
+
+// A Section describes where the .module_hashes section of an image is and
+// how the image encodes numbers.
+type Section struct {
+	Path      string           // the file it was found in
+	Index     int              // section header index
+	Offset    int64            // file offset of the section data
+	Size      int64            // size of the section data (merkle.RecordSize)
+	Addr      uint64           // virtual address (sh_addr)
+	Class     elf.Class        // ELFCLASS32 or ELFCLASS64
+	ByteOrder binary.ByteOrder // the target's byte order: the record's levels use it
+	Machine   elf.Machine      // e_machine, for messages
+	FileSize  int64            // size of the whole file
+}
+
+// String describes the section and image for messages, e.g.
+// "section 3 at offset 0x2060, big-endian ELF64 EM_S390".
+func (s *Section) String() string {
+	return fmt.Sprintf("section %d at offset 0x%x, %s %s %s", s.Index, s.Offset, orderName(s.ByteOrder), className(s.Class), s.Machine)
+}
+
+// Find locates the .module_hashes section of the ELF file at path. It checks
+// everything Patch relies on: a single section of that name, with file data
+// (not SHT_NOBITS), exactly merkle.RecordSize bytes long, lying inside the
+// file.
+func Find(path string) (*Section, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	return find(f, fi.Size(), path)
+}
+
+// ReadRecord reads the root record from the .module_hashes section of the
+// ELF file at path and returns it with the image's byte order. A levels
+// value above merkle.MaxLevels is an error: no valid tree has one.
+func ReadRecord(path string) (merkle.RootRecord, binary.ByteOrder, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return merkle.RootRecord{}, nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return merkle.RootRecord{}, nil, err
+	}
+	s, err := find(f, fi.Size(), path)
+	if err != nil {
+		return merkle.RootRecord{}, nil, err
+	}
+	b := make([]byte, s.Size)
+	if _, err := f.ReadAt(b, s.Offset); err != nil {
+		return merkle.RootRecord{}, nil, fmt.Errorf("%s: reading %s: %v", path, SectionName, err)
+	}
+	r, err := merkle.ParseRootRecord(b, s.ByteOrder)
+	if err != nil {
+		return merkle.RootRecord{}, s.ByteOrder, fmt.Errorf("%s: %s: %w", path, SectionName, err)
+	}
+	return r, s.ByteOrder, nil
+}
+
+// PatchRecord writes the ELF file out as a copy of in whose .module_hashes
+// section holds r, encoded in in's byte order. See Patch.
+func PatchRecord(in, out string, r merkle.RootRecord) error {
+	if r.Levels > merkle.MaxLevels {
+		return fmt.Errorf("%w: root record has levels %d, at most %d possible", ErrLevels, r.Levels, merkle.MaxLevels)
+	}
+	return patch(in, out, func(s *Section) ([]byte, error) {
+		return r.Marshal(s.ByteOrder), nil
+	})
+}
+
+// Patch writes the ELF file out as a copy of in with the merkle.RecordSize
+// bytes of its .module_hashes section replaced by data, which must already be
+// encoded for the image (levels in the target's byte order): the same result
+// as objcopy --update-section .module_hashes=FILE. Data whose levels value is
+// implausible in the image's byte order is refused, since it was most likely
+// written for a target of the other byte order.
+//
+// Every byte of out other than the section data equals in, and out gets in's
+// permission bits. in is never modified; out may name the same file as in.
+// The copy is written to a temporary file in out's directory and renamed over
+// out only when complete, so on any error out is left as it was and no
+// temporary file remains. The copy uses the kernel's file-to-file copy
+// (copy_file_range on Linux) where it can. Patch does not fsync: like cp and
+// objcopy it leaves durability to the caller.
+func Patch(in, out string, data []byte) error {
+	if len(data) != merkle.RecordSize {
+		return fmt.Errorf("%w: section data is %d bytes, want %d", merkle.ErrRecordSize, len(data), merkle.RecordSize)
+	}
+	return patch(in, out, func(s *Section) ([]byte, error) {
+		if err := checkOrder(data, s); err != nil {
+			return nil, err
+		}
+		return data, nil
+	})
+}
+
+// checkOrder refuses raw record data whose levels field, read in the image's
+// byte order, is above merkle.MaxLevels.
+func checkOrder(data []byte, s *Section) error {
+	levels := s.ByteOrder.Uint32(data)
+	if levels <= merkle.MaxLevels {
+		return nil
+	}
+	other := binary.ByteOrder(binary.LittleEndian)
+	if s.ByteOrder == binary.LittleEndian {
+		other = binary.BigEndian
+	}
+	if v := other.Uint32(data); v <= merkle.MaxLevels {
+		return formatErr(s.Path, ErrByteOrder,
+			"section data has levels 0x%08x (%d) in the image's %s byte order, more than %d; read as %s it is %d: the record was likely written for a %s target",
+			levels, levels, orderName(s.ByteOrder), merkle.MaxLevels, orderName(other), v, orderName(other))
+	}
+	return formatErr(s.Path, ErrByteOrder,
+		"section data has levels 0x%08x (%d) in the image's %s byte order, more than %d in either byte order: not a root record",
+		levels, levels, orderName(s.ByteOrder), merkle.MaxLevels)
+}
+
+// patch copies in to a temporary file beside out, writes the bytes that
+// encode returns at the section offset and renames the result to out.
+func patch(in, out string, encode func(*Section) ([]byte, error)) error {
+	src, err := os.Open(in)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	fi, err := src.Stat()
+	if err != nil {
+		return err
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s: not a regular file", in)
+	}
+	s, err := find(src, fi.Size(), in)
+	if err != nil {
+		return err
+	}
+	data, err := encode(s)
+	if err != nil {
+		return err
+	}
+	if int64(len(data)) != s.Size {
+		return fmt.Errorf("%s: %d bytes of data for a %d-byte section", in, len(data), s.Size)
+	}
+
+	tmp, err := atomicfile.Create(out, fi.Mode()&(os.ModePerm|os.ModeSetuid|os.ModeSetgid|os.ModeSticky))
+	if err != nil {
+		return err
+	}
+	defer tmp.Abort() // no-op after Commit
+	// src is at offset 0: find only used ReadAt. io.Copy hands the copy to
+	// (*os.File).ReadFrom, which uses copy_file_range on Linux.
+	n, err := io.Copy(tmp.File, src)
+	if err != nil {
+		return fmt.Errorf("copying %s to %s: %v", in, out, err)
+	}
+	if n != fi.Size() {
+		return fmt.Errorf("copying %s to %s: copied %d bytes, file was %d bytes: changed while being copied?", in, out, n, fi.Size())
+	}
+	if _, err := tmp.WriteAt(data, s.Offset); err != nil {
+		return fmt.Errorf("%s: writing %s: %v", out, SectionName, err)
+	}
+	return tmp.Commit()
+}
+
+// find parses the ELF header and section headers of r, which holds size
+// bytes read from path, and locates the .module_hashes section.
+func find(r io.ReaderAt, size int64, path string) (*Section, error) {
+	var ident [elf.EI_NIDENT]byte
+	if n, err := r.ReadAt(ident[:], 0); n < 4 || !bytes.Equal(ident[:4], []byte(elf.ELFMAG)) {
+		if err != nil && err != io.EOF {
+			return nil, fmt.Errorf("%s: %v", path, err)
+		}
+		if n == 0 {
+			return nil, formatErr(path, ErrNotELF, "not an ELF file (the file is empty)")
+		}
+		return nil, formatErr(path, ErrNotELF, "not an ELF file (no \\x7fELF magic at the start)")
+	} else if n < len(ident) {
+		return nil, formatErr(path, ErrTruncated, "truncated ELF header: file is %d bytes", size)
+	}
+	s := &Section{Path: path, Class: elf.Class(ident[elf.EI_CLASS]), FileSize: size}
+	switch elf.Data(ident[elf.EI_DATA]) {
+	case elf.ELFDATA2LSB:
+		s.ByteOrder = binary.LittleEndian
+	case elf.ELFDATA2MSB:
+		s.ByteOrder = binary.BigEndian
+	default:
+		return nil, formatErr(path, ErrMalformed, "unknown ELF byte order %d (EI_DATA)", ident[elf.EI_DATA])
+	}
+	if v := elf.Version(ident[elf.EI_VERSION]); v != elf.EV_CURRENT {
+		return nil, formatErr(path, ErrMalformed, "unknown ELF version %d (EI_VERSION)", v)
+	}
+
+	var (
+		shoff            uint64
+		shentsize, shnum uint16
+		shstrndx         int
+		shdrSize         int
+	)
+	switch s.Class {
+	case elf.ELFCLASS32:
+		var h elf.Header32
+		if err := readStruct(r, 0, &h, s.ByteOrder); err != nil {
+			return nil, truncErr(path, err, "truncated ELF header: file is %d bytes, header is %d", size, binary.Size(h))
+		}
+		s.Machine = elf.Machine(h.Machine)
+		shoff, shentsize, shnum, shstrndx = uint64(h.Shoff), h.Shentsize, h.Shnum, int(h.Shstrndx)
+		shdrSize = binary.Size(elf.Section32{})
+	case elf.ELFCLASS64:
+		var h elf.Header64
+		if err := readStruct(r, 0, &h, s.ByteOrder); err != nil {
+			return nil, truncErr(path, err, "truncated ELF header: file is %d bytes, header is %d", size, binary.Size(h))
+		}
+		s.Machine = elf.Machine(h.Machine)
+		shoff, shentsize, shnum, shstrndx = h.Shoff, h.Shentsize, h.Shnum, int(h.Shstrndx)
+		shdrSize = binary.Size(elf.Section64{})
+	default:
+		return nil, formatErr(path, ErrMalformed, "unknown ELF class %d (EI_CLASS)", ident[elf.EI_CLASS])
+	}
+	if shoff == 0 {
+		return nil, formatErr(path, ErrNoSection, "no %s section: the file has no section header table", SectionName)
+	}
+	if int(shentsize) < shdrSize {
+		return nil, formatErr(path, ErrMalformed, "section header size %d (e_shentsize) is less than %d", shentsize, shdrSize)
+	}
+	if shoff > uint64(size) || uint64(size)-shoff < uint64(shentsize) {
+		return nil, formatErr(path, ErrTruncated, "truncated section header table: it starts at offset 0x%x, file is %d bytes", shoff, size)
+	}
+
+	// Section 0 holds the real count and string table index when they do
+	// not fit in the ELF header (extended section numbering).
+	sec0, err := readSection(r, int64(shoff), s.Class, s.ByteOrder)
+	if err != nil {
+		return nil, fmt.Errorf("%s: reading section header 0: %v", path, err)
+	}
+	n := uint64(shnum)
+	if n == 0 {
+		n = sec0.size
+	}
+	if shstrndx == int(elf.SHN_XINDEX) {
+		shstrndx = int(sec0.link)
+	}
+	if n == 0 {
+		return nil, formatErr(path, ErrNoSection, "no %s section: the file has no sections", SectionName)
+	}
+	if n > (uint64(size)-shoff)/uint64(shentsize) {
+		return nil, formatErr(path, ErrTruncated, "truncated section header table: %d headers of %d bytes at offset 0x%x need %d bytes, file is %d bytes",
+			n, shentsize, shoff, shoff+n*uint64(shentsize), size)
+	}
+	table := make([]byte, n*uint64(shentsize))
+	if _, err := r.ReadAt(table, int64(shoff)); err != nil {
+		return nil, fmt.Errorf("%s: reading section headers: %v", path, err)
+	}
+	headers := make([]section, n)
+	for i := range headers {
+		headers[i] = parseSection(table[i*int(shentsize):], s.Class, s.ByteOrder)
+	}
+
+	if shstrndx == int(elf.SHN_UNDEF) || uint64(shstrndx) >= n {
+		return nil, formatErr(path, ErrMalformed, "section name string table index %d (e_shstrndx) is not one of the %d sections", shstrndx, n)
+	}
+	strtab := headers[shstrndx]
+	if elf.SectionType(strtab.typ) == elf.SHT_NOBITS {
+		return nil, formatErr(path, ErrMalformed, "section name string table (section %d) has no file data", shstrndx)
+	}
+	if strtab.off > uint64(size) || strtab.size > uint64(size)-strtab.off {
+		return nil, formatErr(path, ErrTruncated, "truncated section name string table: %d bytes at offset 0x%x, file is %d bytes", strtab.size, strtab.off, size)
+	}
+	names := make([]byte, strtab.size)
+	if _, err := r.ReadAt(names, int64(strtab.off)); err != nil {
+		return nil, fmt.Errorf("%s: reading section name string table: %v", path, err)
+	}
+
+	found := -1
+	for i, h := range headers {
+		if i == 0 {
+			continue // the null section; its name field is unused
+		}
+		if uint64(h.name) >= uint64(len(names)) {
+			return nil, formatErr(path, ErrMalformed, "section %d has name offset %d past the end of the %d-byte section name string table", i, h.name, len(names))
+		}
+		name := names[h.name:]
+		end := bytes.IndexByte(name, 0)
+		if end < 0 {
+			return nil, formatErr(path, ErrMalformed, "section %d has a name that runs off the end of the section name string table", i)
+		}
+		if string(name[:end]) != SectionName {
+			continue
+		}
+		if found >= 0 {
+			return nil, formatErr(path, ErrDuplicate, "sections %d and %d are both named %s", found, i, SectionName)
+		}
+		found = i
+	}
+	if found < 0 {
+		return nil, formatErr(path, ErrNoSection, "no %s section (not built with CONFIG_MODULE_HASHES, or stripped)", SectionName)
+	}
+
+	h := headers[found]
+	s.Index, s.Addr = found, h.addr
+	if elf.SectionType(h.typ) == elf.SHT_NOBITS {
+		return nil, formatErr(path, ErrNoBits, "%s (section %d) is SHT_NOBITS: it has no bytes in the file to patch", SectionName, found)
+	}
+	if h.size != merkle.RecordSize {
+		return nil, formatErr(path, ErrSectionSize, "%s (section %d) is %d bytes, want %d", SectionName, found, h.size, merkle.RecordSize)
+	}
+	if h.off > uint64(size) || h.size > uint64(size)-h.off {
+		return nil, formatErr(path, ErrTruncated, "%s (section %d) data at offset 0x%x, %d bytes, extends past the end of the file (%d bytes)", SectionName, found, h.off, h.size, size)
+	}
+	s.Offset, s.Size = int64(h.off), int64(h.size)
+	return s, nil
+}
+
+// section holds the section header fields find uses, in either class.
+type section struct {
+	name, typ, link uint32
+	addr, off, size uint64
+}
+
+func parseSection(b []byte, class elf.Class, order binary.ByteOrder) section {
+	if class == elf.ELFCLASS32 {
+		// Elf32_Shdr: name, type, flags, addr, offset, size, link, ...
+		return section{
+			name: order.Uint32(b[0:]),
+			typ:  order.Uint32(b[4:]),
+			addr: uint64(order.Uint32(b[12:])),
+			off:  uint64(order.Uint32(b[16:])),
+			size: uint64(order.Uint32(b[20:])),
+			link: order.Uint32(b[24:]),
+		}
+	}
+	// Elf64_Shdr: name, type, flags(8), addr(8), offset(8), size(8), link, ...
+	return section{
+		name: order.Uint32(b[0:]),
+		typ:  order.Uint32(b[4:]),
+		addr: order.Uint64(b[16:]),
+		off:  order.Uint64(b[24:]),
+		size: order.Uint64(b[32:]),
+		link: order.Uint32(b[40:]),
+	}
+}
+
+func readSection(r io.ReaderAt, off int64, class elf.Class, order binary.ByteOrder) (section, error) {
+	n := binary.Size(elf.Section64{})
+	if class == elf.ELFCLASS32 {
+		n = binary.Size(elf.Section32{})
+	}
+	b := make([]byte, n)
+	if _, err := r.ReadAt(b, off); err != nil {
+		return section{}, err
+	}
+	return parseSection(b, class, order), nil
+}
+
+func readStruct(r io.ReaderAt, off int64, v interface{}, order binary.ByteOrder) error {
+	return binary.Read(io.NewSectionReader(r, off, int64(binary.Size(v))), order, v)
+}
+
+// truncErr turns a short read into a FormatError with the given message and
+// passes other read errors through.
+func truncErr(path string, err error, format string, args ...interface{}) error {
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		return formatErr(path, ErrTruncated, format, args...)
+	}
+	return fmt.Errorf("%s: %v", path, err)
+}
+
+func orderName(order binary.ByteOrder) string {
+	if order == binary.BigEndian {
+		return "big-endian"
+	}
+	return "little-endian"
+}
+
+func className(c elf.Class) string {
+	if c == elf.ELFCLASS32 {
+		return "ELF32"
+	}
+	return "ELF64"
+}

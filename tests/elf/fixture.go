@@ -1,0 +1,189 @@
+// Package elftest builds small kernel-like ELF images ("vmlinux" fixtures)
+// with the host compiler and the Debian cross toolchains, for tests that
+// patch the .module_hashes section and compare the result with what the
+// target's own objcopy produces.
+//
+// The fixture is a few C functions, some read-only data, a data and a bss
+// section, and the 36-byte module_hashes_root object in .module_hashes,
+// linked with -nostdlib -static by a linker script that places
+// .module_hashes among the read-only data with an AT() load address, the way
+// the kernel's vmlinux.lds does.
+//
+// Tests find the tools with Tool: when a toolchain is missing the test is
+// skipped, unless the environment variable MODHASH_REQUIRE_CROSS is set
+// (CI sets it after running install-cross.sh in this directory), in which
+// case the test fails.
+package elftest
+
+import (
+	"bytes"
+	"debug/elf"
+	"encoding/binary"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// RequireEnv is the environment variable that turns a missing toolchain
+// from a skipped test into a failed one.
+const RequireEnv = "MODHASH_REQUIRE_CROSS"
+
+// An Arch is a target the fixture is built for.
+type Arch struct {
+	Triplet   string           // GNU triplet, the prefix of the tool names
+	Package   string           // Debian package with the compiler
+	Class     elf.Class        // expected ELF class
+	ByteOrder binary.ByteOrder // expected byte order
+	Machine   elf.Machine      // expected e_machine
+	CFlags    []string         // extra compiler flags
+}
+
+// Host is the build machine's own target (the host gcc).
+var Host = Arch{Triplet: "x86_64-linux-gnu", Package: "gcc", Class: elf.ELFCLASS64, ByteOrder: binary.LittleEndian, Machine: elf.EM_X86_64}
+
+// Arches lists every target the cross tests cover: both classes and both
+// byte orders.
+var Arches = []Arch{
+	Host,
+	{Triplet: "aarch64-linux-gnu", Package: "gcc-aarch64-linux-gnu", Class: elf.ELFCLASS64, ByteOrder: binary.LittleEndian, Machine: elf.EM_AARCH64},
+	{Triplet: "i686-linux-gnu", Package: "gcc-i686-linux-gnu", Class: elf.ELFCLASS32, ByteOrder: binary.LittleEndian, Machine: elf.EM_386},
+	{Triplet: "arm-linux-gnueabihf", Package: "gcc-arm-linux-gnueabihf", Class: elf.ELFCLASS32, ByteOrder: binary.LittleEndian, Machine: elf.EM_ARM},
+	{Triplet: "powerpc64-linux-gnu", Package: "gcc-powerpc64-linux-gnu", Class: elf.ELFCLASS64, ByteOrder: binary.BigEndian, Machine: elf.EM_PPC64},
+	{Triplet: "s390x-linux-gnu", Package: "gcc-s390x-linux-gnu", Class: elf.ELFCLASS64, ByteOrder: binary.BigEndian, Machine: elf.EM_S390},
+	// MIPS compilers default to PIC "abicalls" code, which needs a
+	// dynamic linker; a kernel is built with -mno-abicalls.
+	{Triplet: "mips-linux-gnu", Package: "gcc-mips-linux-gnu", Class: elf.ELFCLASS32, ByteOrder: binary.BigEndian, Machine: elf.EM_MIPS, CFlags: []string{"-mno-abicalls"}},
+}
+
+// Tool returns the path of the target's tool (gcc, objcopy, readelf, ...).
+// A missing tool skips the test, or fails it when RequireEnv is set.
+func (a Arch) Tool(t testing.TB, name string) string {
+	t.Helper()
+	return Require(t, a.Triplet+"-"+name, a.Package)
+}
+
+// Require returns the path of the program name, installed by the Debian
+// package pkg. A missing program skips the test, or fails it when RequireEnv
+// is set.
+func Require(t testing.TB, name, pkg string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err == nil {
+		return p
+	}
+	// Bazel and other sandboxes may run tests with a minimal PATH.
+	if _, err := os.Stat("/usr/bin/" + name); err == nil {
+		return "/usr/bin/" + name
+	}
+	if os.Getenv(RequireEnv) != "" {
+		t.Fatalf("%s not found (Debian package %s; run tests/elf/install-cross.sh) and %s is set", name, pkg, RequireEnv)
+	}
+	t.Skipf("%s not found (Debian package %s; run tests/elf/install-cross.sh, or set %s=1 to make this a failure)", name, pkg, RequireEnv)
+	return ""
+}
+
+// Source is the C source of the fixture. RootDecl declares the
+// .module_hashes object as the kernel does.
+const Source = `struct module_hashes_root { unsigned int levels; unsigned char hash[32]; };
+ROOT_DECL
+const char linux_banner[] = "Linux version 6.99.0-modhash-test (modhash@fixture)";
+static const unsigned int fib_table[] = { 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233 };
+int counter = 7;
+int scratch[64];
+int fib(int n) { return n < 2 ? n : fib(n - 1) + fib(n - 2); }
+int lookup(int i) { return fib_table[i % 12] + counter; }
+const char *banner(void) { return linux_banner; }
+void _start(void)
+{
+	for (;;)
+		scratch[counter & 63] = fib(lookup(counter)) + banner()[counter & 15];
+}
+`
+
+// RootDecl is the kernel's declaration of the root record: 36 zero bytes.
+const RootDecl = `const struct module_hashes_root module_hashes_root
+	__attribute__((section(".module_hashes"), used)) = {0};`
+
+// LinkerScript places .module_hashes among the read-only data with a load
+// address below its virtual address, as the kernel's vmlinux.lds does.
+const LinkerScript = `LOAD_OFFSET = 0x40000000;
+ENTRY(_start)
+SECTIONS
+{
+	. = 0x40100000;
+	.text : AT(ADDR(.text) - LOAD_OFFSET) { *(.text .text.*) }
+	. = ALIGN(4096);
+	.rodata : AT(ADDR(.rodata) - LOAD_OFFSET) { *(.rodata .rodata.*) }
+	.module_hashes : AT(ADDR(.module_hashes) - LOAD_OFFSET) { KEEP(*(SORT(.module_hashes))) }
+	.rodata_tail : AT(ADDR(.rodata_tail) - LOAD_OFFSET) { *(.rodata1) LONG(0x6d6f6468) }
+	. = ALIGN(4096);
+	.data : AT(ADDR(.data) - LOAD_OFFSET) { *(.data .data.*) }
+	.bss : AT(ADDR(.bss) - LOAD_OFFSET) { *(.bss .bss.*) *(COMMON) }
+	/DISCARD/ : { *(.note.GNU-stack) *(.comment) }
+}
+`
+
+// Options vary the fixture.
+type Options struct {
+	// RootDecl replaces the declaration of the .module_hashes object,
+	// e.g. to make a section of the wrong size. Empty means RootDecl.
+	RootDecl string
+	// Name is the output file name in the directory; empty means "vmlinux".
+	Name string
+}
+
+// Build compiles and links the fixture for a into dir and returns the path
+// of the image. It checks that the result has the class, byte order and
+// machine that a promises.
+func Build(t testing.TB, a Arch, dir string, opt Options) string {
+	t.Helper()
+	gcc := a.Tool(t, "gcc")
+	decl := opt.RootDecl
+	if decl == "" {
+		decl = RootDecl
+	}
+	name := opt.Name
+	if name == "" {
+		name = "vmlinux"
+	}
+	src := filepath.Join(dir, name+".c")
+	lds := filepath.Join(dir, name+".lds")
+	out := filepath.Join(dir, name)
+	if err := os.WriteFile(src, []byte(strings.Replace(Source, "ROOT_DECL", decl, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(lds, []byte(LinkerScript), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"-O2", "-ffreestanding", "-fno-pic", "-fno-pie", "-no-pie",
+		"-fno-stack-protector", "-fno-asynchronous-unwind-tables",
+		"-nostdlib", "-static", "-Wl,-T," + lds, "-Wl,--build-id=none"}
+	args = append(args, a.CFlags...)
+	args = append(args, "-o", out, src)
+	Run(t, gcc, args...)
+
+	f, err := elf.Open(out)
+	if err != nil {
+		t.Fatalf("%s: %v", out, err)
+	}
+	defer f.Close()
+	if f.Class != a.Class || f.ByteOrder != a.ByteOrder || f.Machine != a.Machine {
+		t.Fatalf("%s: built %v %v %v, want %v %v %v", out, f.Class, f.ByteOrder, f.Machine, a.Class, a.ByteOrder, a.Machine)
+	}
+	return out
+}
+
+// Run runs a program and returns its standard output; a failure fails the
+// test with the program's standard error.
+func Run(t testing.TB, name string, args ...string) []byte {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	cmd := exec.Command(name, args...)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, stderr.String())
+	}
+	return stdout.Bytes()
+}
