@@ -5,24 +5,30 @@
 # without touching apt. Run as root (or with sudo available).
 set -eu
 
-# package:compiler pairs; the compiler name is what the Go tests look for.
+# package:program pairs; the programs are what the Go tests look for
+# (tests/elf/fixture.go: <triplet>-gcc, -objcopy, -readelf).
 pairs="
 gcc:gcc
 binutils:objcopy
-gcc-aarch64-linux-gnu:aarch64-linux-gnu-gcc
-gcc-i686-linux-gnu:i686-linux-gnu-gcc
-gcc-arm-linux-gnueabihf:arm-linux-gnueabihf-gcc
-gcc-powerpc64-linux-gnu:powerpc64-linux-gnu-gcc
-gcc-s390x-linux-gnu:s390x-linux-gnu-gcc
-gcc-mips-linux-gnu:mips-linux-gnu-gcc
+binutils:readelf
 "
+if [ "$(uname -m)" = x86_64 ]; then
+	# The host target, under its triplet name (tests/elf: Host).
+	pairs="$pairs gcc:x86_64-linux-gnu-gcc binutils:x86_64-linux-gnu-objcopy binutils:x86_64-linux-gnu-readelf"
+fi
+for t in aarch64-linux-gnu i686-linux-gnu arm-linux-gnueabihf powerpc64-linux-gnu s390x-linux-gnu mips-linux-gnu; do
+	pairs="$pairs gcc-$t:$t-gcc binutils-$t:$t-objcopy binutils-$t:$t-readelf"
+done
 
 missing=""
 for p in $pairs; do
 	pkg=${p%%:*}
 	bin=${p#*:}
 	if ! command -v "$bin" >/dev/null 2>&1; then
-		missing="$missing $pkg"
+		case " $missing " in
+		*" $pkg "*) ;;
+		*) missing="$missing $pkg" ;;
+		esac
 	fi
 done
 
