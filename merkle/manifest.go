@@ -106,3 +106,27 @@ func ReadManifestFile(path string) (*Manifest, error) {
 	}
 	return m, nil
 }
+
+// MarshalEntry encodes one entry as a leaf file: what a per-module hashing
+// step hands to the tree step.
+func MarshalEntry(e ManifestEntry) []byte {
+	b, err := json.Marshal(e)
+	if err != nil {
+		panic(err)
+	}
+	return append(b, '\n')
+}
+
+// ParseEntry decodes a leaf file written by MarshalEntry.
+func ParseEntry(b []byte) (ManifestEntry, error) {
+	var e ManifestEntry
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&e); err != nil {
+		return e, fmt.Errorf("not a leaf file: %v", err)
+	}
+	if e.Name == "" {
+		return e, fmt.Errorf("leaf file has no module name")
+	}
+	return e, nil
+}

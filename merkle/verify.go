@@ -52,6 +52,9 @@ type Result struct {
 	Pos uint32
 	// ModuleSize is the number of module bytes that were hashed.
 	ModuleSize int64
+	// Leaf is leaf(Pos, module bytes), set once the module was hashed
+	// (Accepted or ENOKEY).
+	Leaf Digest
 }
 
 // Verify checks the module file read from r (size bytes) against the root
@@ -121,6 +124,7 @@ func Verify(r io.ReaderAt, size int64, root RootRecord) (Result, error) {
 	if err != nil {
 		return res, err
 	}
+	res.Leaf = leaf
 	if got := proof.Root(leaf); got != root.Root {
 		return reject(res, ENOKEY, fmt.Sprintf("proof for position %d leads to root %s, the kernel's root is %s", proof.Pos, got, Digest(root.Root))), nil
 	}

@@ -91,3 +91,22 @@ func RootC(r merkle.RootRecord) []byte {
 	b.WriteString("\n};\n")
 	return b.Bytes()
 }
+
+// FindModule returns the module of mods whose file is path: path equals its
+// Path or ends with "/" + Path (a build system's output path for the same
+// kbuild module). Exactly one module must match.
+func FindModule(mods []Module, path string) (Module, error) {
+	var found []Module
+	for _, m := range mods {
+		if path == m.Path || strings.HasSuffix(path, "/"+m.Path) {
+			found = append(found, m)
+		}
+	}
+	switch len(found) {
+	case 1:
+		return found[0], nil
+	case 0:
+		return Module{}, fmt.Errorf("%s is not listed in modules.order (no line names an object whose module file it is)", path)
+	}
+	return Module{}, fmt.Errorf("%s matches %d lines of modules.order (%s and %s)", path, len(found), found[0].Object, found[1].Object)
+}

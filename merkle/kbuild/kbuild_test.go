@@ -73,3 +73,25 @@ func TestRootC(t *testing.T) {
 		t.Fatalf("RootC =\n%s\nwant\n%s", got, want)
 	}
 }
+
+func TestFindModule(t *testing.T) {
+	mods, err := ParseOrder([]byte("drivers/a/x.o\nfs/x.o\nb/fs/x.o\n"), "modules.order", ".ko")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, err := FindModule(mods, "bazel-out/k8/bin/drivers/a/x.ko"); err != nil || m.Pos != 0 {
+		t.Errorf("suffix match: %+v, %v", m, err)
+	}
+	if m, err := FindModule(mods, "drivers/a/x.ko"); err != nil || m.Pos != 0 {
+		t.Errorf("exact match: %+v, %v", m, err)
+	}
+	if _, err := FindModule(mods, "out/a/x.ko"); err == nil || !strings.Contains(err.Error(), "not listed") {
+		t.Errorf("no match: %v", err)
+	}
+	if _, err := FindModule(mods, "out/b/fs/x.ko"); err == nil || !strings.Contains(err.Error(), "matches 2 lines") {
+		t.Errorf("ambiguous match: %v", err)
+	}
+	if _, err := FindModule(mods, "xdrivers/a/x.ko"); err == nil {
+		t.Error("matched across a path component boundary")
+	}
+}

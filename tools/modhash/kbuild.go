@@ -1,0 +1,81 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/modhash/modhash/internal/atomicfile"
+	"github.com/modhash/modhash/merkle"
+	"github.com/modhash/modhash/merkle/kbuild"
+	"github.com/modhash/modhash/merkle/leaves"
+)
+
+const kbuildDoc = `
+A drop-in replacement for the kernel's scripts/modules-merkle-tree, run in
+the object tree: reads modules.order (each line an object such as
+drivers/foo/bar.o; the module is that path with .o replaced by SUFFIX, for
+example .ko or .ko.stripped), writes ROOT_C (the C definition of
+module_hashes_root) and one <object>.merkle proof per module, byte-identical
+to the kernel tool's. Modules are hashed in parallel; nothing is written
+unless every module could be hashed.
+
+Unlike the kernel tool it refuses, naming the file and line: an empty
+module, a module that is already signed, a line not ending in .o, CRLF line
+ends, blank lines, and a module listed twice.`
+
+func runKbuild(e *env, args []string) error {
+	fs := newFlags(e, "kbuild", "[flags] ROOT_C SUFFIX", kbuildDoc)
+	order := fs.String("order", "modules.order", "the modules.order file")
+	workers := workersFlag(fs)
+	removeSig := fs.Bool("remove-signature", false, "hash modules that are already signed without their signature instead of refusing them")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 2 {
+		return usagef("want ROOT_C and SUFFIX, got %d arguments", fs.NArg())
+	}
+	rootC, suffix := fs.Arg(0), fs.Arg(1)
+
+	data, err := os.ReadFile(*order)
+	if err != nil {
+		return err
+	}
+	mods, err := kbuild.ParseOrder(data, *order, suffix)
+	if err != nil {
+		return err
+	}
+	inputs := make([]leaves.Input, len(mods))
+	for i, m := range mods {
+		inputs[i] = leaves.Input{Path: m.Path, Pos: uint32(m.Pos)}
+	}
+	var prog leaves.Progress
+	stop := showProgress(e.stderr, len(inputs), &prog)
+	ls, err := leaves.Hash(inputs, leaves.Options{Workers: *workers, RemoveSignature: *removeSig, Progress: &prog})
+	stop()
+	if err != nil {
+		return err
+	}
+	digests := make([]merkle.Digest, len(ls))
+	for i, l := range ls {
+		digests[i] = l.Leaf
+		if l.Removed != nil {
+			fmt.Fprintf(e.stderr, "modhash kbuild: %s: hashed without its %s signature (%d bytes)\n", mods[i].Path, merkle.TypeName(l.Removed.Header.IDType), l.Removed.Size)
+		}
+	}
+	tree, err := merkle.NewTree(digests)
+	if err != nil {
+		return err
+	}
+
+	var out atomicfile.Batch
+	defer out.Abort()
+	if err := out.WriteFile(rootC, kbuild.RootC(tree.Record()), 0o644); err != nil {
+		return err
+	}
+	for i, m := range mods {
+		if err := out.WriteFile(m.ProofPath, tree.Proof(i).Signature(), 0o644); err != nil {
+			return err
+		}
+	}
+	return out.Commit()
+}

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/modhash/modhash/internal/atomicfile"
+	"github.com/modhash/modhash/merkle"
+	"github.com/modhash/modhash/merkle/kbuild"
+	"github.com/modhash/modhash/merkle/leaves"
+)
+
+const leafDoc = `
+Hashes one module into its leaf, leaf(pos, module), and writes it as JSON:
+{"pos": N, "name": NAME, "size": BYTES, "leaf": HEX}. This is the per-module
+step of a build system that hashes each module in its own cacheable action;
+"modhash tree" combines the leaves.
+
+The position comes from -pos, or from -order: the module's line in a
+modules.order file, found by matching the module path (or -name) against
+each line with .o replaced by -suffix.`
+
+func runLeaf(e *env, args []string) error {
+	fs := newFlags(e, "leaf", "-o OUT.json (-pos N | -order modules.order) [flags] MODULE", leafDoc)
+	out := fs.String("o", "", "output JSON file (required)")
+	pos := fs.Int("pos", -1, "the module's 0-based position in the tree")
+	order := fs.String("order", "", "modules.order file giving the position")
+	suffix := fs.String("suffix", ".ko", "module file suffix that replaces .o in -order lines")
+	name := fs.String("name", "", "module name recorded in the leaf and matched against -order (default: MODULE)")
+	removeSig := fs.Bool("remove-signature", false, "hash a module that is already signed without its signature instead of refusing it")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef("want one MODULE, got %d arguments", fs.NArg())
+	}
+	if *out == "" {
+		return usagef("-o is required")
+	}
+	module := fs.Arg(0)
+	if *name == "" {
+		*name = module
+	}
+	switch {
+	case (*pos >= 0) == (*order != ""):
+		return usagef("give exactly one of -pos and -order")
+	case *order != "":
+		data, err := os.ReadFile(*order)
+		if err != nil {
+			return err
+		}
+		mods, err := kbuild.ParseOrder(data, *order, *suffix)
+		if err != nil {
+			return err
+		}
+		m, err := kbuild.FindModule(mods, *name)
+		if err != nil {
+			return fmt.Errorf("%s: %v", *order, err)
+		}
+		*pos, *name = m.Pos, m.Path
+	case uint64(*pos) > 0xffffffff:
+		return usagef("-pos %d does not fit in 32 bits", *pos)
+	}
+
+	l, err := leaves.HashFile(module, uint32(*pos), *removeSig, nil)
+	if err != nil {
+		return err
+	}
+	if l.Removed != nil {
+		fmt.Fprintf(e.stderr, "modhash leaf: %s: hashed without its %s signature (%d bytes)\n", module, merkle.TypeName(l.Removed.Header.IDType), l.Removed.Size)
+	}
+	entry := merkle.ManifestEntry{Pos: uint32(*pos), Name: *name, Size: l.Size, Leaf: l.Leaf}
+	return atomicfile.WriteFile(*out, merkle.MarshalEntry(entry), 0o644)
+}

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/modhash/modhash/merkle"
+	"github.com/modhash/modhash/merkle/vmlinux"
+)
+
+// rootFlags are the ways a command can be told the kernel's root.
+type rootFlags struct {
+	vmlinux, root string
+}
+
+func addRootFlags(fs *flag.FlagSet) *rootFlags {
+	r := &rootFlags{}
+	fs.StringVar(&r.vmlinux, "vmlinux", "", "kernel image (ELF) whose .module_hashes section holds the root")
+	fs.StringVar(&r.root, "root", "", "root file instead of a vmlinux: a 36-byte root record (either byte order) or a tree manifest")
+	return r
+}
+
+func (r *rootFlags) given() bool { return r.vmlinux != "" || r.root != "" }
+
+// load returns the root record and says where it came from.
+func (r *rootFlags) load() (merkle.RootRecord, string, error) {
+	switch {
+	case r.vmlinux != "" && r.root != "":
+		return merkle.RootRecord{}, "", usagef("give -vmlinux or -root, not both")
+	case r.vmlinux != "":
+		rec, _, err := vmlinux.ReadRecord(r.vmlinux)
+		return rec, r.vmlinux, err
+	case r.root != "":
+		rec, err := readRootFile(r.root)
+		return rec, r.root, err
+	}
+	return merkle.RootRecord{}, "", usagef("give the kernel's root with -vmlinux or -root")
+}
+
+// readRootFile reads a raw 36-byte record or a manifest.
+func readRootFile(path string) (merkle.RootRecord, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return merkle.RootRecord{}, err
+	}
+	if t := bytes.TrimSpace(b); len(t) > 0 && t[0] == '{' {
+		m, err := merkle.ParseManifest(b)
+		if err != nil {
+			return merkle.RootRecord{}, fmt.Errorf("%s: %v", path, err)
+		}
+		return m.Record(), nil
+	}
+	rec, _, err := merkle.DetectRootRecord(b)
+	if err != nil {
+		return rec, fmt.Errorf("%s: %v", path, err)
+	}
+	return rec, nil
+}

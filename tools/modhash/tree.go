@@ -1,0 +1,165 @@
+package main
+
+import (
+	"encoding/binary"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/modhash/modhash/internal/atomicfile"
+	"github.com/modhash/modhash/merkle"
+	"github.com/modhash/modhash/merkle/kbuild"
+)
+
+const treeDoc = `
+Builds the tree from leaf files written by "modhash leaf" and writes, all or
+nothing: the JSON manifest (levels, root, and per module pos, name, size,
+leaf), optionally the 36-byte root record (-record, in -byte-order), the
+kernel's root C file (-c), and the proofs. A LEAF argument may name its proof
+output as LEAF=PROOF; -proofs-dir DIR writes every proof as DIR/<name>.merkle
+(name without its -suffix), the kernel's layout.
+
+The leaves must hold positions 0..n-1, each exactly once. With -order, the
+count and every name must match modules.order as well.`
+
+func runTree(e *env, args []string) error {
+	fs := newFlags(e, "tree", "-manifest OUT.json [flags] LEAF[=PROOF]...", treeDoc)
+	manifestOut := fs.String("manifest", "", "output manifest JSON (required)")
+	recordOut := fs.String("record", "", "output 36-byte root record (section data)")
+	order := byteOrderFlag(fs, "byte-order", "byte order of -record: little or big (the target's)")
+	rootC := fs.String("c", "", "output root C file, as the kernel's tool writes it")
+	orderFile := fs.String("order", "", "modules.order the leaves must match")
+	suffix := fs.String("suffix", ".ko", "module file suffix, for -order and -proofs-dir")
+	proofsDir := fs.String("proofs-dir", "", "write proofs as DIR/<module name without suffix>.merkle")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *manifestOut == "" {
+		return usagef("-manifest is required")
+	}
+
+	type leafArg struct {
+		file, proof string
+		entry       merkle.ManifestEntry
+	}
+	var ls []leafArg
+	for _, a := range fs.Args() {
+		la := leafArg{file: a}
+		if i := strings.LastIndex(a, "="); i >= 0 {
+			la.file, la.proof = a[:i], a[i+1:]
+		}
+		b, err := os.ReadFile(la.file)
+		if err != nil {
+			return err
+		}
+		if la.entry, err = merkle.ParseEntry(b); err != nil {
+			return fmt.Errorf("%s: %v", la.file, err)
+		}
+		ls = append(ls, la)
+	}
+	sort.SliceStable(ls, func(i, j int) bool { return ls[i].entry.Pos < ls[j].entry.Pos })
+	for i, la := range ls {
+		if int(la.entry.Pos) == i {
+			continue
+		}
+		if i > 0 && ls[i-1].entry.Pos == la.entry.Pos {
+			return fmt.Errorf("position %d is taken twice: %s (%s) and %s (%s)", la.entry.Pos, ls[i-1].file, ls[i-1].entry.Name, la.file, la.entry.Name)
+		}
+		return fmt.Errorf("no leaf for position %d (%d leaves; the next is %s at position %d)", i, len(ls), la.file, la.entry.Pos)
+	}
+	if *orderFile != "" {
+		data, err := os.ReadFile(*orderFile)
+		if err != nil {
+			return err
+		}
+		mods, err := kbuild.ParseOrder(data, *orderFile, *suffix)
+		if err != nil {
+			return err
+		}
+		if len(mods) != len(ls) {
+			return fmt.Errorf("%s lists %d modules but %d leaves were given", *orderFile, len(mods), len(ls))
+		}
+		for i, m := range mods {
+			if ls[i].entry.Name != m.Path {
+				return fmt.Errorf("%s:%d names %s but the leaf for position %d (%s) is %s", *orderFile, i+1, m.Path, i, ls[i].file, ls[i].entry.Name)
+			}
+		}
+	}
+
+	m := &merkle.Manifest{Modules: make([]merkle.ManifestEntry, len(ls))}
+	digests := make([]merkle.Digest, len(ls))
+	for i, la := range ls {
+		m.Modules[i] = la.entry
+		digests[i] = la.entry.Leaf
+	}
+	tree, err := merkle.NewTree(digests)
+	if err != nil {
+		return err
+	}
+	m.Levels, m.Root = uint32(tree.Levels()), tree.Root()
+
+	var out atomicfile.Batch
+	defer out.Abort()
+	if err := out.WriteFile(*manifestOut, merkle.MarshalManifest(m), 0o644); err != nil {
+		return err
+	}
+	if *recordOut != "" {
+		if err := out.WriteFile(*recordOut, tree.Record().Marshal(order.order), 0o644); err != nil {
+			return err
+		}
+	}
+	if *rootC != "" {
+		if err := out.WriteFile(*rootC, kbuild.RootC(tree.Record()), 0o644); err != nil {
+			return err
+		}
+	}
+	for i, la := range ls {
+		sig := tree.Proof(i).Signature()
+		if la.proof != "" {
+			if err := out.WriteFile(la.proof, sig, 0o644); err != nil {
+				return err
+			}
+		}
+		if *proofsDir != "" {
+			p := filepath.Join(*proofsDir, strings.TrimSuffix(la.entry.Name, *suffix)+".merkle")
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				return err
+			}
+			if err := out.WriteFile(p, sig, 0o644); err != nil {
+				return err
+			}
+		}
+	}
+	return out.Commit()
+}
+
+// byteOrderValue is a flag.Value for "little" / "big".
+type byteOrderValue struct{ order binary.ByteOrder }
+
+func (v *byteOrderValue) String() string {
+	if v.order == binary.BigEndian {
+		return "big"
+	}
+	return "little"
+}
+
+func (v *byteOrderValue) Set(s string) error {
+	switch s {
+	case "little", "le":
+		v.order = binary.LittleEndian
+	case "big", "be":
+		v.order = binary.BigEndian
+	default:
+		return fmt.Errorf("byte order %q: want little or big", s)
+	}
+	return nil
+}
+
+func byteOrderFlag(fs *flag.FlagSet, name, usage string) *byteOrderValue {
+	v := &byteOrderValue{order: binary.LittleEndian}
+	fs.Var(v, name, usage)
+	return v
+}
