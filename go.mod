@@ -2,7 +2,10 @@ module github.com/modhash/modhash
 
 go 1.19
 
-require github.com/minio/sha256-simd v1.0.1
+require (
+	github.com/bazelbuild/buildtools v0.0.0-20220531122519-a43aed7014c8
+	github.com/minio/sha256-simd v1.0.1
+)
 
 require (
 	github.com/klauspost/cpuid/v2 v2.2.3 // indirect

@@ -1,15 +1,17 @@
 """go_repository stand-ins for repositories that rules_go v0.34's
 go_rules_dependencies() would download as http_archive (GitHub/mirror).
 
-WORKSPACE calls go_offline_overrides() before go_rules_dependencies() (so its
-"maybe" skips them) and names this file in a
+WORKSPACE calls go_offline_overrides() after go_dependencies() and before
+go_rules_dependencies() (so its "maybe" skips them), and names this file in a
 `# gazelle:repository_macro` directive, so that Gazelle knows these
-repositories when it generates BUILD files (go/vcs imports x/sys/execabs).
-"# keep" stops `gazelle update-repos -prune` from deleting them.
+repositories when it generates BUILD files. "# keep" stops
+`gazelle update-repos -prune` from deleting them.
 
-buildtools (buildifier) is rebuilt with Gazelle-generated BUILD files and
-proto rules disabled: its own BUILD files need rules_proto and protoc
-(http_archive downloads); the checked-in *.pb.go files are used instead.
+Only repositories that go.mod does not require belong here: Gazelle leaves a
+repository it finds here alone, so a go.mod requirement declared here would
+be built at this file's version instead of go.mod's. Those live in
+go_deps.bzl (golang.org/x/sys, github.com/bazelbuild/buildtools);
+//tests/workspace:workspace_test checks both rules.
 """
 
 load("@bazel_gazelle//:deps.bzl", "go_repository")
@@ -17,21 +19,8 @@ load("@bazel_gazelle//:deps.bzl", "go_repository")
 def go_offline_overrides():
     """Declares go_repository rules that replace rules_go/gazelle downloads."""
 
-    # Same version as gazelle v0.26.0 pins (a43aed7014c8 = 2022-05-31).
-    # Gazelle writes fresh BUILD files (build_file_name = "BUILD"), then the
-    # upstream BUILD.bazel files (which would win over BUILD) are deleted.
-    # keep
-    go_repository(
-        name = "com_github_bazelbuild_buildtools",
-        build_file_generation = "on",
-        build_file_name = "BUILD",
-        build_file_proto_mode = "disable_global",
-        importpath = "github.com/bazelbuild/buildtools",
-        patch_cmds = ["find . -name BUILD.bazel -delete"],
-        sum = "h1:fmdo+fvvWlhldUcqkhAMpKndSxMN3vH5l7yow5cEaiQ=",
-        version = "v0.0.0-20220531122519-a43aed7014c8",
-    )
-
+    # Protobuf Go runtimes, needed by buildtools (buildifier). No proto rules:
+    # those would need rules_proto and protoc (http_archive downloads).
     # keep
     go_repository(
         name = "com_github_golang_protobuf",
@@ -50,14 +39,7 @@ def go_offline_overrides():
         version = "v1.28.0",
     )
 
-    # keep
-    go_repository(
-        name = "org_golang_x_sys",
-        importpath = "golang.org/x/sys",
-        sum = "h1:rHZQSjJdAI4Xf5Qzeh2bBc5YJIkPFVM6oDtMFYmgws0=",
-        version = "v0.0.0-20220624220833-87e55d714810",
-    )
-
+    # Gazelle needs golang.org/x/tools/go/vcs.
     # keep
     go_repository(
         name = "org_golang_x_tools",

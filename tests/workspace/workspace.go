@@ -1,0 +1,643 @@
+// Package workspace checks that the repository's two Bazel set-ups and go.mod
+// agree on what they both declare:
+//
+//   - MODULE.bazel (bzlmod, Bazel 7+ with internet access),
+//   - WORKSPACE and bazel/*.bzl (offline Bazel 4.2.3, see bazel/offline_deps.bzl),
+//   - go.mod (the Go module, maintained with the go command).
+//
+// The checks: same rules_go version, same Gazelle version, same Go SDK
+// version; every go_repository in bazel/go_deps.bzl is a go.mod requirement
+// at the same version and every go.mod requirement has one; use_repo(go_deps,
+// ...) in MODULE.bazel names only repositories of go.mod requirements and all
+// direct ones; the Go SDK is at least the go.mod `go` version.
+//
+// Files are parsed with github.com/bazelbuild/buildtools/build, the parser
+// buildifier uses.
+package workspace
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/bazelbuild/buildtools/build"
+)
+
+// GoDepsFile is the file (relative to the repository root) that
+// `bazel run //:gazelle-update-repos` writes from go.mod.
+const GoDepsFile = "bazel/go_deps.bzl"
+
+// Repository names under which both set-ups know rules_go and Gazelle
+// (MODULE.bazel maps them with repo_name).
+const (
+	rulesGoRepo = "io_bazel_rules_go"
+	gazelleRepo = "bazel_gazelle"
+)
+
+// Inputs holds the contents of the files that are compared.
+type Inputs struct {
+	ModuleBazel []byte
+	Workspace   []byte
+	// Bzl maps a path relative to the repository root (bazel/go_deps.bzl,
+	// bazel/offline_deps.bzl, ...) to its content.
+	Bzl   map[string][]byte
+	GoMod []byte
+	GoSum []byte
+}
+
+// LoadInputs reads MODULE.bazel, WORKSPACE, bazel/*.bzl and go.mod from the
+// repository root dir.
+func LoadInputs(root string) (Inputs, error) {
+	var in Inputs
+	var err error
+	read := func(rel string) []byte {
+		if err != nil {
+			return nil
+		}
+		var data []byte
+		data, err = os.ReadFile(filepath.Join(root, filepath.FromSlash(rel)))
+		return data
+	}
+	in.ModuleBazel = read("MODULE.bazel")
+	in.Workspace = read("WORKSPACE")
+	in.GoMod = read("go.mod")
+	in.GoSum = read("go.sum")
+	if err != nil {
+		return in, err
+	}
+	paths, err := filepath.Glob(filepath.Join(root, "bazel", "*.bzl"))
+	if err != nil {
+		return in, err
+	}
+	in.Bzl = make(map[string][]byte)
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return in, err
+		}
+		in.Bzl["bazel/"+filepath.Base(p)] = data
+	}
+	if _, ok := in.Bzl[GoDepsFile]; !ok {
+		return in, fmt.Errorf("%s not found under %s (is it in the test's data?)", GoDepsFile, root)
+	}
+	return in, nil
+}
+
+// GoRepository is one go_repository(...) call.
+type GoRepository struct {
+	File       string
+	Name       string
+	ImportPath string
+	Version    string
+	Sum        string
+	Replace    string
+}
+
+// Declared is what one set-up (bzlmod or WORKSPACE) declares.
+type Declared struct {
+	// Versions without a leading "v"; "" when not declared.
+	RulesGo, Gazelle string
+	// Every Go SDK version the set-up declares, with the file declaring it.
+	GoSDKs []Located
+	// WORKSPACE only: go_repository rules of bazel/go_deps.bzl, and of all
+	// files, by name.
+	GoDeps, AllGoRepos map[string]GoRepository
+	// MODULE.bazel only: whether go_deps.from_file(go_mod = "//:go.mod")
+	// is used, and the repositories named in use_repo(go_deps, ...).
+	GoDepsFromGoMod bool
+	GoDepsUseRepo   []string
+}
+
+// Located is a value and the file it was found in.
+type Located struct {
+	Value, File string
+}
+
+// ParseModuleBazel extracts what MODULE.bazel declares.
+func ParseModuleBazel(filename string, data []byte) (*Declared, error) {
+	f, err := build.ParseDefault(filename, data)
+	if err != nil {
+		return nil, err
+	}
+	d := &Declared{}
+	// Variables bound to use_extension(...): name -> extension name.
+	ext := map[string]string{}
+	for _, stmt := range f.Stmt {
+		if a, ok := stmt.(*build.AssignExpr); ok {
+			lhs, ok1 := a.LHS.(*build.Ident)
+			call, ok2 := a.RHS.(*build.CallExpr)
+			if ok1 && ok2 && calleeName(call) == "use_extension" && len(call.List) >= 2 {
+				bzlFile, _ := stringValue(call.List[0])
+				extName, _ := stringValue(call.List[1])
+				switch {
+				case extName == "go_sdk" && strings.HasSuffix(bzlFile, "//go:extensions.bzl"):
+					ext[lhs.Name] = "go_sdk"
+				case extName == "go_deps" && strings.HasSuffix(bzlFile, "//:extensions.bzl"):
+					ext[lhs.Name] = "go_deps"
+				}
+			}
+			continue
+		}
+		call, ok := stmt.(*build.CallExpr)
+		if !ok {
+			continue
+		}
+		switch fn := call.X.(type) {
+		case *build.Ident:
+			switch fn.Name {
+			case "bazel_dep":
+				name, version, repoName := kwarg(call, "name"), kwarg(call, "version"), kwarg(call, "repo_name")
+				if repoName == "" {
+					repoName = name
+				}
+				switch repoName {
+				case rulesGoRepo:
+					d.RulesGo = trimV(version)
+				case gazelleRepo:
+					d.Gazelle = trimV(version)
+				}
+			case "use_repo":
+				if len(call.List) == 0 {
+					continue
+				}
+				v, ok := call.List[0].(*build.Ident)
+				if !ok || ext[v.Name] != "go_deps" {
+					continue
+				}
+				for _, arg := range call.List[1:] {
+					if s, ok := stringValue(arg); ok {
+						d.GoDepsUseRepo = append(d.GoDepsUseRepo, s)
+					}
+				}
+			}
+		case *build.DotExpr:
+			v, ok := fn.X.(*build.Ident)
+			if !ok {
+				continue
+			}
+			switch {
+			case ext[v.Name] == "go_sdk" && fn.Name == "download":
+				d.GoSDKs = append(d.GoSDKs, Located{kwarg(call, "version"), filename})
+			case ext[v.Name] == "go_deps" && fn.Name == "from_file":
+				d.GoDepsFromGoMod = kwarg(call, "go_mod") == "//:go.mod"
+			}
+		}
+	}
+	return d, nil
+}
+
+// ParseWorkspace extracts what WORKSPACE and the .bzl files declare.
+// bzl maps repository-relative paths to contents.
+func ParseWorkspace(workspace []byte, bzl map[string][]byte) (*Declared, error) {
+	d := &Declared{GoDeps: map[string]GoRepository{}, AllGoRepos: map[string]GoRepository{}}
+	files := map[string][]byte{"WORKSPACE": workspace}
+	for p, data := range bzl {
+		files[p] = data
+	}
+	names := make([]string, 0, len(files))
+	for p := range files {
+		names = append(names, p)
+	}
+	sort.Strings(names)
+	rulesGo, gazelle := map[string]bool{}, map[string]bool{}
+	for _, p := range names {
+		var f *build.File
+		var err error
+		if p == "WORKSPACE" {
+			f, err = build.ParseWorkspace(p, files[p])
+		} else {
+			f, err = build.ParseBzl(p, files[p])
+		}
+		if err != nil {
+			return nil, err
+		}
+		var walkErr error
+		build.Walk(f, func(x build.Expr, _ []build.Expr) {
+			call, ok := x.(*build.CallExpr)
+			if !ok {
+				return
+			}
+			name, version := kwarg(call, "name"), kwarg(call, "version")
+			switch {
+			case name == rulesGoRepo:
+				rulesGo[trimV(version)] = true
+			case name == gazelleRepo:
+				gazelle[trimV(version)] = true
+			}
+			switch calleeName(call) {
+			case "go_toolchain_sdk_files", "go_download_sdk", "go_register_toolchains":
+				// go_register_toolchains(version = ...) also downloads an SDK.
+				if version != "" || calleeName(call) != "go_register_toolchains" {
+					d.GoSDKs = append(d.GoSDKs, Located{version, p})
+				}
+			case "go_repository":
+				r := GoRepository{
+					File:       p,
+					Name:       name,
+					ImportPath: kwarg(call, "importpath"),
+					Version:    version,
+					Sum:        kwarg(call, "sum"),
+					Replace:    kwarg(call, "replace"),
+				}
+				if prev, dup := d.AllGoRepos[name]; dup && walkErr == nil {
+					walkErr = fmt.Errorf("go_repository %q is declared in %s and in %s", name, prev.File, p)
+				}
+				d.AllGoRepos[name] = r
+				if p == GoDepsFile {
+					d.GoDeps[name] = r
+				}
+			}
+		})
+		if walkErr != nil {
+			return nil, walkErr
+		}
+	}
+	var err error
+	if d.RulesGo, err = single("rules_go", rulesGo); err != nil {
+		return nil, err
+	}
+	if d.Gazelle, err = single("gazelle", gazelle); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+func single(what string, versions map[string]bool) (string, error) {
+	var vs []string
+	for v := range versions {
+		vs = append(vs, v)
+	}
+	sort.Strings(vs)
+	switch len(vs) {
+	case 0:
+		return "", nil
+	case 1:
+		return vs[0], nil
+	}
+	return "", fmt.Errorf("WORKSPACE/bazel: %s declared with several versions: %q", what, vs)
+}
+
+// Requirement is one go.mod require line.
+type Requirement struct {
+	Path, Version string
+	Indirect      bool
+}
+
+// Replacement is one go.mod replace line (Old.Version may be "").
+type Replacement struct {
+	OldPath, OldVersion, NewPath, NewVersion string
+}
+
+// GoMod is the part of go.mod the checks need.
+type GoMod struct {
+	Go      string
+	Require []Requirement
+	Replace []Replacement
+}
+
+// ParseGoMod parses the go, require and replace directives of a go.mod file.
+func ParseGoMod(data []byte) (*GoMod, error) {
+	m := &GoMod{}
+	block := ""
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Text()
+		comment := ""
+		if i := strings.Index(line, "//"); i >= 0 {
+			line, comment = line[:i], strings.TrimSpace(line[i+2:])
+		}
+		fields := strings.Fields(line)
+		if len(fields) == 0 {
+			continue
+		}
+		for i, f := range fields {
+			if uq, err := strconv.Unquote(f); err == nil {
+				fields[i] = uq
+			}
+		}
+		verb := block
+		if block == "" {
+			verb, fields = fields[0], fields[1:]
+			if len(fields) == 1 && fields[0] == "(" {
+				block = verb
+				continue
+			}
+		} else if fields[0] == ")" {
+			block = ""
+			continue
+		}
+		bad := func() error { return fmt.Errorf("go.mod:%d: cannot parse %q", n, sc.Text()) }
+		switch verb {
+		case "go":
+			if len(fields) != 1 {
+				return nil, bad()
+			}
+			m.Go = fields[0]
+		case "require":
+			if len(fields) != 2 {
+				return nil, bad()
+			}
+			indirect := comment == "indirect" || strings.HasPrefix(comment, "indirect;")
+			m.Require = append(m.Require, Requirement{fields[0], fields[1], indirect})
+		case "replace":
+			arrow := -1
+			for i, f := range fields {
+				if f == "=>" {
+					arrow = i
+				}
+			}
+			if arrow < 1 || arrow > 2 || len(fields)-arrow-1 < 1 || len(fields)-arrow-1 > 2 {
+				return nil, bad()
+			}
+			r := Replacement{OldPath: fields[0], NewPath: fields[arrow+1]}
+			if arrow == 2 {
+				r.OldVersion = fields[1]
+			}
+			if len(fields) == arrow+3 {
+				r.NewVersion = fields[arrow+2]
+			}
+			m.Replace = append(m.Replace, r)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	if block != "" {
+		return nil, fmt.Errorf("go.mod: unterminated %s block", block)
+	}
+	return m, nil
+}
+
+// GoSum holds the hashes of go.sum: for each "path@version", the hash of the
+// module's zip ("h1:..." or "" when go.sum has none) and whether its go.mod
+// hash is listed. Every module of go.mod's module graph has at least a go.mod
+// hash there.
+type GoSum map[string]GoSumEntry
+
+// GoSumEntry is what go.sum records for one module version.
+type GoSumEntry struct {
+	Zip   string
+	GoMod bool
+}
+
+// ParseGoSum parses a go.sum file.
+func ParseGoSum(data []byte) (GoSum, error) {
+	sum := GoSum{}
+	for n, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		if len(f) != 3 {
+			return nil, fmt.Errorf("go.sum:%d: cannot parse %q", n+1, line)
+		}
+		key := f[0] + "@" + strings.TrimSuffix(f[1], "/go.mod")
+		e := sum[key]
+		if strings.HasSuffix(f[1], "/go.mod") {
+			e.GoMod = true
+		} else {
+			e.Zip = f[2]
+		}
+		sum[key] = e
+	}
+	return sum, nil
+}
+
+// offlineRepos are repositories that rules_go's go_rules_dependencies()
+// would download from GitHub; Gazelle and buildifier need them, so
+// bazel/go_deps.bzl or bazel/go_overrides.bzl must declare them as
+// go_repository (fetched through the Go module proxy).
+var offlineRepos = []string{
+	"com_github_bazelbuild_buildtools",
+	"com_github_golang_protobuf",
+	"org_golang_google_protobuf",
+	"org_golang_x_sys",
+	"org_golang_x_tools",
+	"org_golang_x_xerrors",
+}
+
+// Check compares the inputs and returns every disagreement found (nil when
+// they agree).
+func Check(in Inputs) []error {
+	var errs []error
+	fail := func(format string, args ...interface{}) {
+		errs = append(errs, fmt.Errorf(format, args...))
+	}
+	mod, err := ParseModuleBazel("MODULE.bazel", in.ModuleBazel)
+	if err != nil {
+		return []error{err}
+	}
+	ws, err := ParseWorkspace(in.Workspace, in.Bzl)
+	if err != nil {
+		return []error{err}
+	}
+	gomod, err := ParseGoMod(in.GoMod)
+	if err != nil {
+		return []error{err}
+	}
+	gosum, err := ParseGoSum(in.GoSum)
+	if err != nil {
+		return []error{err}
+	}
+
+	// rules_go and Gazelle.
+	for _, c := range []struct{ what, mod, ws string }{
+		{"rules_go (" + rulesGoRepo + ")", mod.RulesGo, ws.RulesGo},
+		{"gazelle (" + gazelleRepo + ")", mod.Gazelle, ws.Gazelle},
+	} {
+		switch {
+		case c.mod == "":
+			fail("MODULE.bazel declares no version of %s", c.what)
+		case c.ws == "":
+			fail("WORKSPACE/bazel/*.bzl declare no version of %s", c.what)
+		case c.mod != c.ws:
+			fail("%s: MODULE.bazel has %s, WORKSPACE has %s", c.what, c.mod, c.ws)
+		}
+	}
+
+	// Go SDK.
+	var sdk string
+	sdks := append(append([]Located(nil), mod.GoSDKs...), ws.GoSDKs...)
+	if len(mod.GoSDKs) == 0 {
+		fail("MODULE.bazel declares no Go SDK (go_sdk.download(version = ...))")
+	}
+	if len(ws.GoSDKs) == 0 {
+		fail("WORKSPACE/bazel/*.bzl declare no Go SDK")
+	}
+	for _, s := range sdks {
+		switch {
+		case s.Value == "":
+			fail("%s: a Go SDK is declared without a version", s.File)
+		case sdk == "":
+			sdk = s.Value
+		case s.Value != sdk:
+			fail("Go SDK versions differ: %s in %s, %s in %s", sdks[0].Value, sdks[0].File, s.Value, s.File)
+		}
+	}
+	if sdk != "" && gomod.Go != "" && !versionAtLeast(sdk, gomod.Go) {
+		fail("the Go SDK %s is older than go.mod's go %s", sdk, gomod.Go)
+	}
+
+	// go.mod <-> bazel/go_deps.bzl. `gazelle update-repos -from_file=go.mod`
+	// writes a go_repository for every module of the module graph (go list
+	// -m all), so go_deps.bzl may hold more than go.mod's require lines:
+	// those must be in go.sum.
+	required := map[string]Requirement{}
+	for _, r := range gomod.Require {
+		required[r.Path] = r
+	}
+	byImportPath := map[string]GoRepository{}
+	for _, r := range sortedRepos(ws.GoDeps) {
+		byImportPath[r.ImportPath] = r
+		gotPath := r.ImportPath
+		if r.Replace != "" {
+			gotPath = r.Replace
+		}
+		if req, ok := required[r.ImportPath]; ok {
+			wantPath, wantVersion := req.Path, req.Version
+			if rep := replacementFor(gomod.Replace, req); rep != nil {
+				wantPath, wantVersion = rep.NewPath, rep.NewVersion
+			}
+			if gotPath != wantPath || r.Version != wantVersion {
+				fail("%s: go_repository %s has %s@%s, go.mod wants %s@%s; run: bazel run //:gazelle-update-repos", r.File, r.Name, gotPath, r.Version, wantPath, wantVersion)
+				continue
+			}
+		}
+		e, ok := gosum[gotPath+"@"+r.Version]
+		switch {
+		case !ok:
+			fail("%s: go_repository %s (%s@%s) is neither a go.mod requirement nor in go.mod's module graph (go.sum); run: bazel run //:gazelle-update-repos", r.File, r.Name, gotPath, r.Version)
+		case r.Sum == "":
+			fail("%s: go_repository %s has no sum", r.File, r.Name)
+		case e.Zip != "" && e.Zip != r.Sum:
+			fail("%s: go_repository %s has sum %s, go.sum has %s for %s@%s", r.File, r.Name, r.Sum, e.Zip, gotPath, r.Version)
+		}
+	}
+	for _, req := range gomod.Require {
+		if _, ok := byImportPath[req.Path]; ok {
+			continue
+		}
+		for _, r := range sortedRepos(ws.AllGoRepos) {
+			if r.ImportPath == req.Path {
+				fail("go.mod requires %s %s, but it is declared in %s (at %s), where Gazelle does not update it: move it to %s, then run: bazel run //:gazelle-update-repos", req.Path, req.Version, r.File, r.Version, GoDepsFile)
+				break
+			}
+		}
+		if _, ok := byImportPath[req.Path]; !ok && !hasImportPath(ws.AllGoRepos, req.Path) {
+			fail("go.mod requires %s %s, but %s has no go_repository for it; run: bazel run //:gazelle-update-repos", req.Path, req.Version, GoDepsFile)
+		}
+	}
+	for _, name := range offlineRepos {
+		if _, ok := ws.AllGoRepos[name]; !ok {
+			fail("no go_repository %s in bazel/*.bzl: Gazelle and buildifier need it, and rules_go would download it from GitHub; declare it (# keep) in bazel/go_overrides.bzl", name)
+		}
+	}
+
+	// MODULE.bazel's go_deps extension reads go.mod itself; check what it
+	// exposes with use_repo.
+	if !mod.GoDepsFromGoMod {
+		fail(`MODULE.bazel: go_deps.from_file(go_mod = "//:go.mod") is missing`)
+	}
+	used := map[string]bool{}
+	for _, name := range mod.GoDepsUseRepo {
+		used[name] = true
+		if _, ok := ws.GoDeps[name]; !ok {
+			fail("MODULE.bazel: use_repo(go_deps, %q) names no go.mod requirement (not in %s)", name, GoDepsFile)
+		}
+	}
+	for _, req := range gomod.Require {
+		if r, ok := byImportPath[req.Path]; ok && !req.Indirect && !used[r.Name] {
+			fail("MODULE.bazel: direct go.mod requirement %s needs use_repo(go_deps, %q)", req.Path, r.Name)
+		}
+	}
+	return errs
+}
+
+func replacementFor(reps []Replacement, req Requirement) *Replacement {
+	var found *Replacement
+	for i := range reps {
+		r := &reps[i]
+		if r.OldPath != req.Path {
+			continue
+		}
+		if r.OldVersion == req.Version {
+			return r
+		}
+		if r.OldVersion == "" {
+			found = r
+		}
+	}
+	return found
+}
+
+func hasImportPath(repos map[string]GoRepository, path string) bool {
+	for _, r := range repos {
+		if r.ImportPath == path {
+			return true
+		}
+	}
+	return false
+}
+
+func sortedRepos(m map[string]GoRepository) []GoRepository {
+	rs := make([]GoRepository, 0, len(m))
+	for _, r := range m {
+		rs = append(rs, r)
+	}
+	sort.Slice(rs, func(i, j int) bool { return rs[i].Name < rs[j].Name })
+	return rs
+}
+
+// versionAtLeast reports whether Go version a (1.19.13) >= b (1.19).
+func versionAtLeast(a, b string) bool {
+	pa, pb := strings.Split(a, "."), strings.Split(b, ".")
+	for i := 0; i < len(pa) || i < len(pb); i++ {
+		var x, y int
+		if i < len(pa) {
+			x, _ = strconv.Atoi(pa[i])
+		}
+		if i < len(pb) {
+			y, _ = strconv.Atoi(pb[i])
+		}
+		if x != y {
+			return x > y
+		}
+	}
+	return true
+}
+
+func calleeName(call *build.CallExpr) string {
+	if id, ok := call.X.(*build.Ident); ok {
+		return id.Name
+	}
+	return ""
+}
+
+// kwarg returns the string value of keyword argument key, or "".
+func kwarg(call *build.CallExpr, key string) string {
+	for _, arg := range call.List {
+		a, ok := arg.(*build.AssignExpr)
+		if !ok {
+			continue
+		}
+		if id, ok := a.LHS.(*build.Ident); ok && id.Name == key {
+			s, _ := stringValue(a.RHS)
+			return s
+		}
+	}
+	return ""
+}
+
+func stringValue(x build.Expr) (string, bool) {
+	if s, ok := x.(*build.StringExpr); ok {
+		return s.Value, true
+	}
+	return "", false
+}
+
+func trimV(v string) string { return strings.TrimPrefix(v, "v") }
