@@ -9,6 +9,7 @@
 //	modhash leaf -o LEAF.json ... MODULE  hash one module into its leaf
 //	modhash tree -manifest M ... LEAF...  build the tree, write root and proofs
 //	modhash sign -proof P -o OUT MODULE   append a proof to a module
+//	modhash compress -format xz -o OUT M  compress a signed module
 //	modhash patch -o OUT ... VMLINUX      write the root into .module_hashes
 //	modhash verify -vmlinux V MODULE...   check modules as the kernel would
 //	modhash inspect FILE...               show a root record or a module trailer
@@ -37,7 +38,8 @@ var commands = []command{
 	{"kbuild", runKbuild, "drop-in for the kernel's scripts/modules-merkle-tree (reads ./modules.order)"},
 	{"leaf", runLeaf, "hash one module into its leaf (JSON)"},
 	{"tree", runTree, "build the tree from leaves: manifest, root record, root C file, proofs"},
-	{"sign", runSign, "append a .merkle proof to a module"},
+	{"sign", runSign, "append a .merkle proof to a module (or to many, all or nothing)"},
+	{"compress", runCompress, "compress a signed module (gzip, xz, zstd) as modules_install does"},
 	{"patch", runPatch, "write the root into vmlinux's .module_hashes section"},
 	{"verify", runVerify, "check modules against a vmlinux or root the way the kernel does"},
 	{"inspect", runInspect, "show the root record of a vmlinux or the signature trailer of a module"},

@@ -257,3 +257,70 @@ extern const struct module_hashes_root module_hashes_root;
 		t.Fatalf("compiled section = %x, want %x", got, want)
 	}
 }
+
+func TestSignBatchIsAllOrNothing(t *testing.T) {
+	dir := objTree(t, []string{"one\n", "two\n", "three\n"})
+	chdir(t, dir)
+	if code, _, stderr := modhash(t, "kbuild", "root.c", ".ko"); code != 0 {
+		t.Fatal(stderr)
+	}
+	os.MkdirAll("signed", 0o755)
+	triple := func(i int) string {
+		return fmt.Sprintf("drivers/sub%d/m%d.ko=drivers/sub%d/m%d.merkle=signed/m%d.ko", i%3, i, i%3, i, i)
+	}
+	// The third module gets the first one's proof: refused, nothing written.
+	bad := "drivers/sub2/m2.ko=drivers/sub0/m0.merkle=signed/m2.ko"
+	writeFile(t, "empty.ko", nil)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-vmlinux", "", "-root", "root.c", triple(0)}, "root.c"},
+		{[]string{triple(0), triple(1), "empty.ko=drivers/sub2/m2.merkle=signed/e.ko"}, "empty.ko: empty module file"},
+		{[]string{triple(0), "drivers/sub1/m1.ko=drivers/sub1/m1.merkle"}, "is not MODULE=PROOF=OUT"},
+	} {
+		code, _, stderr := modhash(t, append([]string{"sign"}, c.args...)...)
+		if code == 0 || !strings.Contains(stderr, c.want) {
+			t.Errorf("%v: exit %d, %q", c.args, code, stderr)
+		}
+	}
+	tree, _ := merkle.NewTree([]merkle.Digest{merkle.Leaf(0, []byte("one\n")), merkle.Leaf(1, []byte("two\n")), merkle.Leaf(2, []byte("three\n"))})
+	writeFile(t, "root.bin", tree.Record().Marshal(binary.LittleEndian))
+	code, _, stderr := modhash(t, "sign", "-root", "root.bin", triple(0), triple(1), bad)
+	if code != 1 || !strings.Contains(stderr, "drivers/sub2/m2.ko with proof drivers/sub0/m0.merkle would be refused by the kernel: ENOKEY") {
+		t.Fatalf("mismatched proof: exit %d, %q", code, stderr)
+	}
+	if es, _ := os.ReadDir("signed"); len(es) != 0 {
+		t.Fatalf("a failed batch left %d files in signed/", len(es))
+	}
+	if code, _, stderr := modhash(t, "sign", "-root", "root.bin", triple(0), triple(1), triple(2)); code != 0 {
+		t.Fatal(stderr)
+	}
+	code, stdout, _ := modhash(t, "verify", "-root", "root.bin", "signed/m0.ko", "signed/m1.ko", "signed/m2.ko")
+	if code != 0 || !strings.Contains(stdout, "3 accepted, 0 refused") {
+		t.Fatalf("verify after batch signing: exit %d\n%s", code, stdout)
+	}
+}
+
+func TestCompress(t *testing.T) {
+	dir := t.TempDir()
+	chdir(t, dir)
+	writeFile(t, "m.ko", bytes.Repeat([]byte("module text "), 1000))
+	for _, f := range []string{"gzip", "xz", "zstd"} {
+		if code, _, stderr := modhash(t, "compress", "-format", f, "-o", "m.ko."+f, "m.ko"); code != 0 {
+			t.Fatalf("%s: %s", f, stderr)
+		}
+		if st, err := os.Stat("m.ko." + f); err != nil || st.Size() >= 12000 {
+			t.Errorf("%s: %v %v", f, st, err)
+		}
+	}
+	if code, _, stderr := modhash(t, "compress", "-format", "lz4", "-o", "x", "m.ko"); code != 2 || !strings.Contains(stderr, `-format "lz4"`) {
+		t.Errorf("lz4: exit %d, %q", code, stderr)
+	}
+	if code, _, stderr := modhash(t, "compress", "-format", "xz", "-o", "x", "missing.ko"); code != 1 || !strings.Contains(stderr, "missing.ko") {
+		t.Errorf("missing input: exit %d, %q", code, stderr)
+	}
+	if _, err := os.Stat("x"); !os.IsNotExist(err) {
+		t.Error("failed compress left its output")
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/modhash/modhash/internal/atomicfile"
 	"github.com/modhash/modhash/merkle"
@@ -21,37 +22,64 @@ or -root the result is checked as the kernel would, and nothing is written
 unless it is accepted.`
 
 func runSign(e *env, args []string) error {
-	fs := newFlags(e, "sign", "-proof PROOF.merkle -o OUT [flags] MODULE", signDoc)
-	proofPath := fs.String("proof", "", "the module's .merkle proof file (required)")
-	out := fs.String("o", "", "output: the signed module (required)")
+	fs := newFlags(e, "sign", "-proof PROOF.merkle -o OUT [flags] MODULE\n       modhash sign [flags] MODULE=PROOF=OUT...", signDoc)
+	proofPath := fs.String("proof", "", "the module's .merkle proof file")
+	out := fs.String("o", "", "output: the signed module")
 	removeSig := fs.Bool("remove-signature", false, "replace an existing signature instead of refusing the module")
 	root := addRootFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
-		return usagef("want one MODULE, got %d arguments", fs.NArg())
+	var jobs []signJob
+	switch {
+	case *proofPath != "" || *out != "":
+		if *proofPath == "" || *out == "" || fs.NArg() != 1 {
+			return usagef("give -proof, -o and one MODULE, or only MODULE=PROOF=OUT arguments")
+		}
+		jobs = append(jobs, signJob{fs.Arg(0), *proofPath, *out})
+	case fs.NArg() == 0:
+		return usagef("nothing to sign")
+	default:
+		for _, a := range fs.Args() {
+			parts := strings.Split(a, "=")
+			if len(parts) != 3 || parts[0] == "" || parts[1] == "" || parts[2] == "" {
+				return usagef("%q is not MODULE=PROOF=OUT", a)
+			}
+			jobs = append(jobs, signJob{parts[0], parts[1], parts[2]})
+		}
 	}
-	if *proofPath == "" || *out == "" {
-		return usagef("-proof and -o are required")
+	var rec *merkle.RootRecord
+	if root.given() {
+		r, _, err := root.load()
+		if err != nil {
+			return err
+		}
+		rec = &r
 	}
-	module := fs.Arg(0)
+	// All or nothing: outputs are renamed into place only when every
+	// module was signed (and, with a root, accepted).
+	var batch atomicfile.Batch
+	defer batch.Abort()
+	for _, j := range jobs {
+		if err := signOne(e, &batch, j, rec, *removeSig); err != nil {
+			return err
+		}
+	}
+	return batch.Commit()
+}
 
-	sig, err := os.ReadFile(*proofPath)
+// signJob is one module to sign.
+type signJob struct{ module, proof, out string }
+
+func signOne(e *env, batch *atomicfile.Batch, j signJob, rec *merkle.RootRecord, removeSig bool) error {
+	sig, err := os.ReadFile(j.proof)
 	if err != nil {
 		return err
 	}
 	if _, err := merkle.ParseMerkleSignature(sig); err != nil {
-		return fmt.Errorf("%s: %v", *proofPath, err)
+		return fmt.Errorf("%s: %v", j.proof, err)
 	}
-	var rec merkle.RootRecord
-	if root.given() {
-		if rec, _, err = root.load(); err != nil {
-			return err
-		}
-	}
-
-	in, err := os.Open(module)
+	in, err := os.Open(j.module)
 	if err != nil {
 		return err
 	}
@@ -62,42 +90,41 @@ func runSign(e *env, args []string) error {
 	}
 	size := st.Size()
 	if size == 0 {
-		return fmt.Errorf("%s: %w", module, leaves.ErrEmpty)
+		return fmt.Errorf("%s: %w", j.module, leaves.ErrEmpty)
 	}
 	tr, err := leaves.ReadTrailer(in, size)
 	switch {
 	case errors.Is(err, merkle.ErrUnsigned):
 	case err != nil:
-		return fmt.Errorf("%s: ends with the signature marker but %v", module, err)
-	case !*removeSig:
-		return fmt.Errorf("%s: %w (%s signature, %d bytes); pass -remove-signature to replace it", module, leaves.ErrSigned, merkle.TypeName(tr.Header.IDType), tr.Size)
+		return fmt.Errorf("%s: ends with the signature marker but %v", j.module, err)
+	case !removeSig:
+		return fmt.Errorf("%s: %w (%s signature, %d bytes); pass -remove-signature to replace it", j.module, leaves.ErrSigned, merkle.TypeName(tr.Header.IDType), tr.Size)
 	default:
-		fmt.Fprintf(e.stderr, "modhash sign: %s: replacing its %s signature (%d bytes)\n", module, merkle.TypeName(tr.Header.IDType), tr.Size)
+		fmt.Fprintf(e.stderr, "modhash sign: %s: replacing its %s signature (%d bytes)\n", j.module, merkle.TypeName(tr.Header.IDType), tr.Size)
 		size = tr.ModuleSize
 		if size == 0 {
-			return fmt.Errorf("%s: %w: nothing but a signature", module, leaves.ErrEmpty)
+			return fmt.Errorf("%s: %w: nothing but a signature", j.module, leaves.ErrEmpty)
 		}
 	}
 
-	f, err := atomicfile.Create(*out, 0o644)
+	f, err := batch.Create(j.out, 0o644)
 	if err != nil {
 		return err
 	}
-	defer f.Abort()
 	if _, err := io.Copy(f, io.NewSectionReader(in, 0, size)); err != nil {
-		return fmt.Errorf("cannot write %s: %v", *out, err)
+		return fmt.Errorf("cannot write %s: %v", j.out, err)
 	}
 	if _, err := f.Write(sig); err != nil {
-		return fmt.Errorf("cannot write %s: %v", *out, err)
+		return fmt.Errorf("cannot write %s: %v", j.out, err)
 	}
-	if root.given() {
-		res, err := merkle.Verify(f, size+int64(len(sig)), rec)
+	if rec != nil {
+		res, err := merkle.Verify(f, size+int64(len(sig)), *rec)
 		if err != nil {
-			return fmt.Errorf("cannot read back %s: %v", *out, err)
+			return fmt.Errorf("cannot read back %s: %v", j.out, err)
 		}
 		if res.Outcome != merkle.Accepted {
-			return fmt.Errorf("%s with proof %s would be refused by the kernel: %v: %s", module, *proofPath, res.Outcome, res.Reason)
+			return fmt.Errorf("%s with proof %s would be refused by the kernel: %v: %s", j.module, j.proof, res.Outcome, res.Reason)
 		}
 	}
-	return f.Commit()
+	return nil
 }

@@ -1,0 +1,43 @@
+package main
+
+import (
+	"os"
+
+	"github.com/modhash/modhash/internal/atomicfile"
+	"github.com/modhash/modhash/internal/modcompress"
+)
+
+const compressDoc = `
+Compresses a signed module as kbuild's modules_install does: gzip (-n -9),
+xz (CRC32 check, 1 MiB dictionary) or zstd, in a form the kernel's module
+decompressor accepts. The proof stays inside the compressed file; the kernel
+checks the decompressed bytes. Output is deterministic.`
+
+func runCompress(e *env, args []string) error {
+	fs := newFlags(e, "compress", "-format gzip|xz|zstd -o OUT MODULE", compressDoc)
+	format := fs.String("format", "", "gzip, xz or zstd (required)")
+	out := fs.String("o", "", "output file (required)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 || *out == "" {
+		return usagef("want -o OUT and one MODULE")
+	}
+	if _, ok := modcompress.Formats[*format]; !ok {
+		return usagef("-format %q: want gzip, xz or zstd", *format)
+	}
+	in, err := os.Open(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	f, err := atomicfile.Create(*out, 0o644)
+	if err != nil {
+		return err
+	}
+	defer f.Abort()
+	if err := modcompress.Compress(f, in, *format); err != nil {
+		return err
+	}
+	return f.Commit()
+}
