@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs every test of the project, installing what a fresh Debian machine
+# lacks (Bazel 4.2.3 and its Debian repositories through ./bazelw, the cross
+# toolchains for the ELF tests). This is the README's test command and what
+# .ci/run executes.
+#
+#   tests/run_all.sh            everything
+#   tests/run_all.sh go         only the Go checks (go vet, go test)
+#   tests/run_all.sh bazel      only the Bazel checks
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+what="${1:-all}"
+step() { printf '\n=== %s\n' "$*"; }
+
+if [[ "$what" == all || "$what" == go ]]; then
+  step "cross toolchains for the ELF tests"
+  tests/elf/install-cross.sh
+  step "go vet ./..."
+  go vet ./...
+  step "go test ./..."
+  # Every cross-architecture ELF test must run: a missing toolchain fails.
+  MODHASH_REQUIRE_CROSS=1 go test -count=1 ./...
+fi
+
+if [[ "$what" == all || "$what" == bazel ]]; then
+  step "./bazelw test //..."
+  ./bazelw test //...
+  step "gazelle: BUILD files up to date"
+  tests/workspace/gazelle_check.sh
+  step "buildifier: BUILD and .bzl files formatted and lint-clean"
+  tests/workspace/buildifier_check.sh
+fi
+step "all tests passed"
