@@ -373,17 +373,10 @@ func ParseGoMod(data []byte) (*GoMod, error) {
 	return m, nil
 }
 
-// GoSum holds the hashes of go.sum: for each "path@version", the hash of the
-// module's zip ("h1:..." or "" when go.sum has none) and whether its go.mod
-// hash is listed. Every module of go.mod's module graph has at least a go.mod
-// hash there.
-type GoSum map[string]GoSumEntry
-
-// GoSumEntry is what go.sum records for one module version.
-type GoSumEntry struct {
-	Zip   string
-	GoMod bool
-}
+// GoSum maps each "path@version" of go.sum to the hash of the module's zip
+// ("h1:...", or "" when go.sum only lists its go.mod hash). Every module of
+// go.mod's module graph is listed there, at least with its go.mod hash.
+type GoSum map[string]string
 
 // ParseGoSum parses a go.sum file.
 func ParseGoSum(data []byte) (GoSum, error) {
@@ -397,13 +390,13 @@ func ParseGoSum(data []byte) (GoSum, error) {
 			return nil, fmt.Errorf("go.sum:%d: cannot parse %q", n+1, line)
 		}
 		key := f[0] + "@" + strings.TrimSuffix(f[1], "/go.mod")
-		e := sum[key]
 		if strings.HasSuffix(f[1], "/go.mod") {
-			e.GoMod = true
+			if _, ok := sum[key]; !ok {
+				sum[key] = ""
+			}
 		} else {
-			e.Zip = f[2]
+			sum[key] = f[2]
 		}
-		sum[key] = e
 	}
 	return sum, nil
 }
@@ -508,27 +501,23 @@ func Check(in Inputs) []error {
 				continue
 			}
 		}
-		e, ok := gosum[gotPath+"@"+r.Version]
+		zip, ok := gosum[gotPath+"@"+r.Version]
 		switch {
 		case !ok:
 			fail("%s: go_repository %s (%s@%s) is neither a go.mod requirement nor in go.mod's module graph (go.sum); run: bazel run //:gazelle-update-repos", r.File, r.Name, gotPath, r.Version)
 		case r.Sum == "":
 			fail("%s: go_repository %s has no sum", r.File, r.Name)
-		case e.Zip != "" && e.Zip != r.Sum:
-			fail("%s: go_repository %s has sum %s, go.sum has %s for %s@%s", r.File, r.Name, r.Sum, e.Zip, gotPath, r.Version)
+		case zip != "" && zip != r.Sum:
+			fail("%s: go_repository %s has sum %s, go.sum has %s for %s@%s", r.File, r.Name, r.Sum, zip, gotPath, r.Version)
 		}
 	}
 	for _, req := range gomod.Require {
 		if _, ok := byImportPath[req.Path]; ok {
 			continue
 		}
-		for _, r := range sortedRepos(ws.AllGoRepos) {
-			if r.ImportPath == req.Path {
-				fail("go.mod requires %s %s, but it is declared in %s (at %s), where Gazelle does not update it: move it to %s, then run: bazel run //:gazelle-update-repos", req.Path, req.Version, r.File, r.Version, GoDepsFile)
-				break
-			}
-		}
-		if _, ok := byImportPath[req.Path]; !ok && !hasImportPath(ws.AllGoRepos, req.Path) {
+		if r, ok := findImportPath(ws.AllGoRepos, req.Path); ok {
+			fail("go.mod requires %s %s, but it is declared in %s (at %s), where Gazelle does not update it: move it to %s, then run: bazel run //:gazelle-update-repos", req.Path, req.Version, r.File, r.Version, GoDepsFile)
+		} else {
 			fail("go.mod requires %s %s, but %s has no go_repository for it; run: bazel run //:gazelle-update-repos", req.Path, req.Version, GoDepsFile)
 		}
 	}
@@ -575,13 +564,14 @@ func replacementFor(reps []Replacement, req Requirement) *Replacement {
 	return found
 }
 
-func hasImportPath(repos map[string]GoRepository, path string) bool {
-	for _, r := range repos {
+// findImportPath returns the first repository (by name) for path.
+func findImportPath(repos map[string]GoRepository, path string) (GoRepository, bool) {
+	for _, r := range sortedRepos(repos) {
 		if r.ImportPath == path {
-			return true
+			return r, true
 		}
 	}
-	return false
+	return GoRepository{}, false
 }
 
 func sortedRepos(m map[string]GoRepository) []GoRepository {
