@@ -126,49 +126,80 @@ func Hash(inputs []Input, opts Options) ([]Leaf, error) {
 // (ErrSigned) unless removeSignature is set, in which case only the bytes
 // before its signature are hashed. buf is the read buffer (nil allocates).
 func HashFile(path string, pos uint32, removeSignature bool, buf []byte) (Leaf, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return Leaf{}, err // *PathError names the file
-	}
-	defer f.Close()
-	st, err := f.Stat()
+	m, err := OpenModule(path, removeSignature)
 	if err != nil {
 		return Leaf{}, err
 	}
-	if !st.Mode().IsRegular() {
-		return Leaf{}, fmt.Errorf("%s: not a regular file (%v)", path, st.Mode().Type())
-	}
-	size := st.Size()
-	if size == 0 {
-		return Leaf{}, fmt.Errorf("%s: %w", path, ErrEmpty)
-	}
-	tr, err := ReadTrailer(f, size)
-	var removed *merkle.Trailer
-	switch {
-	case errors.Is(err, merkle.ErrUnsigned):
-	case err != nil:
-		return Leaf{}, fmt.Errorf("%s: ends with the signature marker but %v", path, err)
-	case !removeSignature:
-		return Leaf{}, fmt.Errorf("%s: %w (%s signature, %d bytes); remove it first, or pass -remove-signature to hash the module without it",
-			path, ErrSigned, merkle.TypeName(tr.Header.IDType), tr.Size)
-	default:
-		if tr.ModuleSize == 0 {
-			return Leaf{}, fmt.Errorf("%s: %w: nothing but a %s signature", path, ErrEmpty, merkle.TypeName(tr.Header.IDType))
-		}
-		removed = &tr
-		size = tr.ModuleSize
-	}
+	defer m.Close()
 	if buf == nil {
 		buf = make([]byte, bufSize)
 	}
-	leaf, n, err := merkle.LeafFrom(pos, io.NewSectionReader(f, 0, size), buf)
+	leaf, n, err := merkle.LeafFrom(pos, m.Reader(), buf)
 	if err != nil {
 		return Leaf{}, fmt.Errorf("%s: %w", path, err)
 	}
-	if n != size {
-		return Leaf{}, fmt.Errorf("%s: file shrank while hashing (%d of %d bytes read)", path, n, size)
+	if n != m.Size {
+		return Leaf{}, fmt.Errorf("%s: file shrank while hashing (%d of %d bytes read)", path, n, m.Size)
 	}
-	return Leaf{Leaf: leaf, Size: size, Removed: removed}, nil
+	return Leaf{Leaf: leaf, Size: m.Size, Removed: m.Removed}, nil
+}
+
+// Module is an open module file and the part of it that is the module
+// proper: everything before an existing signature, if one is removed.
+type Module struct {
+	*os.File
+	// Size is the number of module bytes (without a removed signature).
+	Size int64
+	// Removed is the signature left out, or nil.
+	Removed *merkle.Trailer
+}
+
+// Reader returns the module bytes.
+func (m *Module) Reader() *io.SectionReader { return io.NewSectionReader(m.File, 0, m.Size) }
+
+// OpenModule opens a module to be hashed or signed. It refuses, naming the
+// file: anything but a regular file, an empty file (the kernel cannot load
+// it), a malformed trailer, and a module that is already signed unless
+// removeSignature is set.
+func OpenModule(path string, removeSignature bool) (*Module, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err // *PathError names the file
+	}
+	m, err := checkModule(f, path, removeSignature)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return m, nil
+}
+
+func checkModule(f *os.File, path string, removeSignature bool) (*Module, error) {
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file (%v)", path, st.Mode().Type())
+	}
+	m := &Module{File: f, Size: st.Size()}
+	if m.Size == 0 {
+		return nil, fmt.Errorf("%s: %w", path, ErrEmpty)
+	}
+	tr, err := ReadTrailer(f, m.Size)
+	switch {
+	case errors.Is(err, merkle.ErrUnsigned):
+		return m, nil
+	case err != nil:
+		return nil, fmt.Errorf("%s: ends with the signature marker but %v", path, err)
+	case !removeSignature:
+		return nil, fmt.Errorf("%s: %w (%s signature, %d bytes); remove it first, or pass -remove-signature to drop it",
+			path, ErrSigned, merkle.TypeName(tr.Header.IDType), tr.Size)
+	case tr.ModuleSize == 0:
+		return nil, fmt.Errorf("%s: %w: nothing but a %s signature", path, ErrEmpty, merkle.TypeName(tr.Header.IDType))
+	}
+	m.Size, m.Removed = tr.ModuleSize, &tr
+	return m, nil
 }
 
 // ReadTrailer reads the end of a file of the given size and parses its

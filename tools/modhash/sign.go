@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -79,39 +78,21 @@ func signOne(e *env, batch *atomicfile.Batch, j signJob, rec *merkle.RootRecord,
 	if _, err := merkle.ParseMerkleSignature(sig); err != nil {
 		return fmt.Errorf("%s: %v", j.proof, err)
 	}
-	in, err := os.Open(j.module)
+	in, err := leaves.OpenModule(j.module, removeSig)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	st, err := in.Stat()
-	if err != nil {
-		return err
+	if in.Removed != nil {
+		fmt.Fprintf(e.stderr, "modhash sign: %s: replacing its %s signature (%d bytes)\n", j.module, merkle.TypeName(in.Removed.Header.IDType), in.Removed.Size)
 	}
-	size := st.Size()
-	if size == 0 {
-		return fmt.Errorf("%s: %w", j.module, leaves.ErrEmpty)
-	}
-	tr, err := leaves.ReadTrailer(in, size)
-	switch {
-	case errors.Is(err, merkle.ErrUnsigned):
-	case err != nil:
-		return fmt.Errorf("%s: ends with the signature marker but %v", j.module, err)
-	case !removeSig:
-		return fmt.Errorf("%s: %w (%s signature, %d bytes); pass -remove-signature to replace it", j.module, leaves.ErrSigned, merkle.TypeName(tr.Header.IDType), tr.Size)
-	default:
-		fmt.Fprintf(e.stderr, "modhash sign: %s: replacing its %s signature (%d bytes)\n", j.module, merkle.TypeName(tr.Header.IDType), tr.Size)
-		size = tr.ModuleSize
-		if size == 0 {
-			return fmt.Errorf("%s: %w: nothing but a signature", j.module, leaves.ErrEmpty)
-		}
-	}
+	size := in.Size
 
 	f, err := batch.Create(j.out, 0o644)
 	if err != nil {
 		return err
 	}
-	if _, err := io.Copy(f, io.NewSectionReader(in, 0, size)); err != nil {
+	if _, err := io.Copy(f, in.Reader()); err != nil {
 		return fmt.Errorf("cannot write %s: %v", j.out, err)
 	}
 	if _, err := f.Write(sig); err != nil {
