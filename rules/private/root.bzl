@@ -1,0 +1,419 @@
+"""module_hashes_root: hash, tree, sign (and strip, compress) a kernel's modules."""
+
+load("@bazel_tools//tools/cpp:toolchain_utils.bzl", "find_cpp_toolchain")
+load(":providers.bzl", "ModuleHashesInfo")
+
+BYTE_ORDERS = ["little", "big"]
+
+# Compression format -> file extension, as the kernel's modules_install names
+# compressed modules (CONFIG_MODULE_COMPRESS_*).
+COMPRESSION_EXTENSIONS = {
+    "gzip": ".gz",
+    "none": "",
+    "xz": ".xz",
+    "zstd": ".zst",
+}
+
+def _stem(basename, suffix):
+    """The module's name without its suffix (`dummy.ko` -> `dummy`)."""
+    if suffix and basename.endswith(suffix) and len(basename) > len(suffix):
+        return basename[:-len(suffix)]
+    i = basename.rfind(".")
+    return basename[:i] if i > 0 else basename
+
+def _check_attrs(ctx):
+    """Checks what Bazel's attribute types cannot; fails with a clear message."""
+    where = "module_hashes_root %s" % ctx.label
+    if ctx.attr.compression not in COMPRESSION_EXTENSIONS:
+        fail("%s: compression = %r is not supported; use one of %s" % (
+            where,
+            ctx.attr.compression,
+            ", ".join(['"%s"' % c for c in sorted(COMPRESSION_EXTENSIONS)]),
+        ))
+    if ctx.attr.byte_order not in BYTE_ORDERS:
+        fail("%s: byte_order = %r is not supported; use \"little\" or \"big\" (the target's byte order)" % (
+            where,
+            ctx.attr.byte_order,
+        ))
+    if ctx.attr.modules_order and not ctx.attr.suffix:
+        fail("%s: suffix must not be empty: it replaces .o in modules.order lines" % where)
+
+def _collect_modules(ctx):
+    """The module Files in attribute order; fails on ambiguous inputs."""
+    where = "module_hashes_root %s" % ctx.label
+    modules = []
+    by_basename = {}
+    for target in ctx.attr.modules:
+        files = target.files.to_list()
+        if len(files) != 1:
+            fail("%s: modules: %s gives %d files, want exactly one module file (%s)" % (
+                where,
+                target.label,
+                len(files),
+                ", ".join([f.short_path for f in files]) or "none",
+            ))
+        f = files[0]
+        if f.basename in by_basename:
+            fail(("%s: modules: two modules are named %s: %s and %s. Module names " +
+                  "must be unique (the kernel loads modules by name, and the " +
+                  "outputs are <name>/signed/<basename>)") % (
+                where,
+                f.basename,
+                by_basename[f.basename].short_path,
+                f.short_path,
+            ))
+        if ctx.attr.modules_order and not f.basename.endswith(ctx.attr.suffix):
+            fail(("%s: modules: %s does not end in suffix %r, so no line of " +
+                  "modules_order (objects such as drivers/foo/bar.o, module " +
+                  "drivers/foo/bar%s) can name it") % (
+                where,
+                f.short_path,
+                ctx.attr.suffix,
+                ctx.attr.suffix,
+            ))
+        by_basename[f.basename] = f
+        modules.append(f)
+    return modules
+
+def _params_file(ctx, basename, args):
+    """Writes args, one per line, to <name>/<basename>; returns the File.
+
+    The long argument lists (a few per module) go into files that modhash
+    reads as @FILE, so that thousands of modules fit any command line. The
+    files are declared outputs rather than Args.use_param_file ones so that
+    they can be inspected (bazel-bin) and checked by analysis tests.
+    """
+    f = ctx.actions.declare_file("%s/%s" % (ctx.label.name, basename))
+    args.set_param_file_format("multiline")
+    ctx.actions.write(output = f, content = args)
+    return f
+
+def _strip(ctx, module):
+    """Declares <name>/stripped/<basename>: module stripped by the C toolchain."""
+    cc_toolchain = find_cpp_toolchain(ctx)
+    out = ctx.actions.declare_file("%s/stripped/%s" % (ctx.label.name, module.basename))
+    args = ctx.actions.args()
+    args.add_all(ctx.attr.strip_flags)
+    args.add("-o", out)
+    args.add(module)
+    ctx.actions.run(
+        executable = cc_toolchain.strip_executable,
+        arguments = [args],
+        inputs = depset([module], transitive = [cc_toolchain.all_files]),
+        outputs = [out],
+        mnemonic = "ModuleHashStrip",
+        progress_message = "Stripping module %s" % module.short_path,
+    )
+    return out
+
+def _leaf(ctx, module, hashed, pos, stem):
+    """Declares <name>/leaves/<stem>.json: leaf(pos, hashed) of one module."""
+    out = ctx.actions.declare_file("%s/leaves/%s.json" % (ctx.label.name, stem))
+    args = ctx.actions.args()
+    args.add("leaf")
+    args.add("-o", out)
+    inputs = [hashed]
+    if ctx.file.modules_order:
+        args.add("-order", ctx.file.modules_order)
+        args.add("-suffix", ctx.attr.suffix)
+        inputs.append(ctx.file.modules_order)
+    else:
+        args.add("-pos", str(pos))
+
+    # The name recorded in the manifest and matched against modules.order:
+    # the input module's workspace-relative path (configuration independent),
+    # not the path of its stripped copy.
+    args.add("-name", module.short_path)
+    args.add(hashed)
+    ctx.actions.run(
+        executable = ctx.executable._modhash,
+        arguments = [args],
+        inputs = inputs,
+        outputs = [out],
+        mnemonic = "ModuleHashLeaf",
+        progress_message = "Hashing module %s" % module.short_path,
+    )
+    return out
+
+def _tree(ctx, leaves, proofs):
+    """Declares the manifest and root record; writes all proofs."""
+    manifest = ctx.actions.declare_file(ctx.label.name + "/manifest.json")
+    record = ctx.actions.declare_file(ctx.label.name + "/root.bin")
+    args = ctx.actions.args()
+    args.add("-manifest", manifest)
+    args.add("-record", record)
+    args.add("-byte-order", ctx.attr.byte_order)
+    inputs = list(leaves)
+    if ctx.file.modules_order:
+        args.add("-order", ctx.file.modules_order)
+        args.add("-suffix", ctx.attr.suffix)
+        inputs.append(ctx.file.modules_order)
+    args.add_all(["%s=%s" % (leaf.path, proof.path) for leaf, proof in zip(leaves, proofs)])
+    params = _params_file(ctx, "tree.params", args)
+    cmd = ctx.actions.args()
+    cmd.add("tree")
+    cmd.add(params, format = "@%s")
+    ctx.actions.run(
+        executable = ctx.executable._modhash,
+        arguments = [cmd],
+        inputs = inputs + [params],
+        outputs = [manifest, record] + proofs,
+        mnemonic = "ModuleHashTree",
+        progress_message = "Building the module hashes tree of %d modules for %s" % (
+            len(leaves),
+            ctx.label,
+        ),
+    )
+    return manifest, record
+
+def _sign(ctx, hashed, proofs, manifest):
+    """Declares <name>/signed/<basename> for every module, in one action."""
+    signed = [
+        ctx.actions.declare_file("%s/signed/%s" % (ctx.label.name, m.basename))
+        for m in hashed
+    ]
+    args = ctx.actions.args()
+
+    # Check each result against the tree as the kernel would before writing it.
+    args.add("-root", manifest)
+    args.add_all([
+        "%s=%s=%s" % (m.path, p.path, s.path)
+        for m, p, s in zip(hashed, proofs, signed)
+    ])
+    params = _params_file(ctx, "sign.params", args)
+    cmd = ctx.actions.args()
+    cmd.add("sign")
+    cmd.add(params, format = "@%s")
+    ctx.actions.run(
+        executable = ctx.executable._modhash,
+        arguments = [cmd],
+        inputs = hashed + proofs + [manifest, params],
+        outputs = signed,
+        mnemonic = "ModuleHashSign",
+        progress_message = "Appending proofs to %d modules for %s" % (len(hashed), ctx.label),
+    )
+    return signed
+
+def _check(ctx, signed, manifest):
+    """Declares <name>/verify.txt: modhash verify of the signed modules, in order.
+
+    With modules_order the positions come from modules.order, so the tree
+    order is only known at execution. The provider's lists are in the
+    modules attribute's order; this check fails the build unless that is
+    the tree order (module i at position i), as module_hashes_test and other
+    users of the lists expect. It also re-checks every signed module as the
+    kernel would.
+    """
+    out = ctx.actions.declare_file(ctx.label.name + "/verify.txt")
+    cmd = ctx.actions.args()
+    cmd.add(out)
+    cmd.add(ctx.executable._modhash)
+    cmd.add("verify")
+    cmd.add("-root", manifest)
+    cmd.add("-manifest", manifest)
+    args = ctx.actions.args()
+    args.add_all(signed)
+    params = _params_file(ctx, "verify.params", args)
+    cmd.add(params, format = "@%s")
+    ctx.actions.run_shell(
+        command = """out="$1"; shift
+if ! "$@" >"$out"; then
+  cat "$out" >&2
+  echo "{label}: the signed modules do not match the tree in the order of the modules attribute; with modules_order, list the modules in the order of {order}" >&2
+  exit 1
+fi""".format(label = ctx.label, order = ctx.file.modules_order.short_path),
+        arguments = [cmd],
+        inputs = signed + [manifest, params],
+        tools = [ctx.executable._modhash],
+        outputs = [out],
+        mnemonic = "ModuleHashCheck",
+        progress_message = "Checking the order of the %d signed modules of %s" % (len(signed), ctx.label),
+    )
+    return out
+
+def _compress(ctx, signed):
+    """Declares <name>/compressed/<basename><ext> of one signed module."""
+    ext = COMPRESSION_EXTENSIONS[ctx.attr.compression]
+    out = ctx.actions.declare_file("%s/compressed/%s%s" % (ctx.label.name, signed.basename, ext))
+    args = ctx.actions.args()
+    args.add("compress")
+    args.add("-format", ctx.attr.compression)
+    args.add("-o", out)
+    args.add(signed)
+    ctx.actions.run(
+        executable = ctx.executable._modhash,
+        arguments = [args],
+        inputs = [signed],
+        outputs = [out],
+        mnemonic = "ModuleHashCompress",
+        progress_message = "Compressing module %s (%s)" % (signed.basename, ctx.attr.compression),
+    )
+    return out
+
+def _module_hashes_root_impl(ctx):
+    _check_attrs(ctx)
+    modules = _collect_modules(ctx)
+    hashed = [_strip(ctx, m) for m in modules] if ctx.attr.strip else modules
+    stems = [_stem(m.basename, ctx.attr.suffix) for m in modules]
+    leaves = [
+        _leaf(ctx, modules[pos], hashed[pos], pos, stems[pos])
+        for pos in range(len(modules))
+    ]
+    proofs = [
+        ctx.actions.declare_file("%s/proofs/%s.merkle" % (ctx.label.name, stem))
+        for stem in stems
+    ]
+    manifest, record = _tree(ctx, leaves, proofs)
+    signed = _sign(ctx, hashed, proofs, manifest) if modules else []
+    compressed = []
+    if ctx.attr.compression != "none":
+        compressed = [_compress(ctx, s) for s in signed]
+
+    checks = [_check(ctx, signed, manifest)] if ctx.file.modules_order and signed else []
+
+    installed = compressed if compressed else signed
+    default_outputs = [manifest, record] + installed + checks
+    return [
+        # Runfiles too, so that `data = [<this target>]` brings the outputs.
+        DefaultInfo(
+            files = depset(default_outputs),
+            runfiles = ctx.runfiles(files = default_outputs),
+        ),
+        OutputGroupInfo(
+            # Run by Bazel versions with validation actions (by default).
+            _validation = depset(checks),
+            compressed = depset(compressed),
+            hashed = depset(hashed),
+            leaves = depset(leaves),
+            manifest = depset([manifest]),
+            proofs = depset(proofs),
+            root_record = depset([record]),
+            signed = depset(signed),
+        ),
+        ModuleHashesInfo(
+            byte_order = ctx.attr.byte_order,
+            compressed_modules = compressed,
+            hashed_modules = hashed,
+            leaves = leaves,
+            manifest = manifest,
+            modules = modules,
+            modules_order = ctx.file.modules_order,
+            proofs = proofs,
+            root_record = record,
+            signed_modules = signed,
+            suffix = ctx.attr.suffix,
+        ),
+    ]
+
+module_hashes_root = rule(
+    implementation = _module_hashes_root_impl,
+    doc = """Builds the module hashes tree (the kernel's `CONFIG_MODULE_HASHES`) over
+a kernel's modules and signs every module with its proof.
+
+The chain, as the kernel build does it: strip each module (`strip = True`,
+action `ModuleHashStrip`) → hash each module into its leaf
+(`ModuleHashLeaf`, one action per module, so an unchanged module is never
+rehashed) → build the tree from the leaves (`ModuleHashTree`: manifest, root
+record, one proof per module) → append each proof to its module
+(`ModuleHashSign`) → compress each signed module (`compression`,
+`ModuleHashCompress`). All format work is done by the `modhash` tool.
+
+Signing is one action for all modules on purpose: every proof holds a node
+on every other module's path to the root, so every proof changes whenever
+any module changes. Per-module signing actions would all re-run after any
+change anyway, and would cost one sandbox set-up each (thousands for a
+distribution kernel).
+
+Outputs (`<name>` is the target's name, `<stem>` the module's basename
+without `suffix`):
+
+* `<name>/manifest.json`: levels, root, and per module pos, name, size and
+  leaf (names are `modules.order` paths with `modules_order`, else the
+  modules' workspace paths).
+* `<name>/root.bin`: the 36-byte `.module_hashes` section data, `levels` in
+  `byte_order`. `module_hashes_vmlinux` writes it into vmlinux.
+* `<name>/leaves/<stem>.json` and `<name>/proofs/<stem>.merkle`.
+* `<name>/stripped/<basename>` (`strip = True`): the bytes that are hashed.
+* `<name>/signed/<basename>`: the modules to install (module + proof).
+* `<name>/compressed/<basename>.gz|.xz|.zst` (`compression`).
+* `<name>/verify.txt` (with `modules_order`, action `ModuleHashCheck`):
+  `modhash verify`'s report of the signed modules, in the order of
+  `modules`, against the manifest. It fails the build unless `modules`
+  lists the modules in the order of `modules_order`, so that every list in
+  `ModuleHashesInfo` is in tree order.
+
+Each signed (and compressed) module is its own declared file rather than a
+directory (TreeArtifact): each is then its own blob in a remote cache and
+its own input elsewhere (a package can depend on one module, a test can
+check one module, `bazel build` can name it in `--output_groups`), and
+actions that consume them see ordinary files.
+
+Default outputs: the manifest, the root record and the installable modules
+(compressed ones when `compression` is set, else signed ones). Output
+groups: `proofs`, `leaves`, `signed`, `compressed`, `hashed` (the stripped
+copies, or the inputs), `manifest`, `root_record`. Provider:
+`ModuleHashesInfo`.
+
+A tree over no modules (`modules = []`) is valid: levels 0, a root of 32
+zero bytes, no proofs; the kernel then refuses every module.""",
+    attrs = {
+        "byte_order": attr.string(
+            default = "little",
+            doc = "Byte order of the `levels` field in `root.bin`: `\"little\"` or " +
+                  "`\"big\"`, the target's. (The vmlinux written by " +
+                  "`module_hashes_vmlinux` takes it from vmlinux's ELF header.)",
+        ),
+        "compression": attr.string(
+            default = "none",
+            doc = "Compress each signed module: `\"none\"`, `\"gzip\"` (`.gz`), " +
+                  "`\"xz\"` (`.xz`) or `\"zstd\"` (`.zst`), as the kernel's " +
+                  "`CONFIG_MODULE_COMPRESS_*` do after signing: the proof is " +
+                  "inside the compressed file, the kernel checks the decompressed bytes.",
+        ),
+        "modules": attr.label_list(
+            allow_files = True,
+            doc = "The built modules (`.ko` files), each target giving exactly one " +
+                  "file. Basenames must be unique. The tree order: position = index " +
+                  "here. With `modules_order`, positions come from that file and " +
+                  "this list must be in the same order (checked by the build, see " +
+                  "`verify.txt`).",
+        ),
+        "modules_order": attr.label(
+            allow_single_file = True,
+            doc = "A kbuild `modules.order` (one object per line, such as " +
+                  "`drivers/net/dummy.o`) giving each module's position: module " +
+                  "`.../drivers/net/dummy<suffix>` is at the 0-based line naming " +
+                  "`drivers/net/dummy.o`. It must list exactly the `modules`.",
+        ),
+        "strip": attr.bool(
+            default = False,
+            doc = "Strip each module with the C toolchain's `strip` and " +
+                  "`strip_flags` before hashing, like the kernel's " +
+                  "`INSTALL_MOD_STRIP`: the hashed and the signed bytes are the " +
+                  "stripped ones.",
+        ),
+        "strip_flags": attr.string_list(
+            default = ["--strip-debug"],
+            doc = "Flags for `strip` (with `strip = True`). `--strip-debug` is what " +
+                  "`INSTALL_MOD_STRIP=1` uses.",
+        ),
+        "suffix": attr.string(
+            default = ".ko",
+            doc = "Module file suffix that replaces `.o` in `modules.order` lines; " +
+                  "also removed from basenames to name proofs and leaves.",
+        ),
+        "_cc_toolchain": attr.label(
+            default = Label("@bazel_tools//tools/cpp:current_cc_toolchain"),
+            doc = "The C toolchain, for `strip`.",
+        ),
+        "_modhash": attr.label(
+            default = Label("//tools/modhash"),
+            executable = True,
+            cfg = "exec",
+            doc = "The modhash tool.",
+        ),
+    },
+    fragments = ["cpp"],
+    toolchains = ["@bazel_tools//tools/cpp:toolchain_type"],
+    incompatible_use_toolchain_transition = True,
+)

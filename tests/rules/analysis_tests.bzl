@@ -1,0 +1,284 @@
+"""Analysis tests of //rules:defs.bzl (skylib analysistest and asserts).
+
+They check what the rules declare, without running any action: provider
+contents and order, output names, actions and their command lines (param
+files, the tool in the exec configuration), and analysis-time failures.
+"""
+
+load("@bazel_skylib//lib:unittest.bzl", "analysistest", "asserts")
+load("//rules:defs.bzl", "ModuleHashesInfo")
+load(":analysis_testing.bzl", "make", "target_actions", "target_bin_dir_path")
+
+def _basenames(files):
+    return [f.basename for f in files]
+
+def _paths_under(files, prefix):
+    """Paths of files relative to prefix (`<package>/<target>/`), or full ones."""
+    return [f.short_path[len(prefix):] if f.short_path.startswith(prefix) else f.short_path for f in files]
+
+def _actions(env, mnemonic):
+    return [a for a in target_actions(env) if a.mnemonic == mnemonic]
+
+def _mnemonic_counts(env):
+    counts = {}
+    for a in target_actions(env):
+        counts[a.mnemonic] = counts.get(a.mnemonic, 0) + 1
+    return counts
+
+def _flag_value(argv, flag):
+    for i in range(len(argv) - 1):
+        if argv[i] == flag:
+            return argv[i + 1]
+    return None
+
+# --- provider contents, attribute order, compression -------------------------
+
+def _provider_contents_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    target = analysistest.target_under_test(env)
+    info = target[ModuleHashesInfo]
+    prefix = target.label.package + "/" + target.label.name + "/"
+
+    asserts.equals(env, ["ext2.ko", "dummy.ko", "crc32c.ko"], _basenames(info.modules), "modules, in attribute order")
+    asserts.equals(env, info.modules, info.hashed_modules, "without strip the modules themselves are hashed")
+    asserts.equals(env, prefix + "manifest.json", info.manifest.short_path)
+    asserts.equals(env, prefix + "root.bin", info.root_record.short_path)
+    asserts.equals(env, "big", info.byte_order)
+    asserts.equals(env, ".ko", info.suffix)
+    asserts.equals(env, None, info.modules_order)
+    asserts.equals(env, ["leaves/ext2.json", "leaves/dummy.json", "leaves/crc32c.json"], _paths_under(info.leaves, prefix))
+    asserts.equals(env, ["proofs/ext2.merkle", "proofs/dummy.merkle", "proofs/crc32c.merkle"], _paths_under(info.proofs, prefix))
+    asserts.equals(env, ["signed/ext2.ko", "signed/dummy.ko", "signed/crc32c.ko"], _paths_under(info.signed_modules, prefix))
+    asserts.equals(
+        env,
+        ["compressed/ext2.ko.gz", "compressed/dummy.ko.gz", "compressed/crc32c.ko.gz"],
+        _paths_under(info.compressed_modules, prefix),
+    )
+
+    # Default outputs: manifest, root record, installable (compressed) modules.
+    asserts.equals(
+        env,
+        [info.manifest, info.root_record] + info.compressed_modules,
+        target[DefaultInfo].files.to_list(),
+    )
+    groups = target[OutputGroupInfo]
+    asserts.equals(env, info.proofs, groups.proofs.to_list())
+    asserts.equals(env, info.leaves, groups.leaves.to_list())
+    asserts.equals(env, info.signed_modules, groups.signed.to_list())
+    asserts.equals(env, info.compressed_modules, groups.compressed.to_list())
+
+    asserts.equals(
+        env,
+        {"FileWrite": 2, "ModuleHashCompress": 3, "ModuleHashLeaf": 3, "ModuleHashSign": 1, "ModuleHashTree": 1},
+        _mnemonic_counts(env),
+    )
+
+    # Without modules_order, position = index in modules.
+    leaves = _actions(env, "ModuleHashLeaf")
+    positions = {}
+    for a in leaves:
+        out = a.outputs.to_list()[0].basename
+        positions[out] = _flag_value(a.argv, "-pos")
+        asserts.equals(env, None, _flag_value(a.argv, "-order"), "no -order without modules_order")
+        asserts.true(env, _flag_value(a.argv, "-name").startswith("examples/minikernel/"), "-name is the workspace path: " + str(a.argv))
+    asserts.equals(env, {"crc32c.json": "2", "dummy.json": "1", "ext2.json": "0"}, positions)
+
+    for a in _actions(env, "ModuleHashCompress"):
+        asserts.equals(env, "gzip", _flag_value(a.argv, "-format"))
+    return analysistest.end(env)
+
+provider_contents_test = make(_provider_contents_test_impl)
+
+# --- the example: modules_order, strip, check ---------------------------------
+
+def _example_chain_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    target = analysistest.target_under_test(env)
+    info = target[ModuleHashesInfo]
+    prefix = target.label.package + "/" + target.label.name + "/"
+
+    order = ["dummy", "loop", "evdev", "usb-storage", "ext2", "vfat", "ipv6", "crc32c"]
+    asserts.equals(env, [m + ".ko" for m in order], _basenames(info.modules))
+    asserts.equals(env, ["stripped/%s.ko" % m for m in order], _paths_under(info.hashed_modules, prefix))
+    asserts.equals(env, ["proofs/%s.merkle" % m for m in order], _paths_under(info.proofs, prefix))
+    asserts.equals(env, ["signed/%s.ko" % m for m in order], _paths_under(info.signed_modules, prefix))
+    asserts.equals(env, [], info.compressed_modules)
+    asserts.equals(env, "modules.order", info.modules_order.basename)
+    asserts.equals(
+        env,
+        {
+            "FileWrite": 3,  # tree.params, sign.params, verify.params
+            "ModuleHashCheck": 1,
+            "ModuleHashLeaf": 8,
+            "ModuleHashSign": 1,
+            "ModuleHashStrip": 8,
+            "ModuleHashTree": 1,
+        },
+        _mnemonic_counts(env),
+    )
+    asserts.equals(
+        env,
+        [f.short_path for f in [info.manifest, info.root_record] + info.signed_modules] + [prefix + "verify.txt"],
+        [f.short_path for f in target[DefaultInfo].files.to_list()],
+        "default outputs: manifest, root record, signed modules, verify.txt",
+    )
+
+    # Each strip action: the C toolchain's strip, strip_flags, one module.
+    for a in _actions(env, "ModuleHashStrip"):
+        asserts.true(env, a.argv[0].endswith("strip"), "strip tool: " + a.argv[0])
+        asserts.true(env, "--strip-debug" in a.argv, str(a.argv))
+        outs = a.outputs.to_list()
+        asserts.equals(env, 1, len(outs))
+        asserts.true(env, outs[0] in info.hashed_modules)
+
+    # Each leaf action hashes the stripped copy, finds its position in
+    # modules.order by the input module's name.
+    for a in _actions(env, "ModuleHashLeaf"):
+        asserts.true(env, a.argv[-1].startswith(target_bin_dir_path(env) + "/" + prefix + "stripped/"), "hashes the stripped module: " + str(a.argv))
+        asserts.true(env, _flag_value(a.argv, "-order").endswith("examples/minikernel/modules.order"), str(a.argv))
+        asserts.equals(env, ".ko", _flag_value(a.argv, "-suffix"))
+        asserts.equals(env, None, _flag_value(a.argv, "-pos"))
+        inputs = _basenames(a.inputs.to_list())
+        asserts.true(env, "modules.order" in inputs, "modules.order is an input: " + str(inputs))
+
+    tree = _actions(env, "ModuleHashTree")[0]
+    asserts.true(env, info.modules_order in tree.inputs.to_list(), "modules.order is an input of the tree")
+    asserts.equals(
+        env,
+        sorted([f.path for f in [info.manifest, info.root_record] + info.proofs]),
+        sorted([f.path for f in tree.outputs.to_list()]),
+    )
+    sign = _actions(env, "ModuleHashSign")[0]
+    asserts.equals(env, sorted([f.path for f in info.signed_modules]), sorted([f.path for f in sign.outputs.to_list()]))
+    sign_inputs = sign.inputs.to_list()
+    for f in info.hashed_modules + info.proofs + [info.manifest]:
+        asserts.true(env, f in sign_inputs, "sign input " + f.short_path)
+    return analysistest.end(env)
+
+example_chain_test = make(_example_chain_test_impl)
+
+# --- param files and the tool's configuration ---------------------------------
+
+def _param_files_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    target = analysistest.target_under_test(env)
+    info = target[ModuleHashesInfo]
+    prefix = target.label.package + "/" + target.label.name + "/"
+    bin_dir = target_bin_dir_path(env)
+    writes = {}
+    for a in _actions(env, "FileWrite"):
+        for f in a.outputs.to_list():
+            writes[f.short_path] = a
+    for mnemonic, command, params in [
+        ("ModuleHashTree", "tree", "tree.params"),
+        ("ModuleHashSign", "sign", "sign.params"),
+        ("ModuleHashCheck", "verify", "verify.params"),
+    ]:
+        actions = _actions(env, mnemonic)
+        asserts.equals(env, 1, len(actions), mnemonic)
+        if not actions:
+            continue
+        a = actions[0]
+        at = "@%s/%s%s" % (bin_dir, prefix, params)
+
+        # The per-module arguments are only in the parameter file.
+        asserts.true(env, command in a.argv, "%s runs modhash %s: %s" % (mnemonic, command, a.argv))
+        asserts.equals(env, at, a.argv[-1], "%s reads its arguments from %s" % (mnemonic, params))
+        for f in info.proofs + info.signed_modules + info.leaves + info.hashed_modules:
+            asserts.false(env, f.path in " ".join(a.argv), "%s: %s on the command line" % (mnemonic, f.short_path))
+        asserts.true(env, prefix + params in [f.short_path for f in a.inputs.to_list()], "%s: %s is an input" % (mnemonic, params))
+        asserts.true(env, prefix + params in writes, "%s is written by a FileWrite action" % params)
+
+    # Multiline format: one argument per line.
+    sign = writes.get(prefix + "sign.params")
+    asserts.true(env, sign and sign.content != None, "sign.params content is known at analysis")
+    if sign and sign.content != None:
+        lines = sign.content.rstrip("\n").split("\n")
+        asserts.equals(env, ["-root", info.manifest.path], lines[:2])
+        asserts.equals(
+            env,
+            ["%s=%s=%s" % (m.path, p.path, s.path) for m, p, s in zip(info.hashed_modules, info.proofs, info.signed_modules)],
+            lines[2:],
+        )
+    return analysistest.end(env)
+
+param_files_test = make(_param_files_test_impl)
+
+def _tool_exec_cfg_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    bin_dir = target_bin_dir_path(env)
+    modhash = [a for a in target_actions(env) if a.mnemonic in ["ModuleHashLeaf", "ModuleHashTree", "ModuleHashSign", "ModuleHashPatch"]]
+    asserts.true(env, len(modhash) > 0, "no modhash actions")
+    for a in modhash:
+        tool = a.argv[0]
+        asserts.true(env, tool.endswith("/modhash"), "%s runs modhash: %s" % (a.mnemonic, tool))
+        asserts.false(env, tool.startswith(bin_dir + "/"), "%s: modhash %s is built for the target (%s), not the exec configuration" % (a.mnemonic, tool, bin_dir))
+        asserts.true(env, "-exec-" in tool or "/host/" in tool, "%s: modhash %s is not in an exec configuration" % (a.mnemonic, tool))
+    return analysistest.end(env)
+
+tool_exec_cfg_test = make(_tool_exec_cfg_test_impl)
+
+# --- an empty tree -------------------------------------------------------------
+
+def _empty_tree_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    target = analysistest.target_under_test(env)
+    info = target[ModuleHashesInfo]
+    asserts.equals(env, [], info.modules)
+    asserts.equals(env, [], info.proofs)
+    asserts.equals(env, [], info.signed_modules)
+    asserts.equals(env, [], info.leaves)
+    asserts.equals(env, [info.manifest, info.root_record], target[DefaultInfo].files.to_list())
+    asserts.equals(env, {"FileWrite": 1, "ModuleHashTree": 1}, _mnemonic_counts(env), "only the tree (levels 0, zero root)")
+    return analysistest.end(env)
+
+empty_tree_test = make(_empty_tree_test_impl)
+
+# --- module_hashes_vmlinux and module_hashes_test -----------------------------
+
+def _vmlinux_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    target = analysistest.target_under_test(env)
+    actions = target_actions(env)
+    asserts.equals(env, ["ModuleHashPatch"], [a.mnemonic for a in actions])
+    patch = actions[0]
+    out = target[DefaultInfo].files.to_list()
+    asserts.equals(env, 1, len(out))
+    asserts.equals(env, target.label.name, out[0].basename, "the output is named like the target")
+    asserts.equals(env, "patch", patch.argv[1])
+    asserts.true(env, _flag_value(patch.argv, "-manifest").endswith("/module_hashes/manifest.json"), str(patch.argv))
+    asserts.true(env, patch.argv[-1].endswith("/vmlinux.unstripped"), str(patch.argv))
+    asserts.equals(env, out[0].path, _flag_value(patch.argv, "-o"))
+    return analysistest.end(env)
+
+vmlinux_test = make(_vmlinux_test_impl)
+
+def _test_rule_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    target = analysistest.target_under_test(env)
+    runfiles = [f.short_path for f in target[DefaultInfo].default_runfiles.files.to_list()]
+    for want in [
+        "examples/minikernel/module_hashes_vmlinux",
+        "examples/minikernel/module_hashes/manifest.json",
+        "examples/minikernel/module_hashes/signed/dummy.ko",
+        "examples/minikernel/module_hashes/signed/crc32c.ko",
+        "tools/modhash/modhash_/modhash",
+    ]:
+        asserts.true(env, want in runfiles, "runfiles lack %s: %s" % (want, runfiles))
+    asserts.true(env, target[DefaultInfo].files_to_run.executable != None)
+    return analysistest.end(env)
+
+test_rule_test = make(_test_rule_test_impl)
+
+# --- analysis-time failures ----------------------------------------------------
+
+def _failure_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    asserts.expect_failure(env, ctx.attr.message)
+    return analysistest.end(env)
+
+failure_test = make(
+    _failure_test_impl,
+    expect_failure = True,
+    attrs = {"message": attr.string(mandatory = True, doc = "Text the error must contain.")},
+)
