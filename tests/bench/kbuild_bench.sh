@@ -118,7 +118,9 @@ if command -v taskset >/dev/null 2>&1; then
 fi
 
 # openssl speed: how well SHA-256 itself scales over the CPUs of this
-# machine, independent of files (a VM's vCPUs may share one core).
+# machine, independent of files (a VM's vCPUs may share one core). It divides
+# by the user CPU time of each process, so other processes on the machine do
+# not lower it; vCPUs that share a physical core (or a host time slice) do.
 speed_kbs() { # [-multi N] -> kB/s
 	openssl speed "$@" -seconds 1 -bytes 16384 -evp sha256 2>/dev/null |
 		awk '$1 == "sha256" {v = $NF} END {sub(/k$/, "", v); print v + 0}'
@@ -367,6 +369,7 @@ fi
 # from their bytes and their .merkle proof with openssl (FORMAT.md: leaf =
 # H(01 || be32 pos || module), node = H(02 || left || right)).
 hex() { od -An -v -tx1 | tr -d ' \n'; }
+# shellcheck disable=SC2059 # the format holds the bytes as \xHH escapes
 unhex() { local h=$1; printf "$(printf '%s' "$h" | sed 's/../\\x&/g')"; }
 sha() { openssl dgst -sha256 -binary | hex; }
 levels=$(sed -n 's/.*\.levels = \([0-9]*\),.*/\1/p' root.c)
@@ -392,15 +395,17 @@ clean
 
 # ---------------------------------------------------------------- timing
 xargs_n=100000 # as many files per openssl process as the command line allows
+smax=$(xargs --show-limits </dev/null 2>&1 | awk -F': *' '/actually use/ {print $2 + 0}' || true)
+[[ "$smax" =~ ^[1-9][0-9]*$ ]] || smax=131072
 per_proc=$(((nmod + ncpu * 4 - 1) / (ncpu * 4)))
 names=() cmds=()
 add() { names+=("$1"); cmds+=("$2"); }
 q() { printf '%q ' "$@"; } # a command line for eval
 add "openssl dgst -sha256, 1 process, ${pin_label#pinned to }" \
-	"$(q "${pin[@]}" xargs -a "$work/files" -d '\n' -n "$xargs_n" -s 2000000 openssl dgst -sha256)"
+	"$(q "${pin[@]}" xargs -a "$work/files" -d '\n' -n "$xargs_n" -s "$smax" openssl dgst -sha256)"
 if ((ncpu > 1)); then
 	add "openssl dgst -sha256, $ncpu processes (ref.)" \
-		"$(q xargs -a "$work/files" -d '\n' -P "$ncpu" -n "$per_proc" -s 2000000 openssl dgst -sha256)"
+		"$(q xargs -a "$work/files" -d '\n' -P "$ncpu" -n "$per_proc" -s "$smax" openssl dgst -sha256)"
 fi
 for impl in "${impls[@]}"; do
 	add "modhash-$impl kbuild -j 1, ${pin_label#pinned to }" "$(q "${pin[@]}" "$bin/modhash-$impl" kbuild -j 1 root.c .ko)"
@@ -408,6 +413,18 @@ done
 for impl in "${impls[@]}"; do
 	add "modhash-$impl kbuild -j $ncpu (all CPUs)" "$(q "$bin/modhash-$impl" kbuild root.c .ko)"
 done
+
+# How busy the machine is without us: other processes distort every number.
+cpu_busy_pct() { # over one second, all CPUs
+	local a b
+	a=$(awk '$1 == "cpu" {print $2 + $3 + $4 + $7 + $8, $5 + $6}' /proc/stat)
+	sleep 1
+	b=$(awk '$1 == "cpu" {print $2 + $3 + $4 + $7 + $8, $5 + $6}' /proc/stat)
+	awk -v a="$a" -v b="$b" 'BEGIN {split(a, x, " "); split(b, y, " ")
+		busy = y[1] - x[1]; idle = y[2] - x[2]
+		printf "%.0f", (busy + idle > 0) ? 100 * busy / (busy + idle) : 0}'
+}
+busy_before=$(cpu_busy_pct)
 
 declare -A times=()
 log "timing ${#names[@]} commands x $reps repetitions in $obj ($fstype)"
@@ -430,13 +447,14 @@ for ((r = 1; r <= reps; r++)); do
 	log "repetition $r/$reps done"
 done
 clean
+busy_after=$(cpu_busy_pct)
 
 stat_of() { # ns list -> "median min" in seconds
 	tr ' ' '\n' | grep . | sort -n | awk '{a[NR] = $1} END {
 		m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
 		printf "%.3f %.3f", m / 1e9, a[1] / 1e9 }'
 }
-read -r base_med base_min <<<"$(stat_of <<<"${times[0]}")"
+read -r base_med _ <<<"$(stat_of <<<"${times[0]}")"
 
 # ---------------------------------------------------------------- report
 echo
@@ -448,7 +466,8 @@ echo "package:  $(info package) $(info version) ($(info deb)), kernel $kver"
 echo "modules:  $nmod modules, $bytes bytes ($mib MiB, $mb MB) unsigned; signed in the package: $(info signed)"
 echo "binaries: modhash-go ($(sha_impl "$bin/modhash-go"))"
 if [[ -x "$bin/modhash-bazel" ]]; then echo "          modhash-bazel ($(sha_impl "$bin/modhash-bazel"))"; fi
-echo "tree:     $obj ($fstype), page cache warm, $reps repetitions, outputs removed before each run"
+echo "tree:     $obj ($fstype), page cache warm, $reps repetition(s), outputs removed before each run"
+echo "load:     other processes kept ${busy_before}% of the CPUs busy before the timing, ${busy_after}% after"
 echo "check:    $same"
 echo "          roots recomputed with openssl from the .merkle proofs of positions$checked: equal to root.c"
 echo
@@ -477,6 +496,9 @@ for i in "${!names[@]}"; do
 done
 awk -v a="$speed1" -v b="$speedn" -v n="$ncpu" 'BEGIN {
 	if (n > 1 && a > 0 && b / a < 1.5) printf "NOTE: SHA-256 on %d processes runs at %.2fx one process here (openssl speed): the CPUs do not add hashing throughput, so no tool can reach 0.5x on this machine.\n", n, b / a }'
+if ((busy_before > 10 || busy_after > 10)); then
+	echo "WARNING: the machine was busy with other work (${busy_before}%/${busy_after}% CPU): the times are unreliable, run again when it is idle."
+fi
 awk -v n="$nmod" -v e="$expect_modules" -v m="$mib" -v em="$expect_mib" 'BEGIN {
 	if (n < e * 0.9 || n > e * 1.1 || m < em * 0.9 || m > em * 1.1)
 		printf "NOTE: %d modules, %s MiB: expected about %d modules and %d MiB (a different package?)\n", n, m, e, em }'
