@@ -8,10 +8,13 @@ import (
 )
 
 const compressDoc = `
-Compresses a signed module as kbuild's modules_install does: gzip (-n -9),
-xz (CRC32 check, 1 MiB dictionary) or zstd, in a form the kernel's module
-decompressor accepts. The proof stays inside the compressed file; the kernel
-checks the decompressed bytes. Output is deterministic.`
+Compresses a signed module in the formats and with the settings kbuild's
+modules_install uses: gzip (level 9, no name or time stamp), xz (CRC32
+check, 1 MiB dictionary) or zstd, which the kernel's module decompressor
+accepts. The bytes differ from those of GNU gzip, xz or zstd (other
+encoders); the decompressed module is the same. The proof stays inside the
+compressed file; the kernel checks the decompressed bytes. The output is
+deterministic: the same module always compresses to the same bytes.`
 
 func runCompress(e *env, args []string) error {
 	fs := newFlags(e, "compress", "-format gzip|xz|zstd -o OUT MODULE", compressDoc)

@@ -38,6 +38,13 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	if err != nil {
 		return usageError{err.Error()}
 	}
+	// The flag package stops at the first argument; a flag after it would
+	// silently become an argument.
+	for _, a := range fs.Args() {
+		if len(a) > 1 && a[0] == '-' && fs.Lookup(strings.TrimLeft(strings.SplitN(a, "=", 2)[0], "-")) != nil {
+			return usagef("flag %s comes after the arguments: flags go before them", a)
+		}
+	}
 	return nil
 }
 

@@ -324,3 +324,26 @@ func TestCompress(t *testing.T) {
 		t.Error("failed compress left its output")
 	}
 }
+
+func TestTreeInOrderAndSuffixNames(t *testing.T) {
+	dir := t.TempDir()
+	chdir(t, dir)
+	writeFile(t, "modules.order", []byte("fs/a.o\nnet/b.o\n"))
+	leaf := func(name string, pos uint32) string {
+		p := fmt.Sprintf("l%d.json", pos)
+		writeFile(t, p, merkle.MarshalEntry(merkle.ManifestEntry{Pos: pos, Name: name, Size: 1, Leaf: merkle.Leaf(pos, []byte(name))}))
+		return p
+	}
+	a, b := leaf("bazel-out/bin/fs/a.ko", 0), leaf("bazel-out/bin/net/b.ko", 1)
+	if code, _, stderr := modhash(t, "tree", "-manifest", "m.json", "-order", "modules.order", "-in-order", a, b); code != 0 {
+		t.Fatalf("names ending in the modules.order paths: %s", stderr)
+	}
+	code, _, stderr := modhash(t, "tree", "-manifest", "m2.json", "-in-order", b, a)
+	if code != 1 || !strings.Contains(stderr, "-in-order: argument 1 is l1.json (bazel-out/bin/net/b.ko) at position 1") {
+		t.Fatalf("out of order: exit %d, %q", code, stderr)
+	}
+	code, _, stderr = modhash(t, "tree", "-manifest", "m3.json", a, b, "-in-order")
+	if code != 2 || !strings.Contains(stderr, "flag -in-order comes after the arguments") {
+		t.Fatalf("flag after arguments: exit %d, %q", code, stderr)
+	}
+}

@@ -23,7 +23,9 @@ output as LEAF=PROOF; -proofs-dir DIR writes every proof as DIR/<name>.merkle
 (name without its -suffix), the kernel's layout.
 
 The leaves must hold positions 0..n-1, each exactly once. With -order, the
-count and every name must match modules.order as well.`
+count must match modules.order and every leaf's name must be the module
+path of its line (or end in "/" and that path). With -in-order, the LEAF
+arguments must also come in position order.`
 
 func runTree(e *env, args []string) error {
 	fs := newFlags(e, "tree", "-manifest OUT.json [flags] LEAF[=PROOF]...", treeDoc)
@@ -34,6 +36,7 @@ func runTree(e *env, args []string) error {
 	orderFile := fs.String("order", "", "modules.order the leaves must match")
 	suffix := fs.String("suffix", ".ko", "module file suffix, for -order and -proofs-dir")
 	proofsDir := fs.String("proofs-dir", "", "write proofs as DIR/<module name without suffix>.merkle")
+	inOrder := fs.Bool("in-order", false, "fail unless the LEAF arguments come in position order (so that lists kept beside them are in tree order)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -57,6 +60,9 @@ func runTree(e *env, args []string) error {
 		}
 		if la.entry, err = merkle.ParseEntry(b); err != nil {
 			return fmt.Errorf("%s: %v", la.file, err)
+		}
+		if *inOrder && int(la.entry.Pos) != len(ls) {
+			return fmt.Errorf("-in-order: argument %d is %s (%s) at position %d; list the modules in tree order (modules.order)", len(ls)+1, la.file, la.entry.Name, la.entry.Pos)
 		}
 		ls = append(ls, la)
 	}
@@ -83,7 +89,7 @@ func runTree(e *env, args []string) error {
 			return fmt.Errorf("%s lists %d modules but %d leaves were given", *orderFile, len(mods), len(ls))
 		}
 		for i, m := range mods {
-			if ls[i].entry.Name != m.Path {
+			if n := ls[i].entry.Name; n != m.Path && !strings.HasSuffix(n, "/"+m.Path) {
 				return fmt.Errorf("%s:%d names %s but the leaf for position %d (%s) is %s", *orderFile, i+1, m.Path, i, ls[i].file, ls[i].entry.Name)
 			}
 		}
