@@ -140,6 +140,10 @@ def _tree(ctx, leaves, proofs):
     manifest = ctx.actions.declare_file(ctx.label.name + "/manifest.json")
     record = ctx.actions.declare_file(ctx.label.name + "/root.bin")
     args = ctx.actions.args()
+
+    # The leaves come in the order of the modules attribute, which must be
+    # the tree order: every list in ModuleHashesInfo is in that order.
+    args.add("-in-order")
     args.add("-manifest", manifest)
     args.add("-record", record)
     args.add("-byte-order", ctx.attr.byte_order)
@@ -194,43 +198,6 @@ def _sign(ctx, hashed, proofs, manifest):
     )
     return signed
 
-def _check(ctx, signed, manifest):
-    """Declares <name>/verify.txt: modhash verify of the signed modules, in order.
-
-    With modules_order the positions come from modules.order, so the tree
-    order is only known at execution. The provider's lists are in the
-    modules attribute's order; this check fails the build unless that is
-    the tree order (module i at position i), as module_hashes_test and other
-    users of the lists expect. It also re-checks every signed module as the
-    kernel would.
-    """
-    out = ctx.actions.declare_file(ctx.label.name + "/verify.txt")
-    cmd = ctx.actions.args()
-    cmd.add(out)
-    cmd.add(ctx.executable._modhash)
-    cmd.add("verify")
-    cmd.add("-root", manifest)
-    cmd.add("-manifest", manifest)
-    args = ctx.actions.args()
-    args.add_all(signed)
-    params = _params_file(ctx, "verify.params", args)
-    cmd.add(params, format = "@%s")
-    ctx.actions.run_shell(
-        command = """out="$1"; shift
-if ! "$@" >"$out"; then
-  cat "$out" >&2
-  echo "{label}: the signed modules do not match the tree in the order of the modules attribute; with modules_order, list the modules in the order of {order}" >&2
-  exit 1
-fi""".format(label = ctx.label, order = ctx.file.modules_order.short_path),
-        arguments = [cmd],
-        inputs = signed + [manifest, params],
-        tools = [ctx.executable._modhash],
-        outputs = [out],
-        mnemonic = "ModuleHashCheck",
-        progress_message = "Checking the order of the %d signed modules of %s" % (len(signed), ctx.label),
-    )
-    return out
-
 def _compress(ctx, signed):
     """Declares <name>/compressed/<basename><ext> of one signed module."""
     ext = COMPRESSION_EXTENSIONS[ctx.attr.compression]
@@ -269,10 +236,8 @@ def _module_hashes_root_impl(ctx):
     if ctx.attr.compression != "none":
         compressed = [_compress(ctx, s) for s in signed]
 
-    checks = [_check(ctx, signed, manifest)] if ctx.file.modules_order and signed else []
-
     installed = compressed if compressed else signed
-    default_outputs = [manifest, record] + installed + checks
+    default_outputs = [manifest, record] + installed
     return [
         # Runfiles too, so that `data = [<this target>]` brings the outputs.
         DefaultInfo(
@@ -280,8 +245,6 @@ def _module_hashes_root_impl(ctx):
             runfiles = ctx.runfiles(files = default_outputs),
         ),
         OutputGroupInfo(
-            # Run by Bazel versions with validation actions (by default).
-            _validation = depset(checks),
             compressed = depset(compressed),
             hashed = depset(hashed),
             leaves = depset(leaves),
@@ -336,11 +299,6 @@ without `suffix`):
 * `<name>/stripped/<basename>` (`strip = True`): the bytes that are hashed.
 * `<name>/signed/<basename>`: the modules to install (module + proof).
 * `<name>/compressed/<basename>.gz|.xz|.zst` (`compression`).
-* `<name>/verify.txt` (with `modules_order`, action `ModuleHashCheck`):
-  `modhash verify`'s report of the signed modules, in the order of
-  `modules`, against the manifest. It fails the build unless `modules`
-  lists the modules in the order of `modules_order`, so that every list in
-  `ModuleHashesInfo` is in tree order.
 
 Each signed (and compressed) module is its own declared file rather than a
 directory (TreeArtifact): each is then its own blob in a remote cache and
@@ -375,8 +333,9 @@ zero bytes, no proofs; the kernel then refuses every module.""",
             doc = "The built modules (`.ko` files), each target giving exactly one " +
                   "file. Basenames must be unique. The tree order: position = index " +
                   "here. With `modules_order`, positions come from that file and " +
-                  "this list must be in the same order (checked by the build, see " +
-                  "`verify.txt`).",
+                  "this list must be in the same order (the tree action fails " +
+                  "otherwise, naming the first module out of place), so that every " +
+                  "list in `ModuleHashesInfo` is in tree order.",
         ),
         "modules_order": attr.label(
             allow_single_file = True,
