@@ -30,5 +30,9 @@ if [[ "$what" == all || "$what" == bazel ]]; then
   tests/workspace/gazelle_check.sh
   step "buildifier: BUILD and .bzl files formatted and lint-clean"
   tests/workspace/buildifier_check.sh
+  step "remote cache: every module hashes action hits from a second output base (nginx WebDAV)"
+  tests/remote_cache/remote_cache_test.sh
+  step "reproducibility: two builds in different paths and output bases are byte-identical"
+  tests/repro/repro_test.sh
 fi
 step "all tests passed"
