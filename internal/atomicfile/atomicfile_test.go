@@ -64,7 +64,7 @@ func TestBatchCommit(t *testing.T) {
 	if got := entries(t, dir); len(got) != 2 || !strings.HasPrefix(got[0], ".") {
 		t.Fatalf("before Commit: %v, want two hidden temporary files", got)
 	}
-	if err := b.Commit(); err != nil {
+	if err := b.Commit(2); err != nil {
 		t.Fatal(err)
 	}
 	if got := entries(t, dir); strings.Join(got, ",") != "a,b" {

@@ -13,10 +13,10 @@ import (
 	"io"
 	"os"
 	"runtime"
-	"sort"
-	"sync"
 	"sync/atomic"
 
+	"github.com/modhash/modhash/internal/parallel"
+	"github.com/modhash/modhash/internal/plainfile"
 	"github.com/modhash/modhash/merkle"
 )
 
@@ -75,48 +75,27 @@ func Hash(inputs []Input, opts Options) ([]Leaf, error) {
 	if workers > len(inputs) {
 		workers = len(inputs)
 	}
+	bufs := make([][]byte, workers)
 	out := make([]Leaf, len(inputs))
-	errs := make([]error, len(inputs))
-	var next atomic.Int64
-	var failed atomic.Bool
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			buf := make([]byte, bufSize)
-			for !failed.Load() {
-				i := int(next.Add(1) - 1)
-				if i >= len(inputs) {
-					return
-				}
-				l, err := HashFile(inputs[i].Path, inputs[i].Pos, opts.RemoveSignature, buf)
-				if err != nil {
-					errs[i] = err
-					failed.Store(true)
-					return
-				}
-				out[i] = l
-				if opts.Progress != nil {
-					opts.Progress.Files.Add(1)
-					opts.Progress.Bytes.Add(l.Size)
-				}
-			}
-		}()
+	failures, err := parallel.ForEach(len(inputs), workers, func(w, i int) error {
+		if bufs[w] == nil {
+			bufs[w] = make([]byte, bufSize)
+		}
+		l, err := HashFile(inputs[i].Path, inputs[i].Pos, opts.RemoveSignature, bufs[w])
+		if err != nil {
+			return err
+		}
+		out[i] = l
+		if opts.Progress != nil {
+			opts.Progress.Files.Add(1)
+			opts.Progress.Bytes.Add(l.Size)
+		}
+		return nil
+	})
+	if failures > 1 {
+		err = fmt.Errorf("%w (and %d more failing modules)", err, failures-1)
 	}
-	wg.Wait()
-	if failed.Load() {
-		var bad []int
-		for i, err := range errs {
-			if err != nil {
-				bad = append(bad, i)
-			}
-		}
-		sort.Ints(bad)
-		err := errs[bad[0]]
-		if len(bad) > 1 {
-			err = fmt.Errorf("%w (and %d more failing modules)", err, len(bad)-1)
-		}
+	if err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -162,7 +141,7 @@ func (m *Module) Reader() *io.SectionReader { return io.NewSectionReader(m.File,
 // it), a malformed trailer, and a module that is already signed unless
 // removeSignature is set.
 func OpenModule(path string, removeSignature bool) (*Module, error) {
-	f, err := os.Open(path)
+	f, err := plainfile.Open(path)
 	if err != nil {
 		return nil, err // *PathError names the file
 	}

@@ -72,10 +72,10 @@ func runKbuild(e *env, args []string) error {
 	if err := out.WriteFile(rootC, kbuild.RootC(tree.Record()), 0o644); err != nil {
 		return err
 	}
-	for i, m := range mods {
-		if err := out.WriteFile(m.ProofPath, tree.Proof(i).Signature(), 0o644); err != nil {
-			return err
-		}
+	if err := out.WriteFiles(len(mods), *workers, 0o644, func(i int) (string, []byte) {
+		return mods[i].ProofPath, tree.Proof(i).Signature()
+	}); err != nil {
+		return err
 	}
-	return out.Commit()
+	return out.Commit(*workers)
 }

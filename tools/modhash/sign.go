@@ -64,7 +64,7 @@ func runSign(e *env, args []string) error {
 			return err
 		}
 	}
-	return batch.Commit()
+	return batch.Commit(1)
 }
 
 // signJob is one module to sign.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 
@@ -139,7 +140,7 @@ func runTree(e *env, args []string) error {
 			}
 		}
 	}
-	return out.Commit()
+	return out.Commit(runtime.GOMAXPROCS(0))
 }
 
 // byteOrderValue is a flag.Value for "little" / "big".

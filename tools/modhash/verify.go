@@ -4,9 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"sync"
-	"sync/atomic"
 
+	"github.com/modhash/modhash/internal/parallel"
 	"github.com/modhash/modhash/merkle"
 )
 
@@ -105,30 +104,13 @@ func runVerify(e *env, args []string) error {
 // A module that cannot be read at all is an error, not a verdict.
 func verifyAll(modules []string, rec merkle.RootRecord, workers int) ([]verdict, error) {
 	out := make([]verdict, len(modules))
-	errs := make([]error, len(modules))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	if workers < 1 {
-		workers = 1
-	}
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(modules) {
-					return
-				}
-				out[i], errs[i] = verifyOne(modules[i], rec)
-			}
-		}()
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
-		}
+	_, err := parallel.ForEach(len(modules), workers, func(_, i int) error {
+		var err error
+		out[i], err = verifyOne(modules[i], rec)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
