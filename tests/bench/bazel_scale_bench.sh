@@ -1,0 +1,388 @@
+#!/usr/bin/env bash
+# Benchmark of the module hashes Bazel rules at distribution-kernel scale.
+#
+# Generates a Bazel package, //tests/scale/gen, with 4022 synthetic modules
+# (drivers/.../modNNNN.ko, log-normal sizes 10 kB .. 1 MB with a mean of
+# about 97 kB like Debian 6.1's modules, about 390 MB of pseudo-random bytes,
+# fixed seed) and a matching modules.order, and a kernel_module_hashes()
+# over them whose vmlinux is //examples/minikernel:vmlinux.unstripped. Then,
+# in a temporary Bazel output base, it times:
+#
+#   (0) warm-up, not a target: fetching the toolchains (rules_go, the Go SDK;
+#       from the shared Go module cache) and building //tools/modhash (in
+#       the target and, through the example's 8-module chain, the exec
+#       configuration) and the example's vmlinux.unstripped
+#   (1) cold build of the chain: every ModuleHashLeaf, the tree (which also
+#       checks the order), the sign batch, the vmlinux patch (target <= 60 s)
+#   (2) no-op rebuild (target <= 2 s)
+#   (3) rebuild after one module's bytes changed
+#   (4) bazel test of the generated module_hashes_test
+#   (5) the same test again (cached)
+#
+# and counts the executed spawns per mnemonic from each build's execution
+# log, checking that (3) re-ran exactly one leaf, the tree, the sign batch
+# and the patch. When the cold build misses its target
+# (or BENCH_ANALYZE=1), it then looks at where the time goes: Bazel's phase
+# summary, per-spawn sandbox costs from the profile, the tool's own cost
+# outside Bazel, SHA-256 of all inputs, and cold runs of identical copies of
+# the target (variant_N: the same modules, other output paths, so all their
+# actions are new) under other execution strategies.
+#
+# It is a benchmark: it prints figures and whether targets were met and
+# exits 0 either way; it exits non-zero only when something fails (a build,
+# the test, the generator, an unexpected action count in (3)).
+#
+# Where the package goes, and why: Bazel 4.2 has no way to add a package to
+# a workspace from outside it, and .bazelignore'd paths cannot be built at
+# all, so the package is generated inside the repository, in the git-ignored
+# tests/scale/gen/ (tests/scale/.gitignore), and deleted when the script
+# ends (EXIT/INT/TERM trap). Every generated target is tagged "manual", so
+# a `bazel build //...` / `bazel test //...` that other people run in this
+# working tree meanwhile (or after a kill -9 left the directory behind) never
+# builds its 400 MB; its BUILD file is written last and atomically, carries
+# "# gazelle:ignore", and is buildifier-clean. A second run refuses to start
+# while another one holds the directory.
+#
+# Bazel state: a new --output_base under a temporary directory (deleted at
+# the end after `bazel shutdown`), so the main output base is neither
+# disturbed nor used, and the rules' actions start cold; the repository
+# cache and the Go module cache are the user's usual shared ones, so "cold"
+# does not mean downloading rules_go again. --symlink_prefix=/ keeps the
+# bazel-* convenience symlinks of the working tree pointing at the main
+# output base. No disk or remote cache is used.
+#
+# usage: tests/bench/bazel_scale_bench.sh
+# env:   SCALE_MODULES   number of modules (default 4022)
+#        SCALE_SEED      generator seed (default 61)
+#        BENCH_ANALYZE   auto (default: when the cold build misses its
+#                        target), 1 (always) or 0 (never)
+#        BENCH_VARIANTS  execution strategies compared when analysing
+#                        (default: "linux-sandbox sandbox_base_shm
+#                        async_delete processwrapper-sandbox leaf_local local")
+#        BENCH_KEEP=1    keep the temporary directory (logs, profiles, output
+#                        base) instead of deleting it
+#        TMPDIR          where the temporary directory goes (default /tmp)
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$repo"
+
+modules=${SCALE_MODULES:-4022}
+seed=${SCALE_SEED:-61}
+analyze=${BENCH_ANALYZE:-auto}
+variants=${BENCH_VARIANTS:-linux-sandbox sandbox_base_shm async_delete processwrapper-sandbox leaf_local local}
+cold_target=60
+noop_target=2
+
+gen_pkg=tests/scale/gen
+gen=$repo/$gen_pkg
+helper=$repo/tests/scale/scale_bench.py
+
+die() {
+	echo "bazel_scale_bench: $*" >&2
+	exit 1
+}
+now() { date +%s.%N; }
+load1() { cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo '?'; }
+
+command -v python3 >/dev/null || die "python3 is needed"
+python3 -c 'import random, sys; sys.exit(not hasattr(random.Random(), "randbytes"))' ||
+	die "python3 >= 3.9 is needed (random.randbytes)"
+
+# --- temporary directory, generated package, cleanup -------------------------
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/bazel_scale_bench.XXXXXX")
+ob=$tmp/output_base
+logs=$tmp/logs
+mkdir -p "$logs"
+own_gen=
+server=
+
+cleanup() {
+	local rc=$?
+	set +e
+	trap - EXIT INT TERM
+	if [[ -n "$server" ]]; then
+		"$repo/bazelw" --output_base="$ob" shutdown >/dev/null 2>&1
+	fi
+	if [[ -n "$own_gen" ]]; then
+		# BUILD file first: a concurrent `bazel query //...` then sees no
+		# package rather than a package with files missing.
+		rm -f "$gen/BUILD.bazel"
+		rm -rf "$gen"
+	fi
+	if [[ -n "${BENCH_KEEP:-}" ]]; then
+		echo "bazel_scale_bench: kept $tmp" >&2
+	else
+		chmod -R u+w "$tmp" 2>/dev/null
+		rm -rf "$tmp"
+	fi
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+mkdir -p "$(dirname "$gen")"
+if ! mkdir "$gen" 2>/dev/null; then
+	other=$(cat "$gen/.bench.pid" 2>/dev/null || true)
+	if [[ -n "$other" ]] && kill -0 "$other" 2>/dev/null &&
+		grep -q bazel_scale_bench "/proc/$other/cmdline" 2>/dev/null; then
+		die "$gen_pkg is in use by another run (pid $other)"
+	fi
+	echo "bazel_scale_bench: removing $gen_pkg left behind by an earlier run" >&2
+	rm -f "$gen/BUILD.bazel"
+	rm -rf "$gen"
+	mkdir "$gen"
+fi
+own_gen=1
+echo $$ >"$gen/.bench.pid"
+
+nvariants=0
+for v in $variants; do nvariants=$((nvariants + 1)); done
+
+echo "bazel_scale_bench: generating $modules modules in $gen_pkg" >&2
+t0=$(now)
+summary=$(python3 "$helper" generate "$gen" --modules "$modules" --seed "$seed" --variants "$nvariants")
+gen_s=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }')
+jget() { python3 -c 'import json, sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
+total_bytes=$(jget "$summary" total_bytes)
+middle=$(jget "$summary" middle_module)
+
+# --- Bazel -----------------------------------------------------------------
+
+# Same startup options for every command, so one server serves them all; it
+# exits by itself if this script dies without shutting it down.
+bz() { "$repo/bazelw" --output_base="$ob" --max_idle_secs=900 "$@"; }
+build_opts=(
+	--symlink_prefix=/
+	--noshow_progress
+	--color=no
+	--curses=no
+	--disk_cache=
+	--remote_cache=
+)
+
+# Result rows: name|wall|critical path|load before|spawns|by mnemonic
+rows=()
+declare -A wall crit spawns mnem
+
+# run_step NAME LABEL COMMAND [ARGS...]: times one Bazel command with an
+# execution log and a profile, records its row.
+run_step() {
+	local name=$1 label=$2 cmd=$3
+	shift 3
+	local out=$logs/$name.out l t0 t1 rc=0
+	l=$(load1)
+	echo "bazel_scale_bench: $label" >&2
+	local opts=(--profile="$logs/$name.profile.gz" --noslim_profile)
+	if [[ $cmd == fetch ]]; then
+		opts+=(--noshow_progress --color=no --curses=no)
+	else
+		opts+=("${build_opts[@]}" --experimental_execution_log_file="$logs/$name.execlog")
+	fi
+	t0=$(now)
+	bz "$cmd" "${opts[@]}" "$@" >"$out" 2>&1 || rc=$?
+	t1=$(now)
+	server=1
+	if [[ $rc -ne 0 ]]; then
+		tail -n 40 "$out" >&2
+		die "$label failed (bazel $cmd exit $rc); log above"
+	fi
+	wall[$name]=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
+	crit[$name]=$(sed -n 's/.*Critical Path: \([0-9.]*\)s.*/\1/p' "$out" | tail -n 1)
+	local counts='{"total": "-", "mnemonics": {}, "runners": {}}'
+	if [[ -f "$logs/$name.execlog" ]]; then
+		counts=$(python3 "$helper" execlog "$logs/$name.execlog")
+	fi
+	spawns[$name]=$(jget "$counts" total)
+	mnem[$name]=$(python3 -c '
+import json, sys
+m = json.loads(sys.argv[1])["mnemonics"]
+print(", ".join("%s %d" % (k.replace("ModuleHash", ""), v) for k, v in sorted(m.items(), key=lambda kv: (-kv[1], kv[0]))) or "-")
+' "$counts")
+	echo "$counts" >"$logs/$name.counts.json"
+	rows+=("$label|${wall[$name]}|${crit[$name]:--}|$l|${spawns[$name]}|${mnem[$name]}")
+}
+
+count_of() { # count_of STEP MNEMONIC
+	python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["mnemonics"].get(sys.argv[2], 0))' \
+		"$logs/$1.counts.json" "$2"
+}
+
+print_rows() {
+	printf '%-40s %8s %8s %6s %7s  %s\n' "step" "wall s" "crit s" "load1" "spawns" "spawns by mnemonic"
+	local r a b c d e f
+	for r in "$@"; do
+		IFS='|' read -r a b c d e f <<<"$r"
+		printf '%-40s %8s %8s %6s %7s  %s\n' "$a" "$b" "$c" "$d" "$e" "$f"
+	done
+}
+
+root=//$gen_pkg:module_hashes
+chain=("$root" "${root}_vmlinux")
+# The warm-up builds modhash in both configurations the benchmark uses: the
+# exec one (the rules' actions), through the example's small chain, which
+# also builds the vmlinux.unstripped reused here, and the target one (what
+# module_hashes_test runs).
+tools=(//tools/modhash //examples/minikernel:module_hashes_vmlinux)
+
+run_step fetch "(0a) fetch toolchains (warm-up)" fetch "${tools[@]}"
+run_step warmup "(0b) build modhash, example (warm-up)" build "${tools[@]}"
+run_step cold "(1) cold build, $modules modules" build \
+	--experimental_profile_additional_tasks=vfs_md5 "${chain[@]}"
+run_step noop "(2) no-op rebuild" build "${chain[@]}"
+python3 "$helper" rewrite "$gen/$middle" --seed "$((seed + 1000))"
+run_step change "(3) rebuild, one module changed" build "${chain[@]}"
+run_step test "(4) bazel test module_hashes_test" test "${root}_test"
+run_step test_cached "(5) bazel test again (cached)" test "${root}_test"
+
+# (3) must have re-run exactly: its leaf, the tree, the sign batch and the
+# patch; nothing else. (Rules that still have a separate whole-tree order
+# check, ModuleHashCheck, may run that once more.)
+counts_ok=yes
+change_expect="Leaf 1, Tree 1, Sign 1, Patch 1"
+for m in ModuleHashLeaf ModuleHashTree ModuleHashSign ModuleHashPatch; do
+	[[ "$(count_of change "$m")" == 1 ]] || counts_ok=no
+done
+other=$((spawns[change] - 4 - $(count_of change ModuleHashCheck)))
+[[ $other -eq 0 && "$(count_of change ModuleHashCheck)" -le 1 ]] || counts_ok=no
+[[ "$(count_of cold ModuleHashLeaf)" == "$modules" ]] || counts_ok=no
+
+mb=$(awk -v b="$total_bytes" 'BEGIN { printf "%.1f", b / 1e6 }')
+mean_kb=$(awk -v b="$total_bytes" -v n="$modules" 'BEGIN { printf "%.1f", b / n / 1e3 }')
+met() { awk -v v="$1" -v t="$2" 'BEGIN { print (v <= t) ? "met" : "MISSED" }'; }
+
+echo
+echo "=== bazel_scale_bench: $modules modules, $mb MB (mean $mean_kb kB, median $(jget "$summary" median_bytes) B," \
+	"min $(jget "$summary" min_bytes) B, max $(jget "$summary" max_bytes) B), seed $seed;" \
+	"$(nproc) CPUs; Bazel $(dpkg-query -W -f '${Version}' bazel-bootstrap 2>/dev/null || echo '?')"
+echo "generated in ${gen_s} s; timings are wall clock of the bazel client, exec log + profile on"
+echo
+print_rows "${rows[@]}"
+echo
+echo "cold build  ${wall[cold]} s (target <= $cold_target s): $(met "${wall[cold]}" "$cold_target")"
+echo "no-op       ${wall[noop]} s (target <= $noop_target s): $(met "${wall[noop]}" "$noop_target")"
+echo "one change  ${wall[change]} s, re-ran: ${mnem[change]} (want $change_expect): $([[ $counts_ok == yes ]] && echo as expected || echo UNEXPECTED)"
+
+# --- where the time goes ----------------------------------------------------
+
+do_analyze=0
+case "$analyze" in
+1) do_analyze=1 ;;
+0) ;;
+*) if [[ "$(met "${wall[cold]}" "$cold_target")" != met ]]; then do_analyze=1; fi ;;
+esac
+
+if [[ $do_analyze == 1 ]]; then
+	echo
+	echo "=== analysis (BENCH_ANALYZE=$analyze)"
+	echo
+	echo "--- bazel analyze-profile of (1), phases and critical path"
+	bz analyze-profile "$logs/cold.profile.gz" 2>/dev/null |
+		grep -E '^(Total .*phase time|Total run time|Critical path|  +[0-9.]+ m?s )' | head -n 20 || true
+	echo
+	echo "--- per-event sums of the profiles (one spawn = one action here)"
+	python3 "$helper" profile "$logs/cold.profile.gz" --title "(1) cold build"
+	python3 "$helper" profile "$logs/change.profile.gz" --title "(3) one module changed"
+	python3 "$helper" profile "$logs/test.profile.gz" --title "(4) bazel test"
+
+	echo
+	echo "--- the same work outside Bazel (same modhash binary, 2 parallel processes)"
+	# The exec-configuration binary the leaf actions ran.
+	modhash=$(find "$ob/execroot" -path '*-exec-*/bin/tools/modhash/modhash_/modhash' -type f 2>/dev/null | head -n 1 || true)
+	floor=$tmp/floor
+	mkdir -p "$floor"
+	(cd "$gen" && sed 's/\.o$/.ko/' modules.order) >"$tmp/modules.list"
+	cp "$tmp/modules.list" "$floor/list"
+	t0=$(now)
+	(cd "$gen" && xargs cat <"$floor/list") | sha256sum >/dev/null
+	sha1=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }')
+	t0=$(now)
+	(cd "$gen" && xargs -P 2 -n 200 sha256sum <"$floor/list" >/dev/null)
+	sha2=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }')
+	echo "sha256sum of all $mb MB: $sha1 s on 1 core, $sha2 s on 2 cores (Bazel digests every input once; outputs of the sign batch again)"
+	if [[ -n "$modhash" ]]; then
+		t0=$(now)
+		# One `modhash leaf` process per module, as the leaf actions run it.
+		# shellcheck disable=SC2016 # $0..$3 are sh -c's arguments
+		(cd "$gen" && xargs -n 1 -P 2 sh -c \
+			'b=${3##*/}; exec "$0" leaf -o "$1/${b%.ko}.json" -order modules.order -name "$2/$3" "$3"' \
+			"$modhash" "$floor" "$gen_pkg" <"$floor/list")
+		leaf_s=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }')
+		per=$(awk -v s="$leaf_s" -v n="$modules" 'BEGIN { printf "%.1f", s * 2 * 1000 / n }')
+		echo "$modules modhash leaf -order processes: $leaf_s s ($per ms per process per core): the floor of the leaf actions without Bazel"
+		# The same with -pos: what reading modules.order in every leaf costs.
+		t0=$(now)
+		# shellcheck disable=SC2016
+		(cd "$gen" && awk '{ print NR - 1, $0 }' "$floor/list" | xargs -n 2 -P 2 sh -c \
+			'b=${3##*/}; exec "$0" leaf -o "$1/${b%.ko}.json" -pos "$2" "$3"' "$modhash" "$floor")
+		pos_s=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }')
+		per=$(awk -v s="$pos_s" -v n="$modules" 'BEGIN { printf "%.1f", s * 2 * 1000 / n }')
+		echo "$modules modhash leaf -pos processes:   $pos_s s ($per ms per process per core): without parsing modules.order each time"
+	fi
+	rm -rf "$floor"
+
+	# Bazel's own digest cost: new mtimes, same bytes. Bazel re-digests
+	# every module (its digest cache is keyed by inode and times), finds
+	# them unchanged and runs nothing.
+	(cd "$gen" && xargs touch <"$tmp/modules.list")
+	run_step touch_all "touch all modules, rebuild" build "${chain[@]}"
+	echo "re-digesting all $mb MB of modules in Bazel (rebuild after touch, ${spawns[touch_all]} spawns): ${wall[touch_all]} s"
+
+	echo
+	echo "--- cold runs of identical copies of the target under other execution options"
+	echo "(variant_N: same modules, other outputs; sources already digested, analysis cached by type)"
+	vrows=()
+	i=0
+	for v in $variants; do
+		i=$((i + 1))
+		flags=()
+		case "$v" in
+		linux-sandbox) flags=(--spawn_strategy=linux-sandbox) ;;
+		sandbox_base_shm)
+			if [[ ! -d /dev/shm || ! -w /dev/shm ]]; then
+				echo "skipping $v: no writable /dev/shm"
+				continue
+			fi
+			flags=(--spawn_strategy=linux-sandbox --sandbox_base=/dev/shm)
+			;;
+		async_delete) flags=(--spawn_strategy=linux-sandbox --experimental_sandbox_async_tree_delete_idle_threads=HOST_CPUS) ;;
+		processwrapper-sandbox) flags=(--spawn_strategy=processwrapper-sandbox) ;;
+		leaf_local) flags=(--strategy=ModuleHashLeaf=local) ;;
+		local) flags=(--spawn_strategy=local) ;;
+		*) die "unknown BENCH_VARIANTS entry $v" ;;
+		esac
+		vt=//$gen_pkg:variant_$i
+		run_step "variant_$i" "$v" build "${flags[@]}" "$vt" "${vt}_vmlinux"
+		vrows+=("${rows[-1]}")
+		python3 "$helper" profile "$logs/variant_$i.profile.gz" --title "$v (${flags[*]})" >"$logs/variant_$i.profile.txt"
+	done
+	echo
+	print_rows "${vrows[@]}"
+	base=
+	for r in "${vrows[@]}"; do
+		[[ ${r%%|*} == linux-sandbox ]] && base=$(cut -d'|' -f2 <<<"$r")
+	done
+	if [[ -n "$base" ]]; then
+		for r in "${vrows[@]}"; do
+			IFS='|' read -r a b _ <<<"$r"
+			awk -v n="$a" -v t="$b" -v base="$base" -v target="$cold_target" \
+				'BEGIN { printf "  %-24s %7.1f s  %5.2fx the linux-sandbox run%s\n", n, t, base / t, t <= target ? "  (within the cold target)" : "" }'
+		done
+	fi
+	echo
+	for ((j = 1; j <= i; j++)); do
+		[[ -f "$logs/variant_$j.profile.txt" ]] && cat "$logs/variant_$j.profile.txt"
+	done
+fi
+
+echo
+echo "=== summary (repeated)"
+echo "$modules modules, $mb MB"
+print_rows "${rows[@]:0:7}"
+echo "cold $(met "${wall[cold]}" "$cold_target") (<= $cold_target s), no-op $(met "${wall[noop]}" "$noop_target") (<= $noop_target s), one-module change re-runs: $([[ $counts_ok == yes ]] && echo as expected || echo UNEXPECTED)"
+if [[ $counts_ok != yes ]]; then
+	die "unexpected action counts: cold ${mnem[cold]}; one change ${mnem[change]}"
+fi
+exit 0
