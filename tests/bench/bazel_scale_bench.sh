@@ -28,6 +28,18 @@
 # the target (variant_N: the same modules, other output paths, so all their
 # actions are new) under other execution strategies.
 #
+# Variants: linux-sandbox (the default strategy here, explicit),
+# sandbox_base_shm (--sandbox_base=/dev/shm: sandbox trees on tmpfs),
+# async_delete (--experimental_sandbox_async_tree_delete_idle_threads),
+# processwrapper-sandbox, leaf_local (--strategy=ModuleHashLeaf=local: what
+# execution_requirements = {"no-sandbox": "1"} on the leaf actions would
+# give), local. (--experimental_reuse_sandbox_directories does not exist in
+# Bazel 4.2.3.)
+#
+# Figures vary a lot on a shared 2-CPU machine: the load1 column is the
+# 1-minute load average before each step (this run's own Bazel included);
+# compare runs made at a similar load.
+#
 # It is a benchmark: it prints figures and whether targets were met and
 # exits 0 either way; it exits non-zero only when something fails (a build,
 # the test, the generator, an unexpected action count in (3)).
