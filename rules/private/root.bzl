@@ -107,28 +107,28 @@ def _strip(ctx, module):
     return out
 
 def _leaf(ctx, module, hashed, pos, stem):
-    """Declares <name>/leaves/<stem>.json: leaf(pos, hashed) of one module."""
+    """Declares <name>/leaves/<stem>.json: leaf(pos, hashed) of one module.
+
+    The position is the module's index in `modules`, known at analysis: with
+    modules_order, the tree action checks every leaf against its line (and
+    names the modules by their modules.order paths), so a leaf does not read
+    modules.order and does not re-run when only other lines change.
+    """
     out = ctx.actions.declare_file("%s/leaves/%s.json" % (ctx.label.name, stem))
     args = ctx.actions.args()
     args.add("leaf")
     args.add("-o", out)
-    inputs = [hashed]
-    if ctx.file.modules_order:
-        args.add("-order", ctx.file.modules_order)
-        args.add("-suffix", ctx.attr.suffix)
-        inputs.append(ctx.file.modules_order)
-    else:
-        args.add("-pos", str(pos))
+    args.add("-pos", str(pos))
 
-    # The name recorded in the manifest and matched against modules.order:
-    # the input module's workspace-relative path (configuration independent),
-    # not the path of its stripped copy.
+    # The name recorded in the leaf and matched against modules.order by the
+    # tree: the input module's workspace-relative path (configuration
+    # independent), not the path of its stripped copy.
     args.add("-name", module.short_path)
     args.add(hashed)
     ctx.actions.run(
         executable = ctx.executable._modhash,
         arguments = [args],
-        inputs = inputs,
+        inputs = [hashed],
         outputs = [out],
         mnemonic = "ModuleHashLeaf",
         progress_message = "Hashing module %s" % module.short_path,

@@ -130,15 +130,21 @@ def _example_chain_test_impl(ctx):
         asserts.equals(env, 1, len(outs))
         asserts.true(env, outs[0] in info.hashed_modules)
 
-    # Each leaf action hashes the stripped copy, finds its position in
-    # modules.order by the input module's name.
+    # Each leaf action hashes the stripped copy at its index in `modules`;
+    # modules.order is not an input (the tree checks the leaves against it).
+    leaf_positions = []
     for a in _actions(env, "ModuleHashLeaf"):
         asserts.true(env, a.argv[-1].startswith(target_bin_dir_path(env) + "/" + prefix + "stripped/"), "hashes the stripped module: " + str(a.argv))
-        asserts.true(env, _flag_value(a.argv, "-order").endswith("examples/minikernel/modules.order"), str(a.argv))
-        asserts.equals(env, ".ko", _flag_value(a.argv, "-suffix"))
-        asserts.equals(env, None, _flag_value(a.argv, "-pos"))
+        asserts.equals(env, None, _flag_value(a.argv, "-order"))
+        leaf_positions.append((_flag_value(a.argv, "-pos"), a.argv[-1].split("/")[-1]))
         inputs = _basenames(a.inputs.to_list())
-        asserts.true(env, "modules.order" in inputs, "modules.order is an input: " + str(inputs))
+        asserts.false(env, "modules.order" in inputs, "modules.order is not a leaf input: " + str(inputs))
+    asserts.equals(
+        env,
+        [(str(i), m + ".ko") for i, m in enumerate(order)],
+        sorted(leaf_positions),
+        "leaf positions are the indexes in modules",
+    )
 
     tree = _actions(env, "ModuleHashTree")[0]
     asserts.true(env, info.modules_order in tree.inputs.to_list(), "modules.order is an input of the tree")

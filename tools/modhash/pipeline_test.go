@@ -338,6 +338,10 @@ func TestTreeInOrderAndSuffixNames(t *testing.T) {
 	if code, _, stderr := modhash(t, "tree", "-manifest", "m.json", "-order", "modules.order", "-in-order", a, b); code != 0 {
 		t.Fatalf("names ending in the modules.order paths: %s", stderr)
 	}
+	m, err := merkle.ReadManifestFile("m.json")
+	if err != nil || m.Modules[0].Name != "fs/a.ko" || m.Modules[1].Name != "net/b.ko" {
+		t.Fatalf("manifest names: %+v, %v", m, err)
+	}
 	code, _, stderr := modhash(t, "tree", "-manifest", "m2.json", "-in-order", b, a)
 	if code != 1 || !strings.Contains(stderr, "-in-order: argument 1 is l1.json (bazel-out/bin/net/b.ko) at position 1") {
 		t.Fatalf("out of order: exit %d, %q", code, stderr)

@@ -25,8 +25,9 @@ output as LEAF=PROOF; -proofs-dir DIR writes every proof as DIR/<name>.merkle
 
 The leaves must hold positions 0..n-1, each exactly once. With -order, the
 count must match modules.order and every leaf's name must be the module
-path of its line (or end in "/" and that path). With -in-order, the LEAF
-arguments must also come in position order.`
+path of its line (or end in "/" and that path, as a build system's output
+path does); the manifest then names the modules by their modules.order
+paths. With -in-order, the LEAF arguments must also come in position order.`
 
 func runTree(e *env, args []string) error {
 	fs := newFlags(e, "tree", "-manifest OUT.json [flags] LEAF[=PROOF]...", treeDoc)
@@ -93,6 +94,8 @@ func runTree(e *env, args []string) error {
 			if n := ls[i].entry.Name; n != m.Path && !strings.HasSuffix(n, "/"+m.Path) {
 				return fmt.Errorf("%s:%d names %s but the leaf for position %d (%s) is %s", *orderFile, i+1, m.Path, i, ls[i].file, ls[i].entry.Name)
 			}
+			// The manifest names modules as the kernel build does.
+			ls[i].entry.Name = m.Path
 		}
 	}
 
