@@ -20,7 +20,7 @@ func showProgress(w io.Writer, total int, p *leaves.Progress) (stop func()) {
 	start := time.Now()
 	done := make(chan struct{})
 	var wg sync.WaitGroup
-	print := func() {
+	report := func() {
 		secs := time.Since(start).Seconds()
 		mb := float64(p.Bytes.Load()) / 1e6
 		rate := 0.0
@@ -39,7 +39,7 @@ func showProgress(w io.Writer, total int, p *leaves.Progress) (stop func()) {
 			case <-done:
 				return
 			case <-t.C:
-				print()
+				report()
 			}
 		}
 	}()
@@ -47,7 +47,7 @@ func showProgress(w io.Writer, total int, p *leaves.Progress) (stop func()) {
 		close(done)
 		wg.Wait()
 		if time.Since(start) > 200*time.Millisecond {
-			print()
+			report()
 			fmt.Fprintln(w)
 		}
 	}
