@@ -3,9 +3,9 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 
 	"github.com/modhash/modhash/internal/parallel"
+	"github.com/modhash/modhash/internal/plainfile"
 	"github.com/modhash/modhash/merkle"
 )
 
@@ -116,7 +116,7 @@ func verifyAll(modules []string, rec merkle.RootRecord, workers int) ([]verdict,
 }
 
 func verifyOne(path string, rec merkle.RootRecord) (verdict, error) {
-	f, err := os.Open(path)
+	f, err := plainfile.Open(path)
 	if err != nil {
 		return verdict{}, err
 	}
