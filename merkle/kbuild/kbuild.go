@@ -92,13 +92,19 @@ func RootC(r merkle.RootRecord) []byte {
 	return b.Bytes()
 }
 
-// FindModule returns the module of mods whose file is path: path equals its
-// Path or ends with "/" + Path (a build system's output path for the same
-// kbuild module). Exactly one module must match.
+// IsFile reports whether path is m's module file: path equals m.Path or
+// ends with "/" + m.Path (a build system's output path for the same kbuild
+// module).
+func (m Module) IsFile(path string) bool {
+	return path == m.Path || strings.HasSuffix(path, "/"+m.Path)
+}
+
+// FindModule returns the module of mods whose file is path (see IsFile).
+// Exactly one module must match.
 func FindModule(mods []Module, path string) (Module, error) {
 	var found []Module
 	for _, m := range mods {
-		if path == m.Path || strings.HasSuffix(path, "/"+m.Path) {
+		if m.IsFile(path) {
 			found = append(found, m)
 		}
 	}

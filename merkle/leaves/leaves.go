@@ -72,10 +72,7 @@ func Hash(inputs []Input, opts Options) ([]Leaf, error) {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	if workers > len(inputs) {
-		workers = len(inputs)
-	}
-	bufs := make([][]byte, workers)
+	bufs := make([][]byte, workers) // one per worker, allocated on first use
 	out := make([]Leaf, len(inputs))
 	failures, err := parallel.ForEach(len(inputs), workers, func(w, i int) error {
 		if bufs[w] == nil {

@@ -91,7 +91,7 @@ func runTree(e *env, args []string) error {
 			return fmt.Errorf("%s lists %d modules but %d leaves were given", *orderFile, len(mods), len(ls))
 		}
 		for i, m := range mods {
-			if n := ls[i].entry.Name; n != m.Path && !strings.HasSuffix(n, "/"+m.Path) {
+			if !m.IsFile(ls[i].entry.Name) {
 				return fmt.Errorf("%s:%d names %s but the leaf for position %d (%s) is %s", *orderFile, i+1, m.Path, i, ls[i].file, ls[i].entry.Name)
 			}
 			// The manifest names modules as the kernel build does.
