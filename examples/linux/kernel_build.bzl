@@ -1,0 +1,128 @@
+"""kernel_build: one kernel build with the kernel's own make, Kleaf style.
+
+Example-level infrastructure for the real-kernel example and its boot
+tests, not part of the public rules: it shows how a kernel build declared in
+Bazel (as Kleaf's `kernel_build` does) feeds `kernel_module_hashes`.
+
+```starlark
+kernel_build(
+    name = "x86_64",
+    srcs = "@linux_6_12//:sources",
+    arch = "x86_64",
+    config_fragments = ["configs/common.config", "configs/x86_64.config"],
+    outs = ["vmlinux"],
+    module_outs = ["lib/crc7.ko", "lib/test_module.ko"],
+)
+```
+
+declares `:x86_64/vmlinux`, `:x86_64/lib/crc7.ko`, ... (paths in the kernel's
+object tree, below the target's name), `:x86_64/modules.order` and
+`:x86_64/kernel.config`, made by one action (`KernelBuild`).
+"""
+
+def kernel_makefile(label, files):
+    """The top-level Makefile of a kernel source tree: the shortest path."""
+    makefile = None
+    for f in files:
+        if f.basename == "Makefile" and (makefile == None or len(f.path) < len(makefile.path)):
+            makefile = f
+    if not makefile:
+        fail("%s: the kernel sources have no Makefile: they must be a kernel source tree" % label)
+    return makefile
+
+def _object_tree_path(ctx, f):
+    """The path of a declared output in the kernel's object tree."""
+    prefix = (ctx.label.package + "/" if ctx.label.package else "") + ctx.label.name + "/"
+    return f.short_path[len(prefix):]
+
+def _kernel_build_impl(ctx):
+    makefile = kernel_makefile(ctx.label, ctx.files.srcs)
+    outputs = ctx.outputs.outs + ctx.outputs.module_outs + [ctx.outputs.modules_order, ctx.outputs.config]
+    out_dir = ctx.outputs.modules_order.dirname
+
+    goals = list(ctx.attr.make_goals)
+    if ctx.outputs.module_outs and "modules" not in goals:
+        goals.append("modules")
+
+    args = ctx.actions.args()
+    args.add(makefile)
+    args.add(out_dir)
+    args.add(ctx.attr.arch)
+    args.add(ctx.attr.cross_compile)
+    args.add(ctx.attr.defconfig)
+    args.add_joined(ctx.files.config_fragments, join_with = ":")
+    args.add(":".join([_object_tree_path(ctx, f) for f in ctx.outputs.outs]))
+    args.add(":".join([_object_tree_path(ctx, f) for f in ctx.outputs.module_outs]))
+    args.add(":".join(goals))
+    ctx.actions.run(
+        executable = ctx.executable._script,
+        arguments = [args],
+        inputs = depset(ctx.files.config_fragments, transitive = [depset(ctx.files.srcs)]),
+        outputs = outputs,
+        mnemonic = "KernelBuild",
+        progress_message = "Building the %s kernel %s (make %s)" % (ctx.attr.arch, ctx.label, " ".join(goals)),
+        # Host tools (make, gcc or the cross gcc, flex, bison, ...) from a
+        # fixed PATH; the reproducibility settings of kbuild.
+        env = {
+            "KBUILD_BUILD_HOST": "modhash",
+            "KBUILD_BUILD_TIMESTAMP": ctx.attr.build_timestamp,
+            "KBUILD_BUILD_USER": "modhash",
+            "KBUILD_BUILD_VERSION": "1",
+            "LC_ALL": "C",
+            "PATH": "/usr/bin:/bin",
+            "TZ": "UTC",
+        },
+    )
+    return [
+        DefaultInfo(files = depset(outputs)),
+        OutputGroupInfo(
+            modules = depset(ctx.outputs.module_outs),
+            modules_order = depset([ctx.outputs.modules_order]),
+        ),
+    ]
+
+_kernel_build = rule(
+    implementation = _kernel_build_impl,
+    attrs = {
+        "arch": attr.string(mandatory = True, doc = "kbuild ARCH (x86_64, arm64, s390, powerpc)."),
+        "build_timestamp": attr.string(default = "Thu Jan  1 00:00:00 UTC 1970"),
+        "config": attr.output(),
+        "config_fragments": attr.label_list(allow_files = True),
+        "cross_compile": attr.string(doc = "kbuild CROSS_COMPILE, e.g. aarch64-linux-gnu-."),
+        "defconfig": attr.string(default = "tinyconfig"),
+        "make_goals": attr.string_list(default = ["vmlinux"]),
+        "module_outs": attr.output_list(),
+        "modules_order": attr.output(),
+        "outs": attr.output_list(),
+        "srcs": attr.label_list(allow_files = True, mandatory = True),
+        "_script": attr.label(
+            default = Label("//examples/linux:kernel_build.sh"),
+            allow_single_file = True,
+            executable = True,
+            cfg = "exec",
+        ),
+    },
+)
+
+def kernel_build(name, srcs, outs, module_outs = [], **kwargs):
+    """A kernel build: `outs` and `module_outs` are object-tree paths.
+
+    Args:
+      name: the target; outputs are `<name>/<path>`.
+      srcs: the kernel source tree (a filegroup such as `@linux_6_12//:sources`).
+      outs: files of the object tree to declare, e.g. `vmlinux`,
+        `arch/arm64/boot/Image`. Their make goals go in `make_goals`.
+      module_outs: the modules the build makes (`lib/crc7.ko`); the build
+        fails unless modules.order lists exactly these.
+      **kwargs: `arch`, `cross_compile`, `defconfig`, `config_fragments`,
+        `make_goals`, and common attributes.
+    """
+    _kernel_build(
+        name = name,
+        srcs = srcs if type(srcs) == "list" else [srcs],
+        outs = [name + "/" + o for o in outs],
+        module_outs = [name + "/" + m for m in module_outs],
+        modules_order = name + "/modules.order",
+        config = name + "/kernel.config",
+        **kwargs
+    )
