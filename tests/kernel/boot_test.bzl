@@ -132,3 +132,37 @@ kernel_boot_test = rule(
         "_modhash": attr.label(default = Label("//tools/modhash"), executable = True, cfg = "target"),
     },
 )
+
+def kernel_boot_tests(name, kernel, vmlinux, zero_kernel, zero_vmlinux, **kwargs):
+    """`<name>`: the boot test; `<name>_catches_refusal`: its test.
+
+    The second boots the kernel as linked (zero root) where the first boots
+    the kernel with the root, while modhash verify still checks against the
+    root: the kernel then refuses signed modules that must load, and the
+    boot test must fail saying so.
+
+    Args:
+      name: the boot test's name.
+      kernel: the image QEMU boots, carrying the root.
+      vmlinux: the ELF vmlinux carrying the root.
+      zero_kernel: the image as linked.
+      zero_vmlinux: the ELF vmlinux as linked.
+      **kwargs: further kernel_boot_test attributes.
+    """
+    kernel_boot_test(
+        name = name,
+        kernel = kernel,
+        vmlinux = vmlinux,
+        zero_kernel = zero_kernel,
+        zero_vmlinux = zero_vmlinux,
+        **kwargs
+    )
+    kernel_boot_test(
+        name = name + "_catches_refusal",
+        expect_mismatch = "MISMATCH enforcing signed:",
+        kernel = zero_kernel,
+        vmlinux = vmlinux,
+        zero_kernel = zero_kernel,
+        zero_vmlinux = zero_vmlinux,
+        **kwargs
+    )
