@@ -576,7 +576,11 @@ func (t *Txn) replace(o *output) error {
 		err := os.Link(o.abs, o.old)
 		if err != nil && !os.IsNotExist(err) {
 			// No hard links here (or not allowed to link another
-			// user's file): move it aside instead.
+			// user's file): move it aside instead, unless it has become
+			// a directory since it was checked.
+			if fi, lerr := os.Lstat(o.abs); lerr == nil && fi.IsDir() {
+				return fmt.Errorf("cannot write %s: it is a directory", o.path)
+			}
 			err = rename(o.abs, o.old)
 		}
 		switch {
