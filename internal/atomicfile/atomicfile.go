@@ -93,7 +93,8 @@ type Txn struct {
 	mu      sync.Mutex // guards the fields below and the staging state of outs
 	journal *os.File
 	jpath   string
-	done    bool // committed or aborted
+	done      bool // committed or aborted
+	committed bool // every output renamed; only old files left to remove
 }
 
 // CreateDirs makes the transaction create missing destination directories
@@ -187,6 +188,13 @@ func (t *Txn) Output(path string, perm os.FileMode) (int, error) {
 	dir, base := filepath.Split(abs)
 	if base == "" || base == "." || base == ".." || strings.HasSuffix(path, "/") {
 		return 0, fmt.Errorf("cannot write %s: not a file name", path)
+	}
+	if len(t.outs) == 0 {
+		// A run killed while writing these outputs left its journal here:
+		// undo it before looking at the destinations.
+		if err := Recover(JournalPath(abs)); err != nil {
+			return 0, fmt.Errorf("cannot write %s: %v", path, err)
+		}
 	}
 	d := t.checkDir(dir)
 	if d.missing {
@@ -466,15 +474,27 @@ func (t *Txn) begin() error {
 // run ever sees it unlocked or incomplete. A journal left by a dead run is
 // recovered first; one held by a live run is an error.
 func createJournal(jpath string, content []byte) (*os.File, error) {
-	tmp := fmt.Sprintf("%s.%d-%d", jpath, os.Getpid(), runCounter.Add(1))
-	f, err := plainfile.CreateExclusive(tmp, 0o644)
-	if err != nil {
-		return nil, unwrapPath(err)
+	// One name for every run: a run that died here leaves a file nobody
+	// holds locked, which the next run removes.
+	tmp := jpath + ".new"
+	var f *os.File
+	for try := 0; ; try++ {
+		var err error
+		f, err = plainfile.CreateExclusive(tmp, 0o644)
+		if err == nil {
+			break
+		}
+		if !os.IsExist(err) || try >= 3 {
+			return nil, unwrapPath(err)
+		}
+		if err := removeUnlocked(tmp); err != nil {
+			return nil, err
+		}
 	}
 	defer os.Remove(tmp)
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		f.Close()
-		return nil, err
+		return nil, fmt.Errorf("another modhash run is writing these outputs (%s is locked)", tmp)
 	}
 	if _, err := f.Write(content); err != nil {
 		f.Close()
@@ -494,6 +514,23 @@ func createJournal(jpath string, content []byte) (*os.File, error) {
 			return nil, err
 		}
 	}
+}
+
+// removeUnlocked removes a journal being created by a run that died.
+func removeUnlocked(path string) error {
+	f, err := os.Open(path)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		return unwrapPath(err)
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		return fmt.Errorf("another modhash run is writing these outputs (%s is locked)", path)
+	}
+	os.Remove(path)
+	return nil
 }
 
 // Commit finishes every staged output and renames them into place. If a
@@ -542,7 +579,7 @@ func (t *Txn) Commit(workers int) error {
 		return fmt.Errorf("cannot write %s: journal %s: %v", t.outs[0].path, t.jpath, err)
 	}
 	t.mu.Lock()
-	t.done = true
+	t.done, t.committed = true, true
 	t.mu.Unlock()
 	parallel.ForEach(len(staged), workers, func(_, k int) error {
 		if o := t.outs[staged[k]]; o.aside {
@@ -552,6 +589,17 @@ func (t *Txn) Commit(workers int) error {
 	})
 	t.closeJournal()
 	return nil
+}
+
+// cleanCommitted removes the old files left by a commit interrupted while
+// it removed them.
+func (t *Txn) cleanCommitted() {
+	for _, o := range t.outs {
+		if o.aside {
+			os.Remove(o.old)
+		}
+	}
+	t.closeJournal()
 }
 
 func (t *Txn) journalWrite(s string) error {
@@ -620,6 +668,10 @@ func (t *Txn) abort() {
 			o.file.Close()
 		}
 		switch {
+		case o.aside && !o.renamed:
+			// old is a second link to the destination (or the destination
+			// moved aside): rename(2) of two links of one file does nothing.
+			restoreOld(o.old, o.abs)
 		case o.aside:
 			rename(o.old, o.abs)
 		case o.renamed:
@@ -634,11 +686,15 @@ func (t *Txn) abort() {
 }
 
 func (t *Txn) closeJournal() {
-	if t.journal == nil {
+	t.mu.Lock()
+	j := t.journal
+	t.journal = nil
+	t.mu.Unlock()
+	if j == nil {
 		return
 	}
 	os.Remove(t.jpath)
-	t.journal.Close()
+	j.Close()
 	active.remove(t)
 }
 
@@ -681,7 +737,7 @@ func Recover(jpath string) error {
 			os.Remove(old)
 		case exists(old):
 			// Moved aside (and maybe replaced): put it back.
-			if err := rename(old, abs); err != nil {
+			if err := restoreOld(old, abs); err != nil {
 				return fmt.Errorf("journal %s: cannot restore %s: %v", jpath, abs, unwrapPath(err))
 			}
 			os.Remove(tmp)
@@ -741,6 +797,17 @@ func parseJournal(data []byte) (journal, error) {
 	return j, nil
 }
 
+// restoreOld puts the old file back at abs: rename(2) unless both names are
+// already links of the same file, where rename does nothing.
+func restoreOld(old, abs string) error {
+	a, errA := os.Lstat(old)
+	b, errB := os.Lstat(abs)
+	if errA == nil && errB == nil && os.SameFile(a, b) {
+		return os.Remove(old)
+	}
+	return rename(old, abs)
+}
+
 func exists(p string) bool {
 	_, err := os.Lstat(p)
 	return err == nil
@@ -795,7 +862,14 @@ func Interrupt() {
 	}
 	active.mu.Unlock()
 	for _, t := range txns {
-		t.abort()
+		t.mu.Lock()
+		committed := t.committed
+		t.mu.Unlock()
+		if committed {
+			t.cleanCommitted()
+		} else {
+			t.abort()
+		}
 	}
 }
 

@@ -55,6 +55,9 @@ func diffState(before, after map[string]string) string {
 		}
 	}
 	sort.Strings(d)
+	if len(d) > 8 {
+		d = append(d[:8], fmt.Sprintf("and %d more", len(d)-8))
+	}
 	return strings.Join(d, "; ")
 }
 
