@@ -90,9 +90,9 @@ type Txn struct {
 	missing []string // directories to create, parents first
 	created []string // directories created by this run
 
-	mu      sync.Mutex // guards the fields below and the staging state of outs
-	journal *os.File
-	jpath   string
+	mu        sync.Mutex // guards the fields below and the staging state of outs
+	journal   *os.File
+	jpath     string
 	done      bool // committed or aborted
 	committed bool // every output renamed; only old files left to remove
 }

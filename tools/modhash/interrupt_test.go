@@ -151,4 +151,3 @@ func TestKbuildInterrupted(t *testing.T) {
 	}
 	t.Logf("one run takes %v; outcomes: %v", full, counts)
 }
-
