@@ -705,8 +705,8 @@ func (t *Txn) closeJournal() {
 // left are removed. It fails if a live process holds the journal.
 func Recover(jpath string) error {
 	f, err := os.OpenFile(jpath, os.O_RDWR, 0)
-	if os.IsNotExist(err) {
-		return nil
+	if os.IsNotExist(err) || errors.Is(err, syscall.ENOTDIR) {
+		return nil // no journal (the destination's own checks say why)
 	}
 	if err != nil {
 		return fmt.Errorf("journal %s: %v", jpath, unwrapPath(err))
