@@ -38,6 +38,9 @@ type Leaf struct {
 	// Removed is the signature that was found and left out of the hash
 	// (only with Options.RemoveSignature); nil for an unsigned module.
 	Removed *merkle.Trailer
+	// Info is the file's status when it was opened (its identity, so that
+	// a command can refuse an output that is this module).
+	Info os.FileInfo
 }
 
 // Options tune Hash.
@@ -114,10 +117,34 @@ func HashFile(path string, pos uint32, removeSignature bool, buf []byte) (Leaf, 
 	if err != nil {
 		return Leaf{}, fmt.Errorf("%s: %w", path, err)
 	}
-	if n != m.Size {
-		return Leaf{}, fmt.Errorf("%s: file shrank while hashing (%d of %d bytes read)", path, n, m.Size)
+	if err := m.CheckUnchanged(n); err != nil {
+		return Leaf{}, err
 	}
-	return Leaf{Leaf: leaf, Size: m.Size, Removed: m.Removed}, nil
+	return Leaf{Leaf: leaf, Size: m.Size, Removed: m.Removed, Info: m.Info}, nil
+}
+
+// ErrChanged reports a module that changed while it was read.
+var ErrChanged = errors.New("changed while it was read")
+
+// CheckUnchanged checks, after the module was read, that n bytes (all of
+// them) were read and that the file's size and modification time are what
+// they were when it was opened: a module being rewritten by a build step
+// that still runs must not be hashed or signed half old, half new.
+func (m *Module) CheckUnchanged(n int64) error {
+	if n != m.Size {
+		return fmt.Errorf("%s: %w: %d bytes read, %d expected (it shrank)", m.Name(), ErrChanged, n, m.Size)
+	}
+	st, err := m.File.Stat()
+	if err != nil {
+		return err
+	}
+	switch {
+	case st.Size() != m.Info.Size():
+		return fmt.Errorf("%s: %w: its size went from %d to %d bytes", m.Name(), ErrChanged, m.Info.Size(), st.Size())
+	case !st.ModTime().Equal(m.Info.ModTime()):
+		return fmt.Errorf("%s: %w: modified at %s", m.Name(), ErrChanged, st.ModTime().Format("15:04:05.000000000"))
+	}
+	return nil
 }
 
 // Module is an open module file and the part of it that is the module
@@ -128,6 +155,8 @@ type Module struct {
 	Size int64
 	// Removed is the signature left out, or nil.
 	Removed *merkle.Trailer
+	// Info is the file's status when it was opened.
+	Info os.FileInfo
 }
 
 // Reader returns the module bytes.
@@ -158,7 +187,7 @@ func checkModule(f *os.File, path string, removeSignature bool) (*Module, error)
 	if !st.Mode().IsRegular() {
 		return nil, fmt.Errorf("%s: not a regular file (%v)", path, st.Mode().Type())
 	}
-	m := &Module{File: f, Size: st.Size()}
+	m := &Module{File: f, Size: st.Size(), Info: st}
 	if m.Size == 0 {
 		return nil, fmt.Errorf("%s: %w", path, ErrEmpty)
 	}

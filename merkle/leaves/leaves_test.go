@@ -1,13 +1,16 @@
 package leaves
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/modhash/modhash/merkle"
 )
@@ -101,5 +104,53 @@ func TestHashErrors(t *testing.T) {
 	}
 	if got[0].Leaf != merkle.Leaf(0, []byte("module")) || got[0].Removed == nil || got[0].Removed.Header.IDType != merkle.IDTypeMerkle {
 		t.Fatalf("removing the signature: %+v", got[0])
+	}
+}
+
+// A module that changes between opening and the end of reading (a build
+// step still writing it) is refused, naming the file.
+func TestChangedWhileRead(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(path string) error
+		want   string
+	}{
+		{"truncated", func(p string) error { return os.Truncate(p, 10) }, "it shrank"},
+		{"grown", func(p string) error {
+			f, err := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			_, err = f.Write([]byte("more"))
+			return err
+		}, "size went from 100 to 104"},
+		{"rewritten, same size", func(p string) error {
+			if err := os.WriteFile(p, bytes.Repeat([]byte("y"), 100), 0o644); err != nil {
+				return err
+			}
+			later := time.Now().Add(time.Second)
+			return os.Chtimes(p, later, later)
+		}, "modified at"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "m.ko")
+			os.WriteFile(p, bytes.Repeat([]byte("x"), 100), 0o644)
+			m, err := OpenModule(p, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			if err := tc.change(p); err != nil {
+				t.Fatal(err)
+			}
+			// What HashFile and sign do: read it all, then check.
+			n, _ := io.Copy(io.Discard, m.Reader())
+			err = m.CheckUnchanged(n)
+			if !errors.Is(err, ErrChanged) || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("CheckUnchanged = %v, want ErrChanged naming %s and %q", err, p, tc.want)
+			}
+		})
 	}
 }

@@ -1,11 +1,23 @@
 package main
 
 import (
-	"os"
+	"io"
 
 	"github.com/modhash/modhash/internal/atomicfile"
 	"github.com/modhash/modhash/internal/modcompress"
+	"github.com/modhash/modhash/merkle/leaves"
 )
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
 
 const compressDoc = `
 Compresses a signed module in the formats and with the settings kbuild's
@@ -29,18 +41,31 @@ func runCompress(e *env, args []string) error {
 	if _, ok := modcompress.Formats[*format]; !ok {
 		return usagef("-format %q: want gzip, xz or zstd", *format)
 	}
-	in, err := os.Open(fs.Arg(0))
+	txn := atomicfile.New()
+	defer txn.Abort()
+	if err := txn.Input(fs.Arg(0)); err != nil {
+		return err
+	}
+	if _, err := txn.Output(*out, 0o644); err != nil {
+		return err
+	}
+	in, err := leaves.OpenModule(fs.Arg(0), true)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	f, err := atomicfile.Create(*out, 0o644)
+	f, err := txn.Create(0)
 	if err != nil {
 		return err
 	}
-	defer f.Abort()
-	if err := modcompress.Compress(f, in, *format); err != nil {
+	// The whole file, signature included (OpenModule only checks it).
+	in.Size = in.Info.Size()
+	cr := &countingReader{r: io.NewSectionReader(in.File, 0, in.Size)}
+	if err := modcompress.Compress(f, cr, *format); err != nil {
 		return err
 	}
-	return f.Commit()
+	if err := in.CheckUnchanged(cr.n); err != nil {
+		return err
+	}
+	return txn.Commit(1)
 }

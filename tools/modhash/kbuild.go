@@ -44,6 +44,21 @@ func runKbuild(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// Every output is checked before anything is hashed or written.
+	out := atomicfile.New()
+	defer out.Abort()
+	if err := out.Input(*order); err != nil {
+		return err
+	}
+	if _, err := out.Output(rootC, 0o644); err != nil {
+		return err
+	}
+	out.Touch(0) // make compares ROOT_C with the modules: it must look rebuilt
+	for _, m := range mods {
+		if _, err := out.Output(m.ProofPath, 0o644); err != nil {
+			return err
+		}
+	}
 	inputs := make([]leaves.Input, len(mods))
 	for i, m := range mods {
 		inputs[i] = leaves.Input{Path: m.Path, Pos: uint32(m.Pos)}
@@ -57,6 +72,9 @@ func runKbuild(e *env, args []string) error {
 	}
 	digests := make([]merkle.Digest, len(ls))
 	for i, l := range ls {
+		if err := out.InputInfo(mods[i].Path, l.Info); err != nil {
+			return err
+		}
 		digests[i] = l.Leaf
 		if l.Removed != nil {
 			fmt.Fprintf(e.stderr, "modhash kbuild: %s: hashed without its %s signature (%d bytes)\n", mods[i].Path, merkle.TypeName(l.Removed.Header.IDType), l.Removed.Size)
@@ -66,14 +84,12 @@ func runKbuild(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-
-	var out atomicfile.Batch
-	defer out.Abort()
-	if err := out.WriteFile(rootC, kbuild.RootC(tree.Record()), 0o644); err != nil {
-		return err
-	}
-	if err := out.WriteFiles(len(mods), *workers, 0o644, func(i int) (string, []byte) {
-		return mods[i].ProofPath, tree.Proof(i).Signature()
+	// Output 0 is ROOT_C, output i+1 the proof of module i.
+	if err := out.WriteFiles(*workers, func(i int) []byte {
+		if i == 0 {
+			return kbuild.RootC(tree.Record())
+		}
+		return tree.Proof(i - 1).Signature()
 	}); err != nil {
 		return err
 	}

@@ -38,6 +38,19 @@ func runLeaf(e *env, args []string) error {
 		return usagef("-o is required")
 	}
 	module := fs.Arg(0)
+	txn := atomicfile.New()
+	defer txn.Abort()
+	if err := txn.Input(module); err != nil {
+		return err
+	}
+	if *order != "" {
+		if err := txn.Input(*order); err != nil {
+			return err
+		}
+	}
+	if _, err := txn.Output(*out, 0o644); err != nil {
+		return err
+	}
 	if *name == "" {
 		*name = module
 	}
@@ -70,5 +83,8 @@ func runLeaf(e *env, args []string) error {
 		fmt.Fprintf(e.stderr, "modhash leaf: %s: hashed without its %s signature (%d bytes)\n", module, merkle.TypeName(l.Removed.Header.IDType), l.Removed.Size)
 	}
 	entry := merkle.ManifestEntry{Pos: uint32(*pos), Name: *name, Size: l.Size, Leaf: l.Leaf}
-	return atomicfile.WriteFile(*out, merkle.MarshalEntry(entry), 0o644)
+	if err := txn.WriteFile(0, merkle.MarshalEntry(entry)); err != nil {
+		return err
+	}
+	return txn.Commit(1)
 }

@@ -61,6 +61,7 @@ func usagef(format string, args ...interface{}) error {
 }
 
 func main() {
+	catchSignals()
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 

@@ -56,21 +56,35 @@ func runSign(e *env, args []string) error {
 		rec = &r
 	}
 	// All or nothing: outputs are renamed into place only when every
-	// module was signed (and, with a root, accepted).
-	var batch atomicfile.Batch
-	defer batch.Abort()
+	// module was signed (and, with a root, accepted). No output may be an
+	// input or another output.
+	txn := atomicfile.New()
+	defer txn.Abort()
 	for _, j := range jobs {
-		if err := signOne(e, &batch, j, rec, *removeSig); err != nil {
+		if err := txn.Input(j.module); err != nil {
+			return err
+		}
+		if err := txn.Input(j.proof); err != nil {
 			return err
 		}
 	}
-	return batch.Commit(1)
+	for _, j := range jobs {
+		if _, err := txn.Output(j.out, 0o644); err != nil {
+			return err
+		}
+	}
+	for i, j := range jobs {
+		if err := signOne(e, txn, i, j, rec, *removeSig); err != nil {
+			return err
+		}
+	}
+	return txn.Commit(1)
 }
 
 // signJob is one module to sign.
 type signJob struct{ module, proof, out string }
 
-func signOne(e *env, batch *atomicfile.Batch, j signJob, rec *merkle.RootRecord, removeSig bool) error {
+func signOne(e *env, out *atomicfile.Txn, i int, j signJob, rec *merkle.RootRecord, removeSig bool) error {
 	sig, err := os.ReadFile(j.proof)
 	if err != nil {
 		return err
@@ -88,12 +102,17 @@ func signOne(e *env, batch *atomicfile.Batch, j signJob, rec *merkle.RootRecord,
 	}
 	size := in.Size
 
-	f, err := batch.Create(j.out, 0o644)
+	f, err := out.Create(i)
 	if err != nil {
 		return err
 	}
-	if _, err := io.Copy(f, in.Reader()); err != nil {
+	n, err := io.Copy(f, in.Reader())
+	if err != nil {
 		return fmt.Errorf("cannot write %s: %v", j.out, err)
+	}
+	// A module truncated or rewritten during the copy must not be signed.
+	if err := in.CheckUnchanged(n); err != nil {
+		return err
 	}
 	if _, err := f.Write(sig); err != nil {
 		return fmt.Errorf("cannot write %s: %v", j.out, err)

@@ -111,39 +111,74 @@ func runTree(e *env, args []string) error {
 	}
 	m.Levels, m.Root = uint32(tree.Levels()), tree.Root()
 
-	var out atomicfile.Batch
+	// All outputs are declared (and checked against the inputs and each
+	// other) before any is written.
+	out := atomicfile.New()
 	defer out.Abort()
-	if err := out.WriteFile(*manifestOut, merkle.MarshalManifest(m), 0o644); err != nil {
+	out.CreateDirs() // for -proofs-dir
+	for _, in := range append([]string{*orderFile}, fs.Args()...) {
+		if in == "" {
+			continue
+		}
+		if i := strings.LastIndex(in, "="); i >= 0 && in != *orderFile {
+			in = in[:i]
+		}
+		if err := out.Input(in); err != nil {
+			return err
+		}
+	}
+	var data [][]byte
+	add := func(path string, b []byte) error {
+		if _, err := out.Output(path, 0o644); err != nil {
+			return err
+		}
+		data = append(data, b)
+		return nil
+	}
+	if err := add(*manifestOut, merkle.MarshalManifest(m)); err != nil {
 		return err
 	}
 	if *recordOut != "" {
-		if err := out.WriteFile(*recordOut, tree.Record().Marshal(order.order), 0o644); err != nil {
+		if err := add(*recordOut, tree.Record().Marshal(order.order)); err != nil {
 			return err
 		}
 	}
 	if *rootC != "" {
-		if err := out.WriteFile(*rootC, kbuild.RootC(tree.Record()), 0o644); err != nil {
+		if err := add(*rootC, kbuild.RootC(tree.Record())); err != nil {
 			return err
 		}
 	}
 	for i, la := range ls {
 		sig := tree.Proof(i).Signature()
 		if la.proof != "" {
-			if err := out.WriteFile(la.proof, sig, 0o644); err != nil {
+			if err := add(la.proof, sig); err != nil {
 				return err
 			}
 		}
 		if *proofsDir != "" {
-			p := filepath.Join(*proofsDir, strings.TrimSuffix(la.entry.Name, *suffix)+".merkle")
-			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-				return err
+			p, err := proofInDir(*proofsDir, strings.TrimSuffix(la.entry.Name, *suffix)+".merkle")
+			if err != nil {
+				return fmt.Errorf("%s (%s): %v", la.file, la.entry.Name, err)
 			}
-			if err := out.WriteFile(p, sig, 0o644); err != nil {
+			if err := add(p, sig); err != nil {
 				return err
 			}
 		}
 	}
+	if err := out.WriteFiles(runtime.GOMAXPROCS(0), func(i int) []byte { return data[i] }); err != nil {
+		return err
+	}
 	return out.Commit(runtime.GOMAXPROCS(0))
+}
+
+// proofInDir returns dir/name, refusing a name that leads out of dir
+// ("../x", "/x", "a/../../x").
+func proofInDir(dir, name string) (string, error) {
+	c := filepath.Clean(name)
+	if filepath.IsAbs(c) || c == ".." || strings.HasPrefix(c, "../") || c == "." {
+		return "", fmt.Errorf("proof name %s is not inside -proofs-dir %s", name, dir)
+	}
+	return filepath.Join(dir, name), nil
 }
 
 // byteOrderValue is a flag.Value for "little" / "big".

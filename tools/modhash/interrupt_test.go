@@ -1,0 +1,153 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/modhash/modhash/internal/atomicfile"
+)
+
+// TestMain lets the test binary run as modhash itself (for the
+// interruption tests, which need a process to kill).
+func TestMain(m *testing.M) {
+	if os.Getenv("MODHASH_TEST_AS_MAIN") == "1" {
+		main()
+	}
+	os.Exit(m.Run())
+}
+
+// proofState is every file of the tree except the modules: the outputs and
+// anything left next to them.
+func proofState(t *testing.T, dir string) map[string]string {
+	st := fsState(t, dir)
+	for k, v := range st {
+		if strings.HasSuffix(k, ".ko") || k == "modules.order" || v == "dir" {
+			delete(st, k)
+		}
+	}
+	return st
+}
+
+// TestKbuildInterrupted kills "modhash kbuild" over 2000 modules with
+// SIGINT, SIGTERM and SIGKILL at several points. After SIGINT or SIGTERM
+// the tree holds the complete old outputs (or the complete new ones if the
+// run had finished), and no temporary file. After SIGKILL it may hold the
+// journal and temporary files; recovering the journal (as the next run
+// does) gives the complete old or new outputs, and the next successful run
+// leaves the complete new outputs and nothing else.
+func TestKbuildInterrupted(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills processes; slow")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 2000
+	dir := t.TempDir()
+	kbuildTree(t, dir, n)
+	chdir(t, dir)
+	kbuild := func() *exec.Cmd {
+		c := exec.Command(exe, "kbuild", "root.c", ".ko")
+		c.Env = append(os.Environ(), "MODHASH_TEST_AS_MAIN=1")
+		c.Dir = dir
+		return c
+	}
+	// Two module sets whose outputs differ in every proof and the root.
+	setModules := func(gen int) map[string]string {
+		for i := 0; i < n; i += 500 {
+			writeFile(t, filepath.Join(dir, fmt.Sprintf("sub/m%d.ko", i)), []byte(fmt.Sprintf("module %d generation %d\n", i, gen)))
+		}
+		if out, err := kbuild().CombinedOutput(); err != nil {
+			t.Fatalf("kbuild: %v: %s", err, out)
+		}
+		return proofState(t, dir)
+	}
+	oldState := setModules(1)
+	newState := setModules(2)
+	if d := diffState(oldState, newState); !strings.Contains(d, "changed root.c") {
+		t.Fatalf("the two generations do not differ: %s", d)
+	}
+	// Measure one run to spread the kill points over it.
+	setModules(1)
+	writeFile(t, "sub/m0.ko", []byte("module 0 generation 2\n"))
+	for i := 500; i < n; i += 500 {
+		writeFile(t, filepath.Join(dir, fmt.Sprintf("sub/m%d.ko", i)), []byte(fmt.Sprintf("module %d generation 2\n", i)))
+	}
+	start := time.Now()
+	if out, err := kbuild().CombinedOutput(); err != nil {
+		t.Fatalf("kbuild: %v: %s", err, out)
+	}
+	full := time.Since(start)
+	gen := func(g int) {
+		for i := 0; i < n; i += 500 {
+			writeFile(t, filepath.Join(dir, fmt.Sprintf("sub/m%d.ko", i)), []byte(fmt.Sprintf("module %d generation %d\n", i, g)))
+		}
+	}
+	is := func(st, want map[string]string) bool { return diffState(st, want) == "" }
+	counts := map[string]int{}
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGKILL} {
+		for k := 0; k <= 6; k++ {
+			delay := full * time.Duration(k) / 5
+			// Start from the complete old outputs.
+			gen(1)
+			if out, err := kbuild().CombinedOutput(); err != nil {
+				t.Fatalf("kbuild: %v: %s", err, out)
+			}
+			if !is(proofState(t, dir), oldState) {
+				t.Fatalf("could not set up the old outputs")
+			}
+			gen(2)
+			c := kbuild()
+			if err := c.Start(); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(delay)
+			c.Process.Signal(sig)
+			c.Wait()
+			st := proofState(t, dir)
+			what := fmt.Sprintf("%v after %v of %v", sig, delay, full)
+			switch {
+			case is(st, oldState):
+				counts[sig.String()+": old"]++
+			case is(st, newState):
+				counts[sig.String()+": new"]++
+			case sig != syscall.SIGKILL:
+				t.Fatalf("%s: the tree holds neither the old nor the new outputs: old → %s", what, diffState(oldState, st))
+			default:
+				// A killed run: the journal tells the next run what to undo.
+				jp := atomicfile.JournalPath("root.c")
+				if _, err := os.Stat(jp); err != nil {
+					t.Fatalf("%s: a mix of outputs and no journal: %s", what, diffState(oldState, st))
+				}
+				if k%2 == 1 {
+					// Leave it to the next run.
+					counts[sig.String()+": left to the next run"]++
+					break
+				}
+				if err := atomicfile.Recover(jp); err != nil {
+					t.Fatalf("%s: %v", what, err)
+				}
+				st = proofState(t, dir)
+				if !is(st, oldState) && !is(st, newState) {
+					t.Fatalf("%s: after recovery neither old nor new: old → %s", what, diffState(oldState, st))
+				}
+				counts[sig.String()+": recovered"]++
+			}
+			// The next run finishes the job and leaves nothing else.
+			if out, err := kbuild().CombinedOutput(); err != nil {
+				t.Fatalf("%s: next kbuild: %v: %s", what, err, out)
+			}
+			if st := proofState(t, dir); !is(st, newState) {
+				t.Fatalf("%s: after the next run: new → %s", what, diffState(newState, st))
+			}
+		}
+	}
+	t.Logf("one run takes %v; outcomes: %v", full, counts)
+}
