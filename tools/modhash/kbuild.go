@@ -19,6 +19,13 @@ module_hashes_root) and one <object>.merkle proof per module, byte-identical
 to the kernel tool's. Modules are hashed in parallel; nothing is written
 unless every module could be hashed.
 
+With -manifest it also writes the tree's manifest (levels, root, and per
+module pos, modules.order path, size, leaf), which "modhash patch -manifest"
+writes into vmlinux in the byte order of vmlinux's own ELF header, so that a
+Make build needs neither the C file's compile-and-dump step nor the target's
+objcopy; -record writes the 36-byte section data itself (in -byte-order).
+All outputs are written together, all or nothing.
+
 Unlike the kernel tool it refuses, naming the file and line: an empty
 module, a module that is already signed, a line not ending in .o, CRLF line
 ends, blank lines, and a module listed twice.`
@@ -28,6 +35,9 @@ func runKbuild(e *env, args []string) error {
 	order := fs.String("order", "modules.order", "the modules.order file")
 	workers := workersFlag(fs)
 	removeSig := fs.Bool("remove-signature", false, "hash modules that are already signed without their signature instead of refusing them")
+	manifestOut := fs.String("manifest", "", "also write the tree's manifest JSON (input of modhash patch -manifest)")
+	recordOut := fs.String("record", "", "also write the 36-byte root record (the .module_hashes section data)")
+	byteOrder := byteOrderFlag(fs, "byte-order", "byte order of -record: little or big (the target's)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -59,6 +69,23 @@ func runKbuild(e *env, args []string) error {
 			return err
 		}
 	}
+	// The optional outputs come after the proofs (output i+1 is proof i),
+	// each with what writes it once the tree is known.
+	var tree *merkle.Tree
+	var manifest *merkle.Manifest
+	var extra []func() []byte
+	if *manifestOut != "" {
+		if _, err := out.Output(*manifestOut, 0o644); err != nil {
+			return err
+		}
+		extra = append(extra, func() []byte { return merkle.MarshalManifest(manifest) })
+	}
+	if *recordOut != "" {
+		if _, err := out.Output(*recordOut, 0o644); err != nil {
+			return err
+		}
+		extra = append(extra, func() []byte { return tree.Record().Marshal(byteOrder.order) })
+	}
 	inputs := make([]leaves.Input, len(mods))
 	for i, m := range mods {
 		inputs[i] = leaves.Input{Path: m.Path, Pos: uint32(m.Pos)}
@@ -80,16 +107,23 @@ func runKbuild(e *env, args []string) error {
 			fmt.Fprintf(e.stderr, "modhash kbuild: %s: hashed without its %s signature (%d bytes)\n", mods[i].Path, merkle.TypeName(l.Removed.Header.IDType), l.Removed.Size)
 		}
 	}
-	tree, err := merkle.NewTree(digests)
-	if err != nil {
+	if tree, err = merkle.NewTree(digests); err != nil {
 		return err
 	}
-	// Output 0 is ROOT_C, output i+1 the proof of module i.
+	manifest = &merkle.Manifest{Levels: uint32(tree.Levels()), Root: tree.Root()}
+	for i, l := range ls {
+		manifest.Modules = append(manifest.Modules, merkle.ManifestEntry{Pos: uint32(i), Name: mods[i].Path, Size: l.Size, Leaf: l.Leaf})
+	}
+	// Output 0 is ROOT_C, output i+1 the proof of module i, then -manifest
+	// and -record as given.
 	if err := out.WriteFiles(*workers, func(i int) []byte {
-		if i == 0 {
+		switch {
+		case i == 0:
 			return kbuild.RootC(tree.Record())
+		case i <= len(mods):
+			return tree.Proof(i - 1).Signature()
 		}
-		return tree.Proof(i - 1).Signature()
+		return extra[i-len(mods)-1]()
 	}); err != nil {
 		return err
 	}

@@ -20,7 +20,7 @@ func TestLeafTreeSignVerifyMatchesKbuild(t *testing.T) {
 	mods := []string{"alpha\n", "beta beta\n", "gamma gamma gamma\n", "delta\n", "epsilon\n"}
 	dir := objTree(t, mods)
 	chdir(t, dir)
-	if code, _, stderr := modhash(t, "kbuild", "kbuild_root.c", ".ko"); code != 0 {
+	if code, _, stderr := modhash(t, "kbuild", "-manifest", "kbuild.json", "-record", "kbuild.bin", "-byte-order", "big", "kbuild_root.c", ".ko"); code != 0 {
 		t.Fatal(stderr)
 	}
 
@@ -51,6 +51,13 @@ func TestLeafTreeSignVerifyMatchesKbuild(t *testing.T) {
 	}
 	if got := readFile(t, "out/root.bin"); !bytes.Equal(got, m.Record().Marshal(binary.BigEndian)) {
 		t.Errorf("root.bin = %x", got)
+	}
+	// kbuild -manifest and -record write what the tree step writes.
+	if !bytes.Equal(readFile(t, "kbuild.json"), readFile(t, "out/manifest.json")) {
+		t.Errorf("kbuild -manifest:\n%s\ntree -manifest:\n%s", readFile(t, "kbuild.json"), readFile(t, "out/manifest.json"))
+	}
+	if !bytes.Equal(readFile(t, "kbuild.bin"), readFile(t, "out/root.bin")) {
+		t.Errorf("kbuild -record = %x, tree -record = %x", readFile(t, "kbuild.bin"), readFile(t, "out/root.bin"))
 	}
 	var signed []string
 	for i := range mods {
