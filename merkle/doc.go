@@ -5,8 +5,8 @@
 // and a verifier that repeats the kernel's load-time check step by step.
 //
 // Everything here must match what the kernel accepts byte for byte; the
-// contract is FORMAT.md in the project's shared spec, and the tests check
-// every known-answer vector. No other package of this project re-implements
+// format is defined in docs/format.md, and the tests check every
+// known-answer vector. No other package of this project re-implements
 // any part of the format.
 //
 // A tree over three modules:

@@ -64,7 +64,7 @@ func TestTamper(t *testing.T) {
 }
 
 // expectedTamperOutcome states what the kernel returns for one flipped bit,
-// from FORMAT.md's load-time steps.
+// from the load-time steps in docs/format.md.
 func expectedTamperOutcome(region string, off int, mut []byte, hdr int) Outcome {
 	switch region {
 	case "marker":

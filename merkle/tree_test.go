@@ -18,7 +18,7 @@ func TestLevels(t *testing.T) {
 	}
 }
 
-// naiveRoot builds the tree the way FORMAT.md describes it, level by level
+// naiveRoot builds the tree the way docs/format.md describes it, level by level
 // with explicit self-pairing, independently of Tree.
 func naiveRoot(leaves []Digest) Digest {
 	if len(leaves) == 0 {

@@ -359,7 +359,7 @@ else
 fi
 
 # Independently of modhash's SHA-256: recompute the root of a few modules
-# from their bytes and their .merkle proof with openssl (FORMAT.md: leaf =
+# from their bytes and their .merkle proof with openssl (docs/format.md: leaf =
 # H(01 || be32 pos || module), node = H(02 || left || right)).
 hex() { od -An -v -tx1 | tr -d ' \n'; }
 # shellcheck disable=SC2059 # the format holds the bytes as \xHH escapes
