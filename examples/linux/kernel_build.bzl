@@ -38,6 +38,8 @@ def _object_tree_path(ctx, f):
 def _kernel_build_impl(ctx):
     makefile = kernel_makefile(ctx.label, ctx.files.srcs)
     outputs = ctx.outputs.outs + ctx.outputs.module_outs + [ctx.outputs.modules_order, ctx.outputs.config]
+    if ctx.outputs.objtree_archive:
+        outputs.append(ctx.outputs.objtree_archive)
     out_dir = ctx.outputs.modules_order.dirname
 
     goals = list(ctx.attr.make_goals)
@@ -54,6 +56,9 @@ def _kernel_build_impl(ctx):
     args.add(":".join([_object_tree_path(ctx, f) for f in ctx.outputs.outs]))
     args.add(":".join([_object_tree_path(ctx, f) for f in ctx.outputs.module_outs]))
     args.add(":".join(goals))
+    if ctx.outputs.objtree_archive:
+        args.add(ctx.outputs.objtree_archive)
+        args.add(":".join(ctx.attr.objtree_archive_paths))
     ctx.actions.run(
         executable = ctx.executable._script,
         arguments = [args],
@@ -93,6 +98,8 @@ _kernel_build = rule(
         "make_goals": attr.string_list(default = ["vmlinux"]),
         "module_outs": attr.output_list(),
         "modules_order": attr.output(),
+        "objtree_archive": attr.output(),
+        "objtree_archive_paths": attr.string_list(doc = "Object-tree paths archived in `objtree_archive`."),
         "outs": attr.output_list(),
         "srcs": attr.label_list(allow_files = True, mandatory = True),
         "_script": attr.label(
@@ -104,7 +111,7 @@ _kernel_build = rule(
     },
 )
 
-def kernel_build(name, srcs, outs, module_outs = [], **kwargs):
+def kernel_build(name, srcs, outs, module_outs = [], objtree_archive = [], **kwargs):
     """A kernel build: `outs` and `module_outs` are object-tree paths.
 
     Args:
@@ -114,6 +121,9 @@ def kernel_build(name, srcs, outs, module_outs = [], **kwargs):
         `arch/arm64/boot/Image`. Their make goals go in `make_goals`.
       module_outs: the modules the build makes (`lib/crc7.ko`); the build
         fails unless modules.order lists exactly these.
+      objtree_archive: object-tree paths (generated headers, recorded
+        commands) to keep in `<name>/objtree.tar` for later checks; the
+        build's tree paths in them read @SRCTREE@ and @OBJTREE@.
       **kwargs: `arch`, `cross_compile`, `defconfig`, `config_fragments`,
         `make_goals`, and common attributes.
     """
@@ -124,5 +134,7 @@ def kernel_build(name, srcs, outs, module_outs = [], **kwargs):
         module_outs = [name + "/" + m for m in module_outs],
         modules_order = name + "/modules.order",
         config = name + "/kernel.config",
+        objtree_archive = name + "/objtree.tar" if objtree_archive else None,
+        objtree_archive_paths = objtree_archive,
         **kwargs
     )

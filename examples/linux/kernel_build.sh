@@ -4,7 +4,14 @@
 #
 #   kernel_build.sh SRC_MAKEFILE OUT_DIR ARCH CROSS_COMPILE DEFCONFIG \
 #       FRAGMENTS(:-separated) OUTS(:-separated, objtree paths) \
-#       MODULE_OUTS(:-separated) MAKE_GOALS(:-separated)
+#       MODULE_OUTS(:-separated) MAKE_GOALS(:-separated) \
+#       [ARCHIVE ARCHIVE_PATHS(:-separated)]
+#
+# With ARCHIVE, the object-tree paths ARCHIVE_PATHS (files or directories)
+# also go into the tar file ARCHIVE, for checks that need the kernel's
+# generated headers or recorded commands (.<object>.cmd) after the build:
+# the absolute source and object tree paths in them read @SRCTREE@ and
+# @OBJTREE@, so that the archive is the same from build to build.
 #
 # Every option of the fragments must take effect (Kconfig
 # drops an option whose dependencies are missing without a word), and
@@ -16,6 +23,8 @@ IFS=: read -r -a fragments <<<"$6"
 IFS=: read -r -a outs <<<"$7"
 IFS=: read -r -a module_outs <<<"$8"
 IFS=: read -r -a goals <<<"$9"
+archive="${10:-}"
+IFS=: read -r -a archive_paths <<<"${11:-}"
 
 die() { echo "kernel_build: $*" >&2; exit 1; }
 
@@ -76,3 +85,21 @@ for f in "${outs[@]}" "${module_outs[@]}" modules.order; do
   cp "$work/out/$f" "$execroot/$out_dir/$f"
 done
 cp "$work/out/.config" "$execroot/$out_dir/kernel.config"
+
+if [[ -n "$archive" ]]; then
+  (
+    cd "$work/out"
+    # Text files get the two tree paths replaced; binaries are copied.
+    mkdir "$work/archive"
+    for p in "${archive_paths[@]}"; do
+      [[ -e "$p" ]] || die "the build did not make $p (objtree_archive)"
+      cp -a --parents "$p" "$work/archive/"
+    done
+    find "$work/archive" -type f -exec grep -Il . {} + 2>/dev/null |
+      while IFS= read -r f; do
+        sed -i -e "s|$src|@SRCTREE@|g" -e "s|$work/out|@OBJTREE@|g" "$f"
+      done
+    tar -C "$work/archive" --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner \
+      --format=gnu -cf "$execroot/$archive" .
+  )
+fi
