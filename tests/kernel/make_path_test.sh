@@ -10,11 +10,14 @@
 #      include/linux/module_hashes.h with the kernel's own command for the
 #      root object (kernel/module/.hashes_root.o.cmd, recorded by kbuild) and
 #      dumped with `objcopy --dump-section`, gives the 36 bytes that
-#      kbuild -record wrote; and `modhash patch -manifest` of that manifest
-#      gives the 36 bytes the Bazel chain wrote into vmlinux.
+#      kbuild -record wrote and the Bazel chain (module_hashes_vmlinux)
+#      wrote into vmlinux; and `modhash patch -manifest` of kbuild's
+#      manifest gives that very vmlinux.
 #
 # Usage (from the BUILD file): make_path_test.sh MODHASH OBJTREE_TAR
 #   MODULES_ORDER MODULE_HASHES_H VMLINUX MANIFEST ROOT_RECORD PROOF...
+# where VMLINUX, MANIFEST, ROOT_RECORD and the proofs are the Bazel chain's
+# over the unstripped modules (what kbuild ... .ko hashes).
 set -euo pipefail
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -75,7 +78,7 @@ objcopy --dump-section .module_hashes=.tmp_compiled.bin .tmp_module_hashes.o .tm
 cmp .tmp_compiled.bin .tmp_module_hashes.bin || fail "the compiled root ($(xxd -p .tmp_compiled.bin | tr -d '\n')) differs from kbuild -record"
 objcopy --dump-section .module_hashes=.tmp_vmlinux.bin "$vmlinux" .tmp_dump2
 cmp .tmp_compiled.bin .tmp_vmlinux.bin || fail "the compiled root differs from the Bazel chain's vmlinux section"
-"$modhash" patch -manifest .tmp_module_hashes.json -o .tmp_vmlinux_make "$vmlinux"
+"$modhash" patch -manifest .tmp_module_hashes.json -o .tmp_vmlinux_make "$(dirname "$order")/vmlinux"
 cmp .tmp_vmlinux_make "$vmlinux" || fail "modhash patch -manifest of kbuild's manifest differs from the Bazel chain's vmlinux"
 echo "   36 bytes $(xxd -p .tmp_compiled.bin | tr -d '\n')"
 echo "   = kbuild -record = the Bazel chain's .module_hashes in vmlinux; modhash patch -manifest gives the same vmlinux"
