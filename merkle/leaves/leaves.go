@@ -75,6 +75,9 @@ func Hash(inputs []Input, opts Options) ([]Leaf, error) {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
+	if workers > len(inputs) {
+		workers = len(inputs) // bufs below is allocated per worker
+	}
 	bufs := make([][]byte, workers) // one per worker, allocated on first use
 	out := make([]Leaf, len(inputs))
 	failures, err := parallel.ForEach(len(inputs), workers, func(w, i int) error {

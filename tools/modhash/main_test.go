@@ -158,16 +158,16 @@ func TestKbuildBadInput(t *testing.T) {
 		want   string
 		status int
 	}{
-		{"missing module", "a.o\nb.o\n", map[string][]byte{"a.ko": []byte("a")}, nil, "b.ko: no such file or directory", 1},
-		{"empty module", "a.o\nb.o\n", map[string][]byte{"a.ko": []byte("a"), "b.ko": nil}, nil, "b.ko: empty module file: the kernel cannot load an empty module", 1},
-		{"line not .o", "a.o\nb.ko\n", map[string][]byte{"a.ko": []byte("a")}, nil, `modules.order:2: "b.ko" does not end in .o`, 1},
-		{"CRLF", "a.o\r\n", map[string][]byte{"a.ko": []byte("a")}, nil, "modules.order:1: line ends in CRLF", 1},
-		{"trailing blank line", "a.o\n\n", map[string][]byte{"a.ko": []byte("a")}, nil, "modules.order:2: blank line at the end of the file", 1},
-		{"same module twice", "a.o\nb.o\na.o\n", map[string][]byte{"a.ko": []byte("a"), "b.ko": []byte("b")}, nil, "modules.order:3: a.o is listed twice (first on line 1)", 1},
-		{"already signed (Merkle)", "a.o\nb.o\n", map[string][]byte{"a.ko": []byte("a"), "b.ko": signed}, nil, "b.ko: module is already signed (Merkle signature, 76 bytes)", 1},
-		{"already signed (PKCS#7)", "a.o\nb.o\n", map[string][]byte{"a.ko": []byte("a"), "b.ko": pkcs7}, nil, "b.ko: module is already signed (PKCS#7 signature, 45 bytes)", 1},
-		{"unwritable output directory", "a.o\n", map[string][]byte{"a.ko": []byte("a"), "out": []byte("a file")}, []string{"out/root.c"}, "cannot create out/root.c", 1},
-		{"no modules.order", "", map[string][]byte{}, []string{"root.c"}, "modules.order: no such file", 1},
+		{"missing module", "a.o\nb.o\n", map[string][]byte{"a.ko": []byte("a")}, nil, "b.ko: no such file or directory", 2},
+		{"empty module", "a.o\nb.o\n", map[string][]byte{"a.ko": []byte("a"), "b.ko": nil}, nil, "b.ko: empty module file: the kernel cannot load an empty module", 2},
+		{"line not .o", "a.o\nb.ko\n", map[string][]byte{"a.ko": []byte("a")}, nil, `modules.order:2: "b.ko" does not end in .o`, 2},
+		{"CRLF", "a.o\r\n", map[string][]byte{"a.ko": []byte("a")}, nil, "modules.order:1: line ends in CRLF", 2},
+		{"trailing blank line", "a.o\n\n", map[string][]byte{"a.ko": []byte("a")}, nil, "modules.order:2: blank line at the end of the file", 2},
+		{"same module twice", "a.o\nb.o\na.o\n", map[string][]byte{"a.ko": []byte("a"), "b.ko": []byte("b")}, nil, "modules.order:3: a.o is listed twice (first on line 1)", 2},
+		{"already signed (Merkle)", "a.o\nb.o\n", map[string][]byte{"a.ko": []byte("a"), "b.ko": signed}, nil, "b.ko: module is already signed (Merkle signature, 76 bytes)", 2},
+		{"already signed (PKCS#7)", "a.o\nb.o\n", map[string][]byte{"a.ko": []byte("a"), "b.ko": pkcs7}, nil, "b.ko: module is already signed (PKCS#7 signature, 45 bytes)", 2},
+		{"unwritable output directory", "a.o\n", map[string][]byte{"a.ko": []byte("a"), "out": []byte("a file")}, []string{"out/root.c"}, "cannot create out/root.c", 2},
+		{"no modules.order", "", map[string][]byte{}, []string{"root.c"}, "modules.order: no such file", 2},
 		{"missing suffix argument", "a.o\n", map[string][]byte{"a.ko": []byte("a")}, []string{"root.c", ".ko", "extra"}, "want ROOT_C and SUFFIX", 2},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -123,7 +123,7 @@ func signOne(e *env, out *atomicfile.Txn, i int, j signJob, rec *merkle.RootReco
 			return fmt.Errorf("cannot read back %s: %v", j.out, err)
 		}
 		if res.Outcome != merkle.Accepted {
-			return fmt.Errorf("%s with proof %s would be refused by the kernel: %v: %s", j.module, j.proof, res.Outcome, res.Reason)
+			return refusedf("%s with proof %s would be refused by the kernel: %v: %s", j.module, j.proof, res.Outcome, res.Reason)
 		}
 	}
 	return nil
