@@ -184,7 +184,7 @@ func inspectData(f *os.File, in inspection) (inspection, error) {
 		}
 	}
 	if t := bytes.TrimSpace(b); len(t) > 0 && t[0] == '{' {
-		if m, err := merkle.ParseManifest(b); err == nil {
+		if m, err := merkle.ParseManifest(b, in.File); err == nil {
 			n := len(m.Modules)
 			in.Kind = "manifest"
 			in.Levels, in.Root, in.Modules = u32(m.Levels), m.Root.String(), &n
