@@ -11,6 +11,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/modhash/modhash/internal/plainfile"
 	"github.com/modhash/modhash/merkle"
 )
 
@@ -84,6 +85,19 @@ func ParseOrder(data []byte, name, suffix string) ([]Module, error) {
 		mods = append(mods, Module{Pos: i, Object: line, Path: stem + suffix, ProofPath: stem + ".merkle"})
 	}
 	return mods, nil
+}
+
+// maxOrderFile bounds modules.order: a million modules fit many times.
+const maxOrderFile = 256 << 20
+
+// ReadOrder reads and parses the modules.order file at path (a regular
+// file; a FIFO or directory is refused without blocking).
+func ReadOrder(path, suffix string) ([]Module, error) {
+	data, err := plainfile.ReadFile(path, maxOrderFile)
+	if err != nil {
+		return nil, err
+	}
+	return ParseOrder(data, path, suffix)
 }
 
 func isControl(r rune) bool { return r < 0x20 || r == 0x7f }

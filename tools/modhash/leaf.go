@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -32,7 +31,7 @@ func runLeaf(e *env, args []string) error {
 	order := fs.String("order", "", "modules.order file giving the position")
 	suffix := fs.String("suffix", ".ko", "module file suffix that replaces .o in -order lines")
 	name := fs.String("name", "", "module name recorded in the leaf and, relative to the directory of modules.order, matched against -order (default: MODULE, with -order its path relative to that directory)")
-	removeSig := fs.Bool("remove-signature", false, "hash a module that is already signed without its signature instead of refusing it")
+	removeSig := fs.Bool("remove-signature", false, "hash a module that is already signed without its signature instead of refusing it (then sign it with sign -remove-signature, which writes it without the old signature)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -64,11 +63,7 @@ func runLeaf(e *env, args []string) error {
 	case (*pos >= 0) == (*order != ""):
 		return usagef("give exactly one of -pos and -order")
 	case *order != "":
-		data, err := os.ReadFile(*order)
-		if err != nil {
-			return err
-		}
-		mods, err := kbuild.ParseOrder(data, *order, *suffix)
+		mods, err := kbuild.ReadOrder(*order, *suffix)
 		if err != nil {
 			return err
 		}

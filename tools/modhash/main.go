@@ -230,6 +230,12 @@ func printUsage(w io.Writer) {
 		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nrun 'modhash COMMAND -h' for a command's flags")
+	fmt.Fprintln(w, "\nexit status (every command):")
+	fmt.Fprintln(w, "  0  success; verify: every module would be accepted")
+	fmt.Fprintln(w, "  1  the kernel would refuse a module (verify, sign with a root), or the")
+	fmt.Fprintln(w, "     modules do not match their manifest; nothing is written")
+	fmt.Fprintln(w, "  2  bad command line, bad or missing input, unwritable output; nothing")
+	fmt.Fprintln(w, "     is written (with -json, stdout holds {\"error\": ...})")
 }
 
 // maxParamFile bounds an @FILE: a million module paths fit many times.

@@ -3,10 +3,10 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/modhash/modhash/internal/atomicfile"
+	"github.com/modhash/modhash/internal/plainfile"
 	"github.com/modhash/modhash/merkle"
 	"github.com/modhash/modhash/merkle/leaves"
 )
@@ -85,7 +85,7 @@ func runSign(e *env, args []string) error {
 type signJob struct{ module, proof, out string }
 
 func signOne(e *env, out *atomicfile.Txn, i int, j signJob, rec *merkle.RootRecord, removeSig bool) error {
-	sig, err := os.ReadFile(j.proof)
+	sig, err := plainfile.ReadFile(j.proof, 1<<20)
 	if err != nil {
 		return err
 	}

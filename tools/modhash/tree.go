@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -76,11 +75,7 @@ func runTree(e *env, args []string) error {
 		return fmt.Errorf("no leaf for position %d (%d leaves; the next is %s at position %d)", i, len(ls), la.file, la.entry.Pos)
 	}
 	if *orderFile != "" {
-		data, err := os.ReadFile(*orderFile)
-		if err != nil {
-			return err
-		}
-		mods, err := kbuild.ParseOrder(data, *orderFile, *suffix)
+		mods, err := kbuild.ReadOrder(*orderFile, *suffix)
 		if err != nil {
 			return err
 		}
