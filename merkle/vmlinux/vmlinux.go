@@ -255,7 +255,7 @@ func patch(in, out string, encode func(*Section) ([]byte, error)) error {
 	defer tmp.Abort() // no-op after Commit
 	// src is at offset 0: find only used ReadAt. io.Copy hands the copy to
 	// (*os.File).ReadFrom, which uses copy_file_range on Linux.
-	n, err := io.Copy(tmp.File, src)
+	n, err := io.Copy(tmp, src) // errors name out, not the temporary file
 	if err != nil {
 		return fmt.Errorf("copying %s to %s: %v", in, out, err)
 	}

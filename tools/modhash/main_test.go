@@ -248,3 +248,29 @@ func TestUsage(t *testing.T) {
 		t.Errorf("bad flag: exit %d, %q", code, stderr)
 	}
 }
+
+// FuzzParseParamFile: no input panics; errors carry FILE:LINE; accepted
+// arguments are never empty and hold no CR, LF or NUL, and joined with
+// newlines give the input back.
+func FuzzParseParamFile(f *testing.F) {
+	for _, s := range []string{"a.ko\nb.ko\n", "a.ko", "a.ko\r\n", "a\n\nb\n", "x\x00\n", "\n", ""} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		args, err := parseParamFile(b, "p")
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "p:") {
+				t.Fatalf("error without FILE:LINE: %v", err)
+			}
+			return
+		}
+		for _, a := range args {
+			if a == "" || strings.ContainsAny(a, "\r\n\x00") {
+				t.Fatalf("argument %q", a)
+			}
+		}
+		if j := strings.Join(args, "\n"); j != strings.TrimSuffix(string(b), "\n") {
+			t.Fatalf("arguments %q from %q", args, b)
+		}
+	})
+}
