@@ -107,9 +107,12 @@ def _strip(ctx, module):
     return out
 
 def _order_name(ctx, module):
-    """The module's name in its leaf: with modules_order, its path relative
-    to the directory of modules.order (how that file names modules, and the
-    tree matches names exactly); else its workspace-relative path."""
+    """Returns the module's name in its leaf.
+
+    With modules_order: its path relative to the directory of modules.order
+    (how that file names modules; the tree matches names exactly). Else its
+    workspace-relative path.
+    """
     if not ctx.file.modules_order:
         return module.short_path
     d = ctx.file.modules_order.short_path.rpartition("/")[0]
