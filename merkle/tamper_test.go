@@ -134,6 +134,8 @@ func TestVerifyMalformed(t *testing.T) {
 		{"PKCS#7 key_id_len set", hdrOnly(SignatureHeader{IDType: IDTypePKCS7, KeyIDLen: 1, SigLen: 4}, 100), EBADMSG},
 		{"PKCS#7 algo set", hdrOnly(SignatureHeader{IDType: IDTypePKCS7, Algo: 1, SigLen: 4}, 100), EBADMSG},
 		{"unknown type", hdrOnly(SignatureHeader{IDType: 7, SigLen: 4}, 100), ENOPKG},
+		{"unknown type, sig_len too large", hdrOnly(SignatureHeader{IDType: 7, SigLen: 100}, 100), EBADMSG},
+		{"unknown type, signer_len set", hdrOnly(SignatureHeader{IDType: 7, SignerLen: 1, SigLen: 4}, 100), ENOPKG},
 		{"good", signed[1], Accepted},
 		{"zero proof, right size", hdrOnly(SignatureHeader{IDType: IDTypeMerkle, SigLen: 36}, 100), ENOKEY},
 	} {

@@ -105,10 +105,14 @@ func VerifyKernel(r io.ReaderAt, size int64, k Kernel) (Result, error) {
 	}
 	h := ParseSignatureHeader(tail[len(tail)-TrailerTailSize:])
 	res.Signed, res.IDType, res.SigLen = true, h.IDType, h.SigLen
-	if h.IDType == IDTypePKCS7 && k.ModuleSig {
-		// mod_check_sig, then verify_pkcs7_signature against the keyring.
+	if h.IDType != IDTypeMerkle && k.ModuleSig {
+		// mod_check_sig (sig_len, then the type, then the zero fields),
+		// then verify_pkcs7_signature against the keyring.
 		if int64(h.SigLen) >= modlen-HeaderSize {
-			return reject(res, EBADMSG, fmt.Sprintf("PKCS#7 signature: sig_len %d leaves no module bytes (%d bytes precede the header)", h.SigLen, modlen-HeaderSize)), nil
+			return reject(res, EBADMSG, fmt.Sprintf("%s signature: sig_len %d leaves no module bytes (%d bytes precede the header)", TypeName(h.IDType), h.SigLen, modlen-HeaderSize)), nil
+		}
+		if h.IDType != IDTypePKCS7 {
+			return reject(res, ENOPKG, fmt.Sprintf("signature type %s (id_type %d) is neither PKCS#7 nor Merkle", TypeName(h.IDType), h.IDType)), nil
 		}
 		if err := h.checkZeroFields(); err != nil {
 			return reject(res, EBADMSG, "PKCS#7 signature: "+err.Error()), nil
