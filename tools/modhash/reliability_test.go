@@ -468,7 +468,7 @@ func TestWriteErrorNamesTheOutput(t *testing.T) {
 			before := listAll(t, dir)
 			cmd := exec.Command(os.Args[0], "-test.run=^TestWriteErrorNamesTheOutput$")
 			cmd.Dir = dir
-			cmd.Env = append(os.Environ(), "MODHASH_TEST_FSIZE_ARGS="+strings.Join(c.args, "\n"))
+			cmd.Env = append(os.Environ(), "MODHASH_TEST_FSIZE_ARGS="+strings.Join(c.args, "\n"), "MODHASH_TEST_CHDIR="+dir)
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
 			err := cmd.Run()
