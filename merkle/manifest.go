@@ -1,11 +1,12 @@
 package merkle
 
 import (
-	"bytes"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"os"
+
+	"github.com/modhash/modhash/internal/plainfile"
+	"github.com/modhash/modhash/internal/strictjson"
 )
 
 // Manifest describes a built tree: what the tree step writes beside the root
@@ -74,21 +75,28 @@ func MarshalManifest(m *Manifest) []byte {
 	return append(b, '\n')
 }
 
-// ParseManifest decodes and checks a manifest: positions 0..n-1 in order,
-// levels matching the module count.
-func ParseManifest(b []byte) (*Manifest, error) {
+// maxJSONFile bounds a manifest or leaf file read whole: a million modules
+// take about 150 MB of manifest.
+const maxJSONFile = 1 << 30
+
+// ParseManifest decodes and checks the manifest file name, whose content is
+// b: strict JSON (see strictjson.Decode), positions 0..n-1 in order, levels
+// matching the module count, names as for ParseEntry. Errors start with
+// NAME:LINE or NAME.
+func ParseManifest(b []byte, name string) (*Manifest, error) {
 	var m Manifest
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&m); err != nil {
-		return nil, fmt.Errorf("not a module hashes manifest: %v", err)
+	if err := strictjson.Decode(b, name, &m); err != nil {
+		return nil, strictjson.Prefix(err, "not a module hashes manifest")
 	}
 	if want := Levels(len(m.Modules)); int(m.Levels) != want {
-		return nil, fmt.Errorf("manifest has levels %d for %d modules, want %d", m.Levels, len(m.Modules), want)
+		return nil, fmt.Errorf("%s: manifest has levels %d for %d modules, want %d", name, m.Levels, len(m.Modules), want)
 	}
 	for i, e := range m.Modules {
 		if int(e.Pos) != i {
-			return nil, fmt.Errorf("manifest entry %d (%s) has pos %d", i, e.Name, e.Pos)
+			return nil, fmt.Errorf("%s: manifest entry %d (%q) has pos %d", name, i, e.Name, e.Pos)
+		}
+		if err := checkName(e.Name); err != nil {
+			return nil, fmt.Errorf("%s: manifest entry %d: %v", name, i, err)
 		}
 	}
 	return &m, nil
@@ -96,15 +104,11 @@ func ParseManifest(b []byte) (*Manifest, error) {
 
 // ReadManifestFile reads and checks a manifest file; errors name the file.
 func ReadManifestFile(path string) (*Manifest, error) {
-	b, err := os.ReadFile(path)
+	b, err := plainfile.ReadFile(path, maxJSONFile)
 	if err != nil {
 		return nil, err
 	}
-	m, err := ParseManifest(b)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return m, nil
+	return ParseManifest(b, path)
 }
 
 // MarshalEntry encodes one entry as a leaf file: what a per-module hashing
@@ -117,16 +121,38 @@ func MarshalEntry(e ManifestEntry) []byte {
 	return append(b, '\n')
 }
 
-// ParseEntry decodes a leaf file written by MarshalEntry.
-func ParseEntry(b []byte) (ManifestEntry, error) {
+// ParseEntry decodes the leaf file name, written by MarshalEntry, whose
+// content is b: strict JSON (see strictjson.Decode) with a module name that
+// is not empty and holds no control character (a newline in a name could
+// forge a line of a report).
+func ParseEntry(b []byte, name string) (ManifestEntry, error) {
 	var e ManifestEntry
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&e); err != nil {
-		return e, fmt.Errorf("not a leaf file: %v", err)
+	if err := strictjson.Decode(b, name, &e); err != nil {
+		return e, strictjson.Prefix(err, "not a leaf file")
 	}
-	if e.Name == "" {
-		return e, fmt.Errorf("leaf file has no module name")
+	if err := checkName(e.Name); err != nil {
+		return e, fmt.Errorf("%s: leaf file: %v", name, err)
 	}
 	return e, nil
+}
+
+// ReadEntryFile reads and checks a leaf file; errors name the file.
+func ReadEntryFile(path string) (ManifestEntry, error) {
+	b, err := plainfile.ReadFile(path, maxJSONFile)
+	if err != nil {
+		return ManifestEntry{}, err
+	}
+	return ParseEntry(b, path)
+}
+
+func checkName(n string) error {
+	if n == "" {
+		return fmt.Errorf("module name is empty")
+	}
+	for _, r := range n {
+		if r < 0x20 || r == 0x7f {
+			return fmt.Errorf("module name %q holds a control character", n)
+		}
+	}
+	return nil
 }

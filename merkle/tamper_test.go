@@ -1,6 +1,7 @@
 package merkle
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math/rand"
 	"testing"
@@ -117,6 +118,30 @@ func TestVerifyMalformed(t *testing.T) {
 	} {
 		if got := VerifyBytes(c.file, rec); got.Outcome != c.want {
 			t.Errorf("%s: got %v (%s), want %v", c.name, got.Outcome, got.Reason, c.want)
+		}
+	}
+
+	// A kernel that also has CONFIG_MODULE_SIG: PKCS#7 is its keyring's
+	// business, unless the header is malformed (EBADMSG, fatal); the
+	// Merkle verdicts do not change.
+	for _, c := range []struct {
+		name string
+		file []byte
+		want Outcome
+	}{
+		{"PKCS#7", hdrOnly(SignatureHeader{IDType: IDTypePKCS7, SigLen: 4}, 100), NeedsKeyring},
+		{"PKCS#7 sig_len covers everything", hdrOnly(SignatureHeader{IDType: IDTypePKCS7, SigLen: 100}, 100), EBADMSG},
+		{"PKCS#7 key_id_len set", hdrOnly(SignatureHeader{IDType: IDTypePKCS7, KeyIDLen: 1, SigLen: 4}, 100), EBADMSG},
+		{"PKCS#7 algo set", hdrOnly(SignatureHeader{IDType: IDTypePKCS7, Algo: 1, SigLen: 4}, 100), EBADMSG},
+		{"unknown type", hdrOnly(SignatureHeader{IDType: 7, SigLen: 4}, 100), ENOPKG},
+		{"unknown type, sig_len too large", hdrOnly(SignatureHeader{IDType: 7, SigLen: 100}, 100), EBADMSG},
+		{"unknown type, signer_len set", hdrOnly(SignatureHeader{IDType: 7, SignerLen: 1, SigLen: 4}, 100), ENOPKG},
+		{"good", signed[1], Accepted},
+		{"zero proof, right size", hdrOnly(SignatureHeader{IDType: IDTypeMerkle, SigLen: 36}, 100), ENOKEY},
+	} {
+		got, err := VerifyKernel(bytes.NewReader(c.file), int64(len(c.file)), Kernel{Root: rec, ModuleSig: true})
+		if err != nil || got.Outcome != c.want {
+			t.Errorf("with CONFIG_MODULE_SIG, %s: got %v (%s), %v; want %v", c.name, got.Outcome, got.Reason, err, c.want)
 		}
 	}
 }

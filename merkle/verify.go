@@ -21,9 +21,13 @@ const (
 	ENOPKG
 	// ENOKEY: the proof does not lead to the kernel's root.
 	ENOKEY
+	// NeedsKeyring: a well-formed PKCS#7 signature, for a kernel that also
+	// has CONFIG_MODULE_SIG. That kernel checks it against its keyring,
+	// which a verifier outside it does not have: the verdict is unknown.
+	NeedsKeyring
 )
 
-var outcomeNames = [...]string{"accepted", "ENODATA", "EBADMSG", "ENOPKG", "ENOKEY"}
+var outcomeNames = [...]string{"accepted", "ENODATA", "EBADMSG", "ENOPKG", "ENOKEY", "needs-keyring"}
 
 // String returns "accepted" or the kernel's error name.
 func (o Outcome) String() string {
@@ -36,6 +40,7 @@ func (o Outcome) String() string {
 // Fatal reports whether the kernel refuses the module even without
 // enforcement (module.sig_enforce, MODULE_SIG_FORCE) and lockdown. Without
 // them, ENODATA, ENOPKG and ENOKEY load the module and taint the kernel.
+// (For NeedsKeyring it depends on the keyring: false.)
 func (o Outcome) Fatal() bool { return o == EBADMSG }
 
 // Result is the verdict on one module with the reason and what was read.
@@ -62,6 +67,22 @@ type Result struct {
 // the kernel's module_auth_check, mod_verify_sig and module_hash_check. The
 // error is for I/O only; every verdict, including rejection, is in Result.
 func Verify(r io.ReaderAt, size int64, root RootRecord) (Result, error) {
+	return VerifyKernel(r, size, Kernel{Root: root})
+}
+
+// Kernel is what a module's verdict depends on: the root, and whether the
+// kernel also has CONFIG_MODULE_SIG (key-based signatures).
+type Kernel struct {
+	Root RootRecord
+	// ModuleSig: the kernel also checks PKCS#7 signatures. Then a PKCS#7
+	// trailer is not ENOPKG: a malformed header is EBADMSG (fatal), a
+	// well-formed one NeedsKeyring.
+	ModuleSig bool
+}
+
+// VerifyKernel is Verify for a kernel described by k.
+func VerifyKernel(r io.ReaderAt, size int64, k Kernel) (Result, error) {
+	root := k.Root
 	var res Result
 	tailLen := int64(TrailerTailSize)
 	if size < tailLen {
@@ -84,10 +105,25 @@ func Verify(r io.ReaderAt, size int64, root RootRecord) (Result, error) {
 	}
 	h := ParseSignatureHeader(tail[len(tail)-TrailerTailSize:])
 	res.Signed, res.IDType, res.SigLen = true, h.IDType, h.SigLen
+	if h.IDType != IDTypeMerkle && k.ModuleSig {
+		// mod_check_sig (sig_len, then the type, then the zero fields),
+		// then verify_pkcs7_signature against the keyring.
+		if int64(h.SigLen) >= modlen-HeaderSize {
+			return reject(res, EBADMSG, fmt.Sprintf("%s signature: sig_len %d leaves no module bytes (%d bytes precede the header)", TypeName(h.IDType), h.SigLen, modlen-HeaderSize)), nil
+		}
+		if h.IDType != IDTypePKCS7 {
+			return reject(res, ENOPKG, fmt.Sprintf("signature type %s (id_type %d) is neither PKCS#7 nor Merkle", TypeName(h.IDType), h.IDType)), nil
+		}
+		if err := h.checkZeroFields(); err != nil {
+			return reject(res, EBADMSG, "PKCS#7 signature: "+err.Error()), nil
+		}
+		res.ModuleSize = modlen - int64(h.SigLen) - HeaderSize
+		return reject(res, NeedsKeyring, fmt.Sprintf("PKCS#7 signature (%d bytes): the kernel checks it against its keyring (CONFIG_MODULE_SIG), which modhash does not have; it loads the module only if a trusted key signed these %d bytes", h.SigLen, res.ModuleSize)), nil
+	}
 	if h.IDType != IDTypeMerkle {
 		why := fmt.Sprintf("signature type %s (id_type %d) is not supported by a kernel that checks module hashes", TypeName(h.IDType), h.IDType)
 		if h.IDType == IDTypePKCS7 {
-			why = "PKCS#7 signature (id_type 2): only a kernel with CONFIG_MODULE_SIG checks it, against its keyring, not against the module hashes root"
+			why = "PKCS#7 signature (id_type 2): a kernel without CONFIG_MODULE_SIG does not support it (with CONFIG_MODULE_SIG, its keyring decides: -module-sig)"
 		}
 		return reject(res, ENOPKG, why), nil
 	}

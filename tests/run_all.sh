@@ -5,7 +5,7 @@
 # .ci/run executes.
 #
 #   tests/run_all.sh            everything
-#   tests/run_all.sh go         only the Go checks (go vet, go test)
+#   tests/run_all.sh go         only the Go checks (go vet, go test, fuzzing)
 #   tests/run_all.sh bazel      only the Bazel checks
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -21,6 +21,8 @@ if [[ "$what" == all || "$what" == go ]]; then
   step "go test ./..."
   # Every cross-architecture ELF test must run: a missing toolchain fails.
   MODHASH_REQUIRE_CROSS=1 go test -count=1 ./...
+  step "fuzzing: every input parser and the ELF layout check, ${MODHASH_FUZZTIME:-15s} each"
+  tests/fuzz.sh "${MODHASH_FUZZTIME:-15s}"
 fi
 
 if [[ "$what" == all || "$what" == bazel ]]; then

@@ -377,8 +377,9 @@ func (t *Txn) WriteFiles(workers int, data func(i int) []byte) error {
 }
 
 // Create stages output i as a stream: write the content to the returned
-// file; Commit closes it. Do not close it yourself.
-func (t *Txn) Create(i int) (*os.File, error) {
+// file; Commit closes it. Do not close it yourself. Write errors name the
+// output, not the temporary file.
+func (t *Txn) Create(i int) (*File, error) {
 	o := t.outs[i]
 	if err := t.begin(); err != nil {
 		return nil, err
@@ -395,7 +396,7 @@ func (t *Txn) Create(i int) (*os.File, error) {
 	t.mu.Lock()
 	o.file = f
 	t.mu.Unlock()
-	return f, nil
+	return &File{File: f, txn: t, target: o.path}, nil
 }
 
 func (t *Txn) isDone() bool {
@@ -876,7 +877,8 @@ func Interrupt() {
 // File is a single output written under a temporary name: a Txn of one.
 type File struct {
 	*os.File
-	txn *Txn
+	txn    *Txn
+	target string // the output's path, for messages
 }
 
 // Create starts writing path. Nothing appears at path until Commit.
@@ -890,7 +892,7 @@ func Create(path string, perm os.FileMode) (*File, error) {
 		t.Abort()
 		return nil, err
 	}
-	return &File{File: f, txn: t}, nil
+	return f, nil
 }
 
 // Commit sets the file's mode, closes it and renames it to its target.

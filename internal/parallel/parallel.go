@@ -5,6 +5,7 @@
 package parallel
 
 import (
+	"fmt"
 	"sync"
 	"sync/atomic"
 )
@@ -34,7 +35,7 @@ func ForEach(n, workers int, fn func(worker, i int) error) (failures int, err er
 				if i >= n {
 					return
 				}
-				if errs[i] = fn(w, i); errs[i] != nil {
+				if errs[i] = call(fn, w, i); errs[i] != nil {
 					failed.Store(true)
 				}
 			}
@@ -50,4 +51,15 @@ func ForEach(n, workers int, fn func(worker, i int) error) (failures int, err er
 		}
 	}
 	return failures, err
+}
+
+// call runs one step; a panic in it (a bug) becomes that step's error
+// instead of killing the process from a goroutine no caller can recover.
+func call(fn func(worker, i int) error, w, i int) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("internal error (a bug) in step %d: %v", i, p)
+		}
+	}()
+	return fn(w, i)
 }

@@ -3,6 +3,7 @@ package parallel
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 )
@@ -54,5 +55,20 @@ func TestForEachReturnsLowestError(t *testing.T) {
 	}
 	if n, err := ForEach(0, 4, func(w, i int) error { return boom }); err != nil || n != 0 {
 		t.Fatalf("no steps: %v %d", err, n)
+	}
+}
+
+// A panicking step is that step's error: a bug in one module's step must not
+// crash the process from a goroutine.
+func TestForEachPanic(t *testing.T) {
+	failures, err := ForEach(5, 2, func(_, i int) error {
+		if i == 3 {
+			var m map[string]int
+			m["x"] = 1
+		}
+		return nil
+	})
+	if failures != 1 || err == nil || !strings.Contains(err.Error(), "internal error (a bug) in step 3: assignment to entry in nil map") {
+		t.Fatalf("ForEach: %d failures, %v", failures, err)
 	}
 }

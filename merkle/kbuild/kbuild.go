@@ -8,8 +8,10 @@ package kbuild
 import (
 	"bytes"
 	"fmt"
+	"path"
 	"strings"
 
+	"github.com/modhash/modhash/internal/plainfile"
 	"github.com/modhash/modhash/merkle"
 )
 
@@ -19,16 +21,21 @@ type Module struct {
 	Pos int
 	// Object is the line as written, e.g. drivers/foo/bar.o.
 	Object string
-	// Path is the module file: Object with ".o" replaced by the suffix.
+	// Path is the module file: Object, cleaned (path.Clean: no "./", no
+	// "//"), with ".o" replaced by the suffix. It is relative to the
+	// directory of modules.order, the kernel's object tree.
 	Path string
-	// ProofPath is the proof file: Object with ".o" replaced by ".merkle".
+	// ProofPath is the proof file: Path with the suffix replaced by
+	// ".merkle".
 	ProofPath string
 }
 
 // ParseOrder parses the content of a modules.order file named name. Each
-// line must end in ".o"; CRLF line ends, blank lines and a module listed
-// twice are errors. suffix is the module file suffix (".ko" or
-// ".ko.stripped").
+// line must end in ".o"; CRLF line ends, blank lines, control characters
+// (a NUL byte, say) and a module listed twice are errors naming NAME:LINE.
+// Two lines are the same module when their cleaned paths are equal:
+// sub/c.o, ./sub/c.o and sub//c.o are one file, whose proof cannot be two.
+// suffix is the module file suffix (".ko" or ".ko.stripped").
 func ParseOrder(data []byte, name, suffix string) ([]Module, error) {
 	if suffix == "" || suffix == ".merkle" || strings.ContainsRune(suffix, '/') {
 		return nil, fmt.Errorf("module suffix %q: want a file suffix such as .ko or .ko.stripped", suffix)
@@ -54,20 +61,46 @@ func ParseOrder(data []byte, name, suffix string) ([]Module, error) {
 				return nil, fmt.Errorf("%s: blank line at the end of the file", where)
 			}
 			return nil, fmt.Errorf("%s: blank line", where)
+		case strings.IndexByte(line, 0) >= 0:
+			return nil, fmt.Errorf("%s: NUL byte in the line", where)
+		case strings.IndexFunc(line, isControl) >= 0:
+			return nil, fmt.Errorf("%s: %q holds a control character", where, line)
 		case !strings.HasSuffix(line, ".o"):
 			return nil, fmt.Errorf("%s: %q does not end in .o", where, line)
 		case line != strings.TrimSpace(line):
 			return nil, fmt.Errorf("%s: %q has leading or trailing white space", where, line)
 		}
-		if first, dup := seen[line]; dup {
-			return nil, fmt.Errorf("%s: %s is listed twice (first on line %d)", where, line, first)
+		clean := path.Clean(line)
+		if path.Base(clean) == ".o" {
+			return nil, fmt.Errorf("%s: %q names no object (nothing before .o)", where, line)
 		}
-		seen[line] = i + 1
-		stem := strings.TrimSuffix(line, ".o")
+		if first, dup := seen[clean]; dup {
+			if string(lines[first-1]) == line {
+				return nil, fmt.Errorf("%s: %s is listed twice (first on line %d)", where, line, first)
+			}
+			return nil, fmt.Errorf("%s: %s is listed twice (first on line %d as %s; both are %s)", where, line, first, lines[first-1], clean)
+		}
+		seen[clean] = i + 1
+		stem := strings.TrimSuffix(clean, ".o")
 		mods = append(mods, Module{Pos: i, Object: line, Path: stem + suffix, ProofPath: stem + ".merkle"})
 	}
 	return mods, nil
 }
+
+// maxOrderFile bounds modules.order: a million modules fit many times.
+const maxOrderFile = 256 << 20
+
+// ReadOrder reads and parses the modules.order file at path (a regular
+// file; a FIFO or directory is refused without blocking).
+func ReadOrder(path, suffix string) ([]Module, error) {
+	data, err := plainfile.ReadFile(path, maxOrderFile)
+	if err != nil {
+		return nil, err
+	}
+	return ParseOrder(data, path, suffix)
+}
+
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 
 // RootC returns the C source defining module_hashes_root that the kernel's
 // tool writes, byte for byte.
@@ -92,27 +125,25 @@ func RootC(r merkle.RootRecord) []byte {
 	return b.Bytes()
 }
 
-// IsFile reports whether path is m's module file: path equals m.Path or
-// ends with "/" + m.Path (a build system's output path for the same kbuild
-// module).
-func (m Module) IsFile(path string) bool {
-	return path == m.Path || strings.HasSuffix(path, "/"+m.Path)
+// Names reports whether name, a path relative to the directory of
+// modules.order, is m's module file: whether it equals m.Path once
+// cleaned. Only an exact match counts: with lines c.o and sub/c.o,
+// sub/c.ko is the second module and never the first.
+func (m Module) Names(name string) bool {
+	return path.Clean(name) == m.Path
 }
 
-// FindModule returns the module of mods whose file is path (see IsFile).
-// Exactly one module must match.
-func FindModule(mods []Module, path string) (Module, error) {
-	var found []Module
+// FindModule returns the module of mods whose file is name (see Names).
+func FindModule(mods []Module, name string) (Module, error) {
 	for _, m := range mods {
-		if m.IsFile(path) {
-			found = append(found, m)
+		if m.Names(name) {
+			return m, nil
 		}
 	}
-	switch len(found) {
-	case 1:
-		return found[0], nil
-	case 0:
-		return Module{}, fmt.Errorf("%s is not listed in modules.order (no line names an object whose module file it is)", path)
+	for _, m := range mods {
+		if strings.HasSuffix(path.Clean(name), "/"+m.Path) {
+			return Module{}, fmt.Errorf("%s is not listed in modules.order, whose line %d names %s: module paths are relative to the directory of modules.order", name, m.Pos+1, m.Path)
+		}
 	}
-	return Module{}, fmt.Errorf("%s matches %d lines of modules.order (%s and %s)", path, len(found), found[0].Object, found[1].Object)
+	return Module{}, fmt.Errorf("%s is not listed in modules.order (module paths are relative to its directory)", name)
 }

@@ -75,23 +75,77 @@ func TestRootC(t *testing.T) {
 }
 
 func TestFindModule(t *testing.T) {
-	mods, err := ParseOrder([]byte("drivers/a/x.o\nfs/x.o\nb/fs/x.o\n"), "modules.order", ".ko")
+	mods, err := ParseOrder([]byte("c.o\nsub/c.o\ndrivers/a/x.o\n"), "modules.order", ".ko")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m, err := FindModule(mods, "bazel-out/k8/bin/drivers/a/x.ko"); err != nil || m.Pos != 0 {
-		t.Errorf("suffix match: %+v, %v", m, err)
+	for _, c := range []struct {
+		name string
+		pos  int    // -1: not found
+		want string // in the error
+	}{
+		{"c.ko", 0, ""},
+		{"sub/c.ko", 1, ""}, // not c.ko's, though it ends in /c.ko
+		{"./sub/c.ko", 1, ""},
+		{"sub//c.ko", 1, ""},
+		{"sub/./c.ko", 1, ""},
+		{"drivers/a/x.ko", 2, ""},
+		{"bazel-out/k8/bin/drivers/a/x.ko", -1, "whose line 3 names drivers/a/x.ko: module paths are relative to the directory of modules.order"},
+		{"out/a/x.ko", -1, "out/a/x.ko is not listed in modules.order"},
+		{"xdrivers/a/x.ko", -1, "not listed"},
+		{"c.o", -1, "not listed"},
+	} {
+		m, err := FindModule(mods, c.name)
+		switch {
+		case c.pos >= 0 && (err != nil || m.Pos != c.pos):
+			t.Errorf("FindModule(%q) = %+v, %v; want position %d", c.name, m, err, c.pos)
+		case c.pos < 0 && (err == nil || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("FindModule(%q) = %+v, %v; want error %q", c.name, m, err, c.want)
+		}
 	}
-	if m, err := FindModule(mods, "drivers/a/x.ko"); err != nil || m.Pos != 0 {
-		t.Errorf("exact match: %+v, %v", m, err)
+}
+
+// Lines are one module when their cleaned paths are equal; a NUL byte or
+// another control character is an error with the line number.
+func TestParseOrderIdentityAndControls(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"sub/c.o\n./sub/c.o\n", "modules.order:2: ./sub/c.o is listed twice (first on line 1 as sub/c.o; both are sub/c.o)"},
+		{"sub/c.o\nsub//c.o\n", "modules.order:2: sub//c.o is listed twice (first on line 1 as sub/c.o; both are sub/c.o)"},
+		{"a.o\nx/../a.o\n", "modules.order:2: x/../a.o is listed twice"},
+		{"a.o\nb\x00.o\n", "modules.order:2: NUL byte in the line"},
+		{"a.o\nb\x1b[2J.o\n", `modules.order:2: "b\x1b[2J.o" holds a control character`},
+		{"a.o\nsub/.o\n", `modules.order:2: "sub/.o" names no object`},
+	} {
+		if _, err := ParseOrder([]byte(c.in), "modules.order", ".ko"); err == nil || err.Error() != c.want && !strings.HasPrefix(err.Error(), c.want) {
+			t.Errorf("ParseOrder(%q): %v, want %q", c.in, err, c.want)
+		}
 	}
-	if _, err := FindModule(mods, "out/a/x.ko"); err == nil || !strings.Contains(err.Error(), "not listed") {
-		t.Errorf("no match: %v", err)
+	mods, err := ParseOrder([]byte("./sub//c.o\n"), "modules.order", ".ko.stripped")
+	if err != nil || mods[0].Object != "./sub//c.o" || mods[0].Path != "sub/c.ko.stripped" || mods[0].ProofPath != "sub/c.merkle" {
+		t.Fatalf("%+v, %v", mods, err)
 	}
-	if _, err := FindModule(mods, "out/b/fs/x.ko"); err == nil || !strings.Contains(err.Error(), "matches 2 lines") {
-		t.Errorf("ambiguous match: %v", err)
+}
+
+// FuzzParseOrder: no input panics; every error names the file and line;
+// accepted lines are unique once cleaned and map to .merkle paths.
+func FuzzParseOrder(f *testing.F) {
+	for _, s := range []string{"a.o\nb/c.o\n", "a.o", "sub/c.o\n./sub/c.o\n", "a.o\r\n", "\n", "a\x00.o\n", " a.o\n"} {
+		f.Add([]byte(s))
 	}
-	if _, err := FindModule(mods, "xdrivers/a/x.ko"); err == nil {
-		t.Error("matched across a path component boundary")
-	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		mods, err := ParseOrder(b, "m.order", ".ko")
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "m.order:") {
+				t.Fatalf("error without FILE:LINE: %v", err)
+			}
+			return
+		}
+		seen := map[string]bool{}
+		for i, m := range mods {
+			if m.Pos != i || seen[m.Path] || !strings.HasSuffix(m.Path, ".ko") || m.ProofPath != strings.TrimSuffix(m.Path, ".ko")+".merkle" {
+				t.Fatalf("module %d: %+v", i, m)
+			}
+			seen[m.Path] = true
+		}
+	})
 }

@@ -75,6 +75,9 @@ func Hash(inputs []Input, opts Options) ([]Leaf, error) {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
+	if workers > len(inputs) {
+		workers = len(inputs) // bufs below is allocated per worker
+	}
 	bufs := make([][]byte, workers) // one per worker, allocated on first use
 	out := make([]Leaf, len(inputs))
 	failures, err := parallel.ForEach(len(inputs), workers, func(w, i int) error {
@@ -198,7 +201,7 @@ func checkModule(f *os.File, path string, removeSignature bool) (*Module, error)
 	case err != nil:
 		return nil, fmt.Errorf("%s: ends with the signature marker but %v", path, err)
 	case !removeSignature:
-		return nil, fmt.Errorf("%s: %w (%s signature, %d bytes); remove it first, or pass -remove-signature to drop it",
+		return nil, fmt.Errorf("%s: %w (%s signature, %d bytes); remove it first (modhash leaf and sign: -remove-signature)",
 			path, ErrSigned, merkle.TypeName(tr.Header.IDType), tr.Size)
 	case tr.ModuleSize == 0:
 		return nil, fmt.Errorf("%s: %w: nothing but a %s signature", path, ErrEmpty, merkle.TypeName(tr.Header.IDType))

@@ -90,6 +90,72 @@ func brokenImages(good []byte, idx int) []errCase {
 		{"name-offset-past-strtab", mut(func(b []byte) { l.setName(b, other, 1<<20) }), ErrMalformed,
 			[]string{"past the end"}},
 		{"bad-shstrndx", mut(func(b []byte) { l.setShstrndx(b, l.shnum+5) }), ErrMalformed, []string{"e_shstrndx"}},
+		// The record's bytes must be nobody else's: patching would
+		// overwrite them.
+		{"overlaps-elf-header", mut(func(b []byte) { l.setOffset(b, idx, 8) }), ErrOverlap,
+			[]string{"overlaps the ELF header (offset 0x0", "patching would corrupt the image"}},
+		{"overlaps-section-headers", mut(func(b []byte) { l.setOffset(b, idx, uint64(l.shoff+l.shentsize)) }), ErrOverlap,
+			[]string{"overlaps the section header table"}},
+		{"overlaps-shstrtab", mut(func(b []byte) { l.setOffset(b, idx, l.offset(b, l.shstrndx)) }), ErrOverlap,
+			[]string{fmt.Sprintf("overlaps the data of section %d (the section name string table)", l.shstrndx)}},
+		{"overlaps-other-section", mut(func(b []byte) {
+			l.setOffset(b, idx, l.offset(b, l.dataSection(b, idx))+1)
+		}), ErrOverlap, []string{fmt.Sprintf("overlaps the data of section %d (", l.dataSection(good, idx))}},
+		{"overlaps-program-headers", mut(func(b []byte) { l.setProgramHeaders(b, l.offset(b, idx)+4, 1) }), ErrOverlap,
+			[]string{"overlaps the program header table"}},
+		{"huge-section-count", mut(func(b []byte) {
+			// Extended numbering: e_shnum 0, the count in section 0's
+			// sh_size; more headers than fit the file.
+			l.setShnum(b, 0)
+			l.setSize(b, 0, 1<<30)
+		}), ErrTruncated, []string{"truncated section header table: 1073741824 headers"}},
+	}
+}
+
+func (l elfLayout) offset(b []byte, i int) uint64 {
+	h := l.hdr(i)
+	if l.class == elf.ELFCLASS32 {
+		return uint64(l.order.Uint32(b[h+16:]))
+	}
+	return l.order.Uint64(b[h+24:])
+}
+
+// dataSection returns a section other than 0, idx and the name table with
+// file data of at least one byte, to overlap idx with.
+func (l elfLayout) dataSection(b []byte, idx int) int {
+	for i := 1; i < l.shnum; i++ {
+		h := l.hdr(i)
+		typ := elf.SectionType(l.order.Uint32(b[h+4:]))
+		var size uint64
+		if l.class == elf.ELFCLASS32 {
+			size = uint64(l.order.Uint32(b[h+20:]))
+		} else {
+			size = l.order.Uint64(b[h+32:])
+		}
+		if i != idx && i != l.shstrndx && typ != elf.SHT_NOBITS && size > 0 && l.offset(b, i)+40 < uint64(len(b)) {
+			return i
+		}
+	}
+	panic("no data section")
+}
+
+func (l elfLayout) setProgramHeaders(b []byte, off uint64, n int) {
+	if l.class == elf.ELFCLASS32 {
+		l.order.PutUint32(b[28:], uint32(off))
+		l.order.PutUint16(b[42:], 32)
+		l.order.PutUint16(b[44:], uint16(n))
+		return
+	}
+	l.order.PutUint64(b[32:], off)
+	l.order.PutUint16(b[54:], 56)
+	l.order.PutUint16(b[56:], uint16(n))
+}
+
+func (l elfLayout) setShnum(b []byte, v int) {
+	if l.class == elf.ELFCLASS32 {
+		l.order.PutUint16(b[48:], uint16(v))
+	} else {
+		l.order.PutUint16(b[60:], uint16(v))
 	}
 }
 
@@ -252,7 +318,7 @@ func TestTruncatedEverywhere(t *testing.T) {
 		t.Fatal(err)
 	}
 	for n := 0; n < len(good); n++ {
-		_, err := find(bytes.NewReader(good[:n]), int64(n), "x")
+		_, err := find(bytes.NewReader(good[:n]), int64(n), minBudget, "x")
 		var fe *FormatError
 		if err == nil || !errors.As(err, &fe) {
 			t.Fatalf("length %d: error %v, want a FormatError", n, err)
@@ -261,7 +327,7 @@ func TestTruncatedEverywhere(t *testing.T) {
 	for _, c := range combos {
 		good := synthELF(c.class, c.order, goodSections())
 		for n := 0; n < len(good); n++ {
-			if _, err := find(bytes.NewReader(good[:n]), int64(n), "x"); err == nil {
+			if _, err := find(bytes.NewReader(good[:n]), int64(n), minBudget, "x"); err == nil {
 				t.Fatalf("%s length %d: no error", comboName(c.class, c.order), n)
 			}
 		}
@@ -398,7 +464,7 @@ func TestExtendedNumbering(t *testing.T) {
 			l.order.PutUint16(b[60:], 0)
 		}
 		l.setShstrndx(b, int(elf.SHN_XINDEX))
-		s, err := find(bytes.NewReader(b), int64(len(b)), "x")
+		s, err := find(bytes.NewReader(b), int64(len(b)), minBudget, "x")
 		if err != nil || s.Index != 3 {
 			t.Errorf("%s: find = %v, %v", comboName(c.class, c.order), s, err)
 		}
@@ -485,4 +551,32 @@ func TestInPlace(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkDirIs(t, dir, "link", "rel", "vmlinux")
+}
+
+// A sparse file may declare a section header table of hundreds of gigabytes
+// that "fits" its apparent size: it must be refused, not allocated.
+func TestSparseHugeSectionCount(t *testing.T) {
+	good := synthELF(elf.ELFCLASS64, binary.LittleEndian, goodSections())
+	l := layoutOf(good)
+	b := append([]byte(nil), good...)
+	l.setShnum(b, 0)
+	const n = 1 << 32 // 256 GiB of section headers
+	l.setSize(b, 0, n)
+	in := filepath.Join(t.TempDir(), "vmlinux")
+	if err := os.WriteFile(in, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(in, int64(l.shoff)+n*int64(l.shentsize)+4096); err != nil {
+		t.Skipf("file system cannot hold a sparse file of 256 GiB: %v", err)
+	}
+	out := filepath.Join(filepath.Dir(in), "out")
+	for what, err := range map[string]error{
+		"Find":        func() error { _, err := Find(in); return err }(),
+		"PatchRecord": PatchRecord(in, out, merkle.RootRecord{}),
+	} {
+		if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "section header table of 4294967296 headers (274877906944 bytes) is larger than the 16777216 bytes the file really holds") {
+			t.Errorf("%s: %v", what, err)
+		}
+	}
+	checkDirIs(t, filepath.Dir(in), "vmlinux")
 }

@@ -29,8 +29,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"syscall"
 
 	"github.com/modhash/modhash/internal/atomicfile"
+	"github.com/modhash/modhash/internal/plainfile"
 	"github.com/modhash/modhash/merkle"
 )
 
@@ -64,7 +66,33 @@ var (
 	ErrByteOrder = errors.New("root record in the wrong byte order")
 	// ErrLevels: a root record has more levels than merkle.MaxLevels.
 	ErrLevels = errors.New("too many levels")
+	// ErrOverlap: the bytes of .module_hashes are also the ELF header, the
+	// program or section header table, the section name table or another
+	// section's data: writing the record would corrupt the image.
+	ErrOverlap = errors.New(SectionName + " section overlaps other ELF data")
+	// ErrTooLarge: a table the headers declare is larger than the file
+	// really is (a sparse file, or garbage), so it is not read into memory.
+	ErrTooLarge = errors.New("ELF table larger than the file")
 )
+
+// minBudget is the memory find may always spend on the section header and
+// name tables, whatever the file's allocated size (small files may have no
+// blocks of their own, e.g. inline data).
+const minBudget = 16 << 20
+
+// budget returns how many bytes of tables find may read from the file fi:
+// a table cannot be larger than the data the file really holds, and a
+// sparse file declaring a huge one must not make us allocate it.
+func budget(fi os.FileInfo) int64 {
+	b := fi.Size()
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Blocks*512 < b {
+		b = st.Blocks * 512
+	}
+	if b < minBudget {
+		b = minBudget
+	}
+	return b
+}
 
 // A FormatError reports an ELF image that cannot be read or patched. Its
 // message names the file and the problem; Unwrap returns one of the Err
@@ -107,34 +135,27 @@ func (s *Section) String() string {
 // Find locates the .module_hashes section of the ELF file at path. It checks
 // everything Patch relies on: a single section of that name, with file data
 // (not SHT_NOBITS), exactly merkle.RecordSize bytes long, lying inside the
-// file.
+// file, and sharing no byte with the ELF header, the program and section
+// header tables, the section name table or any other section's data.
 func Find(path string) (*Section, error) {
-	f, err := os.Open(path)
+	f, fi, err := plainfile.OpenStat(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	return find(f, fi.Size(), path)
+	return find(f, fi.Size(), budget(fi), path)
 }
 
 // ReadRecord reads the root record from the .module_hashes section of the
 // ELF file at path and returns it with the image's byte order. A levels
 // value above merkle.MaxLevels is an error: no valid tree has one.
 func ReadRecord(path string) (merkle.RootRecord, binary.ByteOrder, error) {
-	f, err := os.Open(path)
+	f, fi, err := plainfile.OpenStat(path)
 	if err != nil {
 		return merkle.RootRecord{}, nil, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return merkle.RootRecord{}, nil, err
-	}
-	s, err := find(f, fi.Size(), path)
+	s, err := find(f, fi.Size(), budget(fi), path)
 	if err != nil {
 		return merkle.RootRecord{}, nil, err
 	}
@@ -210,19 +231,12 @@ func checkOrder(data []byte, s *Section) error {
 // patch copies in to a temporary file beside out, writes the bytes that
 // encode returns at the section offset and renames the result to out.
 func patch(in, out string, encode func(*Section) ([]byte, error)) error {
-	src, err := os.Open(in)
+	src, fi, err := plainfile.OpenStat(in)
 	if err != nil {
 		return err
 	}
 	defer src.Close()
-	fi, err := src.Stat()
-	if err != nil {
-		return err
-	}
-	if !fi.Mode().IsRegular() {
-		return fmt.Errorf("%s: not a regular file", in)
-	}
-	s, err := find(src, fi.Size(), in)
+	s, err := find(src, fi.Size(), budget(fi), in)
 	if err != nil {
 		return err
 	}
@@ -241,7 +255,7 @@ func patch(in, out string, encode func(*Section) ([]byte, error)) error {
 	defer tmp.Abort() // no-op after Commit
 	// src is at offset 0: find only used ReadAt. io.Copy hands the copy to
 	// (*os.File).ReadFrom, which uses copy_file_range on Linux.
-	n, err := io.Copy(tmp.File, src)
+	n, err := io.Copy(tmp, src) // errors name out, not the temporary file
 	if err != nil {
 		return fmt.Errorf("copying %s to %s: %v", in, out, err)
 	}
@@ -251,12 +265,34 @@ func patch(in, out string, encode func(*Section) ([]byte, error)) error {
 	if _, err := tmp.WriteAt(data, s.Offset); err != nil {
 		return fmt.Errorf("%s: writing %s: %v", out, SectionName, err)
 	}
+	if err := checkPatched(tmp.File, s, data, out); err != nil {
+		return err
+	}
 	return tmp.Commit()
 }
 
+// checkPatched reads the patched copy back before it is renamed into place:
+// it must still be an image whose .module_hashes section is where it was
+// and holds exactly data.
+func checkPatched(f *os.File, want *Section, data []byte, out string) error {
+	s, err := find(f, want.FileSize, minBudget+want.FileSize, out)
+	if err != nil {
+		return fmt.Errorf("%s: the patched copy does not read back (nothing was written): %v", out, err)
+	}
+	if s.Index != want.Index || s.Offset != want.Offset {
+		return fmt.Errorf("%s: the patched copy has %s at section %d offset 0x%x, not section %d offset 0x%x (nothing was written)", out, SectionName, s.Index, s.Offset, want.Index, want.Offset)
+	}
+	got := make([]byte, len(data))
+	if _, err := f.ReadAt(got, s.Offset); err != nil || !bytes.Equal(got, data) {
+		return fmt.Errorf("%s: the patched copy does not hold the record written (nothing was written): %v", out, err)
+	}
+	return nil
+}
+
 // find parses the ELF header and section headers of r, which holds size
-// bytes read from path, and locates the .module_hashes section.
-func find(r io.ReaderAt, size int64, path string) (*Section, error) {
+// bytes read from path, and locates the .module_hashes section. It reads at
+// most budget bytes of tables into memory.
+func find(r io.ReaderAt, size, budget int64, path string) (*Section, error) {
 	var ident [elf.EI_NIDENT]byte
 	if n, err := r.ReadAt(ident[:], 0); n < 4 || !bytes.Equal(ident[:4], []byte(elf.ELFMAG)) {
 		if err != nil && err != io.EOF {
@@ -287,6 +323,9 @@ func find(r io.ReaderAt, size int64, path string) (*Section, error) {
 		shentsize, shnum uint16
 		shstrndx         int
 		shdrSize         int
+		ehsize           uint64
+		phoff            uint64
+		phentsize, phnum uint16
 	)
 	switch s.Class {
 	case elf.ELFCLASS32:
@@ -297,6 +336,7 @@ func find(r io.ReaderAt, size int64, path string) (*Section, error) {
 		s.Machine = elf.Machine(h.Machine)
 		shoff, shentsize, shnum, shstrndx = uint64(h.Shoff), h.Shentsize, h.Shnum, int(h.Shstrndx)
 		shdrSize = binary.Size(elf.Section32{})
+		ehsize, phoff, phentsize, phnum = maxU64(uint64(h.Ehsize), uint64(binary.Size(h))), uint64(h.Phoff), h.Phentsize, h.Phnum
 	case elf.ELFCLASS64:
 		var h elf.Header64
 		if err := readStruct(r, 0, &h, s.ByteOrder); err != nil {
@@ -305,6 +345,7 @@ func find(r io.ReaderAt, size int64, path string) (*Section, error) {
 		s.Machine = elf.Machine(h.Machine)
 		shoff, shentsize, shnum, shstrndx = h.Shoff, h.Shentsize, h.Shnum, int(h.Shstrndx)
 		shdrSize = binary.Size(elf.Section64{})
+		ehsize, phoff, phentsize, phnum = maxU64(uint64(h.Ehsize), uint64(binary.Size(h))), h.Phoff, h.Phentsize, h.Phnum
 	default:
 		return nil, formatErr(path, ErrMalformed, "unknown ELF class %d (EI_CLASS)", ident[elf.EI_CLASS])
 	}
@@ -338,6 +379,10 @@ func find(r io.ReaderAt, size int64, path string) (*Section, error) {
 		return nil, formatErr(path, ErrTruncated, "truncated section header table: %d headers of %d bytes at offset 0x%x need %d bytes, file is %d bytes",
 			n, shentsize, shoff, shoff+n*uint64(shentsize), size)
 	}
+	if n*uint64(shentsize) > uint64(budget) {
+		return nil, formatErr(path, ErrTooLarge, "section header table of %d headers (%d bytes) is larger than the %d bytes the file really holds (sparse or corrupt)",
+			n, n*uint64(shentsize), budget)
+	}
 	table := make([]byte, n*uint64(shentsize))
 	if _, err := r.ReadAt(table, int64(shoff)); err != nil {
 		return nil, fmt.Errorf("%s: reading section headers: %v", path, err)
@@ -356,6 +401,9 @@ func find(r io.ReaderAt, size int64, path string) (*Section, error) {
 	}
 	if strtab.off > uint64(size) || strtab.size > uint64(size)-strtab.off {
 		return nil, formatErr(path, ErrTruncated, "truncated section name string table: %d bytes at offset 0x%x, file is %d bytes", strtab.size, strtab.off, size)
+	}
+	if strtab.size > uint64(budget) {
+		return nil, formatErr(path, ErrTooLarge, "section name string table of %d bytes is larger than the %d bytes the file really holds (sparse or corrupt)", strtab.size, budget)
 	}
 	names := make([]byte, strtab.size)
 	if _, err := r.ReadAt(names, int64(strtab.off)); err != nil {
@@ -399,13 +447,95 @@ func find(r io.ReaderAt, size int64, path string) (*Section, error) {
 		return nil, formatErr(path, ErrTruncated, "%s (section %d) data at offset 0x%x, %d bytes, extends past the end of the file (%d bytes)", SectionName, found, h.off, h.size, size)
 	}
 	s.Offset, s.Size = int64(h.off), int64(h.size)
+
+	// Writing the record must change nothing but the record: its bytes
+	// must be nobody else's.
+	if phnum == 0xffff { // PN_XNUM: the real count is in section 0's sh_info
+		phnum = 0
+		if sec0.info > 0xffff {
+			return nil, formatErr(path, ErrMalformed, "program header count %d (section 0 sh_info) is more than any image has", sec0.info)
+		}
+		phnum = uint16(sec0.info)
+	}
+	sec := span{h.off, h.size}
+	others := []struct {
+		what string
+		span
+	}{
+		{"the ELF header", span{0, ehsize}},
+		{"the section header table", span{shoff, n * uint64(shentsize)}},
+	}
+	if phnum > 0 && phoff != 0 {
+		others = append(others, struct {
+			what string
+			span
+		}{"the program header table", span{phoff, uint64(phnum) * uint64(phentsize)}})
+	}
+	for _, o := range others {
+		if sec.overlaps(o.span) {
+			return nil, formatErr(path, ErrOverlap, "%s (section %d, offset 0x%x, %d bytes) overlaps %s (offset 0x%x, %d bytes): patching would corrupt the image",
+				SectionName, found, h.off, h.size, o.what, o.off, o.size)
+		}
+	}
+	for i, o := range headers {
+		if i == 0 || i == found || elf.SectionType(o.typ) == elf.SHT_NOBITS {
+			continue
+		}
+		if sec.overlaps(span{o.off, o.size}) {
+			what := fmt.Sprintf("section %d", i)
+			if i == shstrndx {
+				what += " (the section name string table)"
+			} else if name := sectionName(names, o.name); name != "" {
+				what += " (" + name + ")"
+			}
+			return nil, formatErr(path, ErrOverlap, "%s (section %d, offset 0x%x, %d bytes) overlaps the data of %s (offset 0x%x, %d bytes): patching would corrupt the image",
+				SectionName, found, h.off, h.size, what, o.off, o.size)
+		}
+	}
 	return s, nil
+}
+
+// span is a byte range of the file.
+type span struct{ off, size uint64 }
+
+// overlaps reports whether a and b share a byte; empty spans share none.
+// End offsets saturate rather than wrap.
+func (a span) overlaps(b span) bool {
+	if a.size == 0 || b.size == 0 {
+		return false
+	}
+	return a.off < b.end() && b.off < a.end()
+}
+
+func (a span) end() uint64 {
+	if a.off+a.size < a.off {
+		return ^uint64(0)
+	}
+	return a.off + a.size
+}
+
+func sectionName(names []byte, off uint32) string {
+	if uint64(off) >= uint64(len(names)) {
+		return ""
+	}
+	n := names[off:]
+	if i := bytes.IndexByte(n, 0); i >= 0 {
+		return string(n[:i])
+	}
+	return ""
+}
+
+func maxU64(a, b uint64) uint64 {
+	if a > b {
+		return a
+	}
+	return b
 }
 
 // section holds the section header fields find uses, in either class.
 type section struct {
-	name, typ, link uint32
-	addr, off, size uint64
+	name, typ, link, info uint32
+	addr, off, size       uint64
 }
 
 func parseSection(b []byte, class elf.Class, order binary.ByteOrder) section {
@@ -418,6 +548,7 @@ func parseSection(b []byte, class elf.Class, order binary.ByteOrder) section {
 			off:  uint64(order.Uint32(b[16:])),
 			size: uint64(order.Uint32(b[20:])),
 			link: order.Uint32(b[24:]),
+			info: order.Uint32(b[28:]),
 		}
 	}
 	// Elf64_Shdr: name, type, flags(8), addr(8), offset(8), size(8), link, ...
@@ -428,6 +559,7 @@ func parseSection(b []byte, class elf.Class, order binary.ByteOrder) section {
 		off:  order.Uint64(b[24:]),
 		size: order.Uint64(b[32:]),
 		link: order.Uint32(b[40:]),
+		info: order.Uint32(b[44:]),
 	}
 }
 

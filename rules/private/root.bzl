@@ -106,6 +106,26 @@ def _strip(ctx, module):
     )
     return out
 
+def _order_name(ctx, module):
+    """Returns the module's name in its leaf.
+
+    With modules_order: its path relative to the directory of modules.order
+    (how that file names modules; the tree matches names exactly). Else its
+    workspace-relative path.
+    """
+    if not ctx.file.modules_order:
+        return module.short_path
+    d = ctx.file.modules_order.short_path.rpartition("/")[0]
+    prefix = d + "/" if d else ""
+    if not module.short_path.startswith(prefix):
+        fail(("module_hashes_root %s: modules: %s is not below %s, the directory of " +
+              "modules_order: modules.order names modules relative to its directory") % (
+            ctx.label,
+            module.short_path,
+            d or "the workspace root",
+        ))
+    return module.short_path[len(prefix):]
+
 def _leaf(ctx, module, hashed, pos, stem):
     """Declares <name>/leaves/<stem>.json: leaf(pos, hashed) of one module.
 
@@ -120,10 +140,10 @@ def _leaf(ctx, module, hashed, pos, stem):
     args.add("-o", out)
     args.add("-pos", str(pos))
 
-    # The name recorded in the leaf and matched against modules.order by the
-    # tree: the input module's workspace-relative path (configuration
-    # independent), not the path of its stripped copy.
-    args.add("-name", module.short_path)
+    # The name recorded in the leaf and matched exactly against modules.order
+    # by the tree: the input module's path (configuration independent), not
+    # that of its stripped copy.
+    args.add("-name", _order_name(ctx, module))
     args.add(hashed)
     ctx.actions.run(
         executable = ctx.executable._modhash,

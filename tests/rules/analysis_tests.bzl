@@ -137,6 +137,8 @@ def _example_chain_test_impl(ctx):
         asserts.true(env, a.argv[-1].startswith(target_bin_dir_path(env) + "/" + prefix + "stripped/"), "hashes the stripped module: " + str(a.argv))
         asserts.equals(env, None, _flag_value(a.argv, "-order"))
         leaf_positions.append((_flag_value(a.argv, "-pos"), a.argv[-1].split("/")[-1]))
+        asserts.true(env, not _flag_value(a.argv, "-name").startswith("examples/"), "-name is relative to the directory of modules.order: " + str(a.argv))
+        asserts.true(env, _flag_value(a.argv, "-name").endswith("/" + a.argv[-1].split("/")[-1]), "-name names the module: " + str(a.argv))
         inputs = _basenames(a.inputs.to_list())
         asserts.false(env, "modules.order" in inputs, "modules.order is not a leaf input: " + str(inputs))
     asserts.equals(

@@ -12,8 +12,8 @@ stderr="$("$modhash" patch -o "$out" -manifest "$manifest" "$vmlinux" 2>&1 >/dev
 status=$?
 echo "modhash patch exit status $status: $stderr"
 failed=0
-if [[ $status -ne 1 ]]; then
-  echo "FAIL: want exit status 1" >&2
+if [[ $status -ne 2 ]]; then
+  echo "FAIL: want exit status 2 (docs/exit-codes.md: bad input)" >&2
   failed=1
 fi
 for want in "$vmlinux" "no .module_hashes section"; do

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 )
 
@@ -48,8 +49,32 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
+// maxWorkers bounds -j: every worker holds a read buffer, and more workers
+// than this cannot make hashing or renaming faster on any machine.
+const maxWorkers = 1024
+
+// workersValue is -j: a number from 1 to maxWorkers.
+type workersValue int
+
+func (v *workersValue) String() string { return strconv.Itoa(int(*v)) }
+
+func (v *workersValue) Set(s string) error {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 1 || n > maxWorkers {
+		return fmt.Errorf("want a number from 1 to %d", maxWorkers)
+	}
+	*v = workersValue(n)
+	return nil
+}
+
 func workersFlag(fs *flag.FlagSet) *int {
-	return fs.Int("j", runtime.GOMAXPROCS(0), "number of modules hashed in parallel")
+	n := runtime.GOMAXPROCS(0)
+	if n > maxWorkers {
+		n = maxWorkers
+	}
+	v := workersValue(n)
+	fs.Var(&v, "j", fmt.Sprintf("number of modules hashed in parallel, 1 to %d", maxWorkers))
+	return (*int)(&v)
 }
 
 // isTerminal reports whether w is a terminal, where progress is shown.

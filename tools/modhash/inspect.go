@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/modhash/modhash/internal/plainfile"
 	"github.com/modhash/modhash/merkle"
 	"github.com/modhash/modhash/merkle/leaves"
 	"github.com/modhash/modhash/merkle/vmlinux"
@@ -57,9 +58,9 @@ func runInspect(e *env, args []string) error {
 		}
 		all = append(all, in)
 		if !*asJSON {
-			fmt.Fprintf(e.stdout, "%s: %s\n", path, in.description)
+			fmt.Fprintf(e.stdout, "%s: %s\n", displayName(path), escapeControls(in.description))
 			for _, n := range in.Notes {
-				fmt.Fprintf(e.stdout, "  note: %s\n", n)
+				fmt.Fprintf(e.stdout, "  note: %s\n", escapeControls(n))
 			}
 		}
 	}
@@ -74,15 +75,11 @@ func u32(v uint32) *uint32 { return &v }
 
 func inspect(path string) (inspection, error) {
 	in := inspection{File: path}
-	f, err := os.Open(path)
+	f, st, err := plainfile.OpenStat(path)
 	if err != nil {
-		return in, err
+		return in, err // a directory, FIFO or device is no module or image
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return in, err
-	}
 	in.Size = st.Size()
 	if in.Size == 0 {
 		in.Kind = "empty"
@@ -184,7 +181,7 @@ func inspectData(f *os.File, in inspection) (inspection, error) {
 		}
 	}
 	if t := bytes.TrimSpace(b); len(t) > 0 && t[0] == '{' {
-		if m, err := merkle.ParseManifest(b); err == nil {
+		if m, err := merkle.ParseManifest(b, in.File); err == nil {
 			n := len(m.Modules)
 			in.Kind = "manifest"
 			in.Levels, in.Root, in.Modules = u32(m.Levels), m.Root.String(), &n

@@ -16,6 +16,13 @@ import (
 // TestMain lets the test binary run as modhash itself (for the
 // interruption tests, which need a process to kill).
 func TestMain(m *testing.M) {
+	// A child's working directory: Bazel's Go test runner changes into the
+	// runfiles directory before TestMain, overriding exec.Cmd.Dir.
+	if d := os.Getenv("MODHASH_TEST_CHDIR"); d != "" {
+		if err := os.Chdir(d); err != nil {
+			panic(err)
+		}
+	}
 	if os.Getenv("MODHASH_TEST_AS_MAIN") == "1" {
 		main()
 	}
@@ -55,7 +62,7 @@ func TestKbuildInterrupted(t *testing.T) {
 	chdir(t, dir)
 	kbuild := func() *exec.Cmd {
 		c := exec.Command(exe, "kbuild", "root.c", ".ko")
-		c.Env = append(os.Environ(), "MODHASH_TEST_AS_MAIN=1")
+		c.Env = append(os.Environ(), "MODHASH_TEST_AS_MAIN=1", "MODHASH_TEST_CHDIR="+dir)
 		c.Dir = dir
 		return c
 	}

@@ -1,9 +1,6 @@
 package main
 
 import (
-	"fmt"
-	"os"
-
 	"github.com/modhash/modhash/internal/atomicfile"
 	"github.com/modhash/modhash/merkle"
 	"github.com/modhash/modhash/merkle/kbuild"
@@ -28,13 +25,20 @@ All outputs are written together, all or nothing.
 
 Unlike the kernel tool it refuses, naming the file and line: an empty
 module, a module that is already signed, a line not ending in .o, CRLF line
-ends, blank lines, and a module listed twice.`
+ends, blank lines, and a module listed twice (also as ./a.o or a//a.o).
+
+There is no -remove-signature here: the kernel's install step appends each
+proof to the .ko as it is, so a module that still carries an old signature
+would get the proof after it, and the kernel reads only the last trailer
+and refuses the module. Remove old signatures from the .ko files first, or
+use the per-module steps (leaf -remove-signature, then sign
+-remove-signature, which writes the module without its old signature).`
 
 func runKbuild(e *env, args []string) error {
 	fs := newFlags(e, "kbuild", "[flags] ROOT_C SUFFIX", kbuildDoc)
 	order := fs.String("order", "modules.order", "the modules.order file")
 	workers := workersFlag(fs)
-	removeSig := fs.Bool("remove-signature", false, "hash modules that are already signed without their signature instead of refusing them")
+	removeSig := fs.Bool("remove-signature", false, "refused: see above (the kernel's install step would append the proof after the old signature)")
 	manifestOut := fs.String("manifest", "", "also write the tree's manifest JSON (input of modhash patch -manifest)")
 	recordOut := fs.String("record", "", "also write the 36-byte root record (the .module_hashes section data)")
 	byteOrder := byteOrderFlag(fs, "byte-order", "byte order of -record: little or big (the target's)")
@@ -45,12 +49,11 @@ func runKbuild(e *env, args []string) error {
 		return usagef("want ROOT_C and SUFFIX, got %d arguments", fs.NArg())
 	}
 	rootC, suffix := fs.Arg(0), fs.Arg(1)
-
-	data, err := os.ReadFile(*order)
-	if err != nil {
-		return err
+	if *removeSig {
+		return usagef("-remove-signature is not supported by kbuild: the kernel's install step appends each proof to the .ko as it is, after its old signature, and the kernel would refuse the module; remove the old signatures from the modules first, or use modhash leaf -remove-signature and modhash sign -remove-signature")
 	}
-	mods, err := kbuild.ParseOrder(data, *order, suffix)
+
+	mods, err := kbuild.ReadOrder(*order, suffix)
 	if err != nil {
 		return err
 	}
@@ -92,7 +95,7 @@ func runKbuild(e *env, args []string) error {
 	}
 	var prog leaves.Progress
 	stop := showProgress(e.stderr, len(inputs), &prog)
-	ls, err := leaves.Hash(inputs, leaves.Options{Workers: *workers, RemoveSignature: *removeSig, Progress: &prog})
+	ls, err := leaves.Hash(inputs, leaves.Options{Workers: *workers, Progress: &prog})
 	stop()
 	if err != nil {
 		return err
@@ -103,9 +106,6 @@ func runKbuild(e *env, args []string) error {
 			return err
 		}
 		digests[i] = l.Leaf
-		if l.Removed != nil {
-			fmt.Fprintf(e.stderr, "modhash kbuild: %s: hashed without its %s signature (%d bytes)\n", mods[i].Path, merkle.TypeName(l.Removed.Header.IDType), l.Removed.Size)
-		}
 	}
 	if tree, err = merkle.NewTree(digests); err != nil {
 		return err

@@ -2,7 +2,8 @@ package main
 
 import (
 	"fmt"
-	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/modhash/modhash/internal/atomicfile"
 	"github.com/modhash/modhash/merkle"
@@ -16,9 +17,12 @@ Hashes one module into its leaf, leaf(pos, module), and writes it as JSON:
 step of a build system that hashes each module in its own cacheable action;
 "modhash tree" combines the leaves.
 
-The position comes from -pos, or from -order: the module's line in a
-modules.order file, found by matching the module path (or -name) against
-each line with .o replaced by -suffix.`
+The position comes from -pos, or from -order: the line of a modules.order
+file that names the module exactly. Lines name objects relative to the
+directory of modules.order (the kernel's object tree): MODULE's path
+relative to that directory (or -name, taken as such a path) must equal a
+line's path with .o replaced by -suffix, once cleaned ("./a/b.ko" is
+"a/b.ko").`
 
 func runLeaf(e *env, args []string) error {
 	fs := newFlags(e, "leaf", "-o OUT.json (-pos N | -order modules.order) [flags] MODULE", leafDoc)
@@ -26,8 +30,8 @@ func runLeaf(e *env, args []string) error {
 	pos := fs.Int("pos", -1, "the module's 0-based position in the tree")
 	order := fs.String("order", "", "modules.order file giving the position")
 	suffix := fs.String("suffix", ".ko", "module file suffix that replaces .o in -order lines")
-	name := fs.String("name", "", "module name recorded in the leaf and matched against -order (default: MODULE)")
-	removeSig := fs.Bool("remove-signature", false, "hash a module that is already signed without its signature instead of refusing it")
+	name := fs.String("name", "", "module name recorded in the leaf and, relative to the directory of modules.order, matched against -order (default: MODULE, with -order its path relative to that directory)")
+	removeSig := fs.Bool("remove-signature", false, "hash a module that is already signed without its signature instead of refusing it (then sign it with sign -remove-signature, which writes it without the old signature)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -51,20 +55,20 @@ func runLeaf(e *env, args []string) error {
 	if _, err := txn.Output(*out, 0o644); err != nil {
 		return err
 	}
-	if *name == "" {
+	nameGiven := *name != ""
+	if !nameGiven {
 		*name = module
 	}
 	switch {
 	case (*pos >= 0) == (*order != ""):
 		return usagef("give exactly one of -pos and -order")
 	case *order != "":
-		data, err := os.ReadFile(*order)
+		mods, err := kbuild.ReadOrder(*order, *suffix)
 		if err != nil {
 			return err
 		}
-		mods, err := kbuild.ParseOrder(data, *order, *suffix)
-		if err != nil {
-			return err
+		if !nameGiven {
+			*name = relativeTo(filepath.Dir(*order), module)
 		}
 		m, err := kbuild.FindModule(mods, *name)
 		if err != nil {
@@ -87,4 +91,22 @@ func runLeaf(e *env, args []string) error {
 		return err
 	}
 	return txn.Commit(1)
+}
+
+// relativeTo returns path relative to dir when it lies below dir, else
+// path as given (which then matches no modules.order line).
+func relativeTo(dir, path string) string {
+	if filepath.IsAbs(dir) != filepath.IsAbs(path) {
+		d, err1 := filepath.Abs(dir)
+		p, err2 := filepath.Abs(path)
+		if err1 != nil || err2 != nil {
+			return path
+		}
+		dir, path = d, p
+	}
+	rel, err := filepath.Rel(dir, path)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+		return path
+	}
+	return filepath.ToSlash(rel)
 }

@@ -18,32 +18,59 @@
 // (Bazel's multiline parameter files), for command lines with thousands of
 // modules. Outputs are written under temporary names and renamed when
 // complete, so a failing command leaves no partial output behind.
+//
+// Exit status (docs/exit-codes.md): 0 success; 1 the kernel would refuse a
+// module (verify, sign with a root) or the modules do not match the
+// manifest; 2 anything else went wrong: a bad command line, an input that
+// is missing, malformed or not a regular file, an output that cannot be
+// written. Nothing is written unless the status is 0.
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
+	"strconv"
 	"strings"
+
+	"github.com/modhash/modhash/internal/plainfile"
 )
 
 type command struct {
 	name    string
 	run     func(env *env, args []string) error
 	summary string
+	// json: the command has a -json flag; with it, every outcome, errors
+	// included, is one JSON document on standard output.
+	json bool
 }
 
 var commands = []command{
-	{"kbuild", runKbuild, "drop-in for the kernel's scripts/modules-merkle-tree (reads ./modules.order)"},
-	{"leaf", runLeaf, "hash one module into its leaf (JSON)"},
-	{"tree", runTree, "build the tree from leaves: manifest, root record, root C file, proofs"},
-	{"sign", runSign, "append a .merkle proof to a module (or to many, all or nothing)"},
-	{"compress", runCompress, "compress a signed module (gzip, xz, zstd) as modules_install does"},
-	{"patch", runPatch, "write the root into vmlinux's .module_hashes section"},
-	{"verify", runVerify, "check modules against a vmlinux or root the way the kernel does"},
-	{"inspect", runInspect, "show the root record of a vmlinux or the signature trailer of a module"},
+	{"kbuild", runKbuild, "drop-in for the kernel's scripts/modules-merkle-tree (reads ./modules.order)", false},
+	{"leaf", runLeaf, "hash one module into its leaf (JSON)", false},
+	{"tree", runTree, "build the tree from leaves: manifest, root record, root C file, proofs", false},
+	{"sign", runSign, "append a .merkle proof to a module (or to many, all or nothing)", false},
+	{"compress", runCompress, "compress a signed module (gzip, xz, zstd) as modules_install does", false},
+	{"patch", runPatch, "write the root into vmlinux's .module_hashes section", false},
+	{"verify", runVerify, "check modules against a vmlinux or root the way the kernel does", true},
+	{"inspect", runInspect, "show the root record of a vmlinux or the signature trailer of a module", true},
 }
+
+// The exit statuses of every command (docs/exit-codes.md).
+const (
+	exitOK = 0
+	// exitRefused: the answer is no: the kernel would refuse a module, or
+	// the modules do not match their manifest.
+	exitRefused = 1
+	// exitTrouble: the command could not do its job: bad command line, bad
+	// or missing input, unwritable output, or a bug. Also the status of a
+	// Go runtime crash, which bounded inputs and parallelism rule out.
+	exitTrouble = 2
+)
 
 // env carries the command's output streams, so that tests run commands in
 // process and see exactly what a user sees.
@@ -51,7 +78,8 @@ type env struct {
 	stdout, stderr io.Writer
 }
 
-// usageError makes main exit with status 2 (bad invocation) instead of 1.
+// usageError is a bad command line: the message is followed by a pointer
+// to the command's -h.
 type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
@@ -66,47 +94,134 @@ func main() {
 }
 
 // run executes one command line and returns the exit status.
-func run(args []string, stdout, stderr io.Writer) int {
+func run(args []string, stdout, stderr io.Writer) (status int) {
 	e := &env{stdout: stdout, stderr: stderr}
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" {
 		printUsage(stderr)
 		if len(args) == 0 {
-			return 2
+			return exitTrouble
 		}
-		return 0
+		return exitOK
 	}
 	for _, c := range commands {
 		if c.name != args[0] {
 			continue
 		}
 		expanded, err := expandParamFiles(args[1:])
+		asJSON := c.json && wantsJSON(args[1:])
 		if err == nil {
-			err = c.run(e, expanded)
+			asJSON = c.json && wantsJSON(expanded)
+			err = runSafely(c, e, expanded)
 		}
+		status := exitStatus(err)
+		if status == exitOK || errors.Is(err, errSilent) {
+			return status
+		}
+		msg := escapeControls(err.Error())
+		fmt.Fprintf(stderr, "modhash %s: %s\n", c.name, msg)
 		var ue usageError
-		switch {
-		case err == nil:
-			return 0
-		case errors.Is(err, errFlagHelp):
-			return 0
-		case errors.As(err, &ue):
-			fmt.Fprintf(stderr, "modhash %s: %v\n", c.name, err)
+		if errors.As(err, &ue) {
 			fmt.Fprintf(stderr, "run 'modhash %s -h' for usage\n", c.name)
-			return 2
-		case errors.Is(err, errSilent):
-			return 1
 		}
-		fmt.Fprintf(stderr, "modhash %s: %v\n", c.name, err)
-		return 1
+		if asJSON {
+			// One valid JSON document, whatever happened.
+			b, _ := json.MarshalIndent(struct {
+				Error  string `json:"error"`
+				Status int    `json:"exit_status"`
+			}{fmt.Sprintf("modhash %s: %s", c.name, err), status}, "", "  ")
+			fmt.Fprintf(stdout, "%s\n", b)
+		}
+		return status
 	}
 	fmt.Fprintf(stderr, "modhash: unknown command %q\n", args[0])
 	printUsage(stderr)
-	return 2
+	return exitTrouble
 }
 
-// errSilent: the command already printed why it failed (e.g. verify's
+// runSafely runs the command and turns a panic (a bug) into an error, so
+// that even a bug gives the documented status and a message, never a
+// half-printed report.
+func runSafely(c command, e *env, args []string) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			fmt.Fprintf(e.stderr, "%s", debug.Stack())
+			err = fmt.Errorf("internal error (a bug in modhash, please report it): %v", p)
+		}
+	}()
+	return c.run(e, args)
+}
+
+// exitStatus maps a command's error to its exit status.
+func exitStatus(err error) int {
+	switch {
+	case err == nil, errors.Is(err, errFlagHelp):
+		return exitOK
+	case errors.Is(err, errSilent), errors.Is(err, errRefused):
+		return exitRefused
+	}
+	return exitTrouble
+}
+
+// errSilent: the command already printed why it failed (verify's
 // verdicts); exit 1 without another message.
 var errSilent = errors.New("failed")
+
+// errRefused is wrapped by errors that say the kernel would refuse a
+// module: exit status 1, like a refusal printed by verify.
+var errRefused = errors.New("the kernel would refuse it")
+
+// refusal is an error that says the kernel would refuse a module.
+type refusal struct{ msg string }
+
+func (r refusal) Error() string { return r.msg }
+func (r refusal) Unwrap() error { return errRefused }
+
+func refusedf(format string, args ...interface{}) error {
+	return refusal{fmt.Sprintf(format, args...)}
+}
+
+// wantsJSON reports whether args (before a "--") set -json.
+func wantsJSON(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "-json", "--json", "-json=true", "--json=true", "-json=1", "--json=1":
+			return true
+		}
+	}
+	return false
+}
+
+// escapeControls writes control characters of a message (a file name with
+// a newline, say) as Go escapes, so that no name can forge an output line.
+func escapeControls(s string) string {
+	if strings.IndexFunc(s, isControl) < 0 {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if isControl(r) {
+			q := strconv.QuoteRune(r) // '\n'
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) }
+
+// displayName is a file name as printed in text output: as it is when it is
+// plain, Go-quoted when it holds anything (a newline, a quote, a byte that
+// is not UTF-8) that could make one name look like two, or like output.
+func displayName(name string) string {
+	if q := strconv.Quote(name); q[1:len(q)-1] != name || name == "" {
+		return q
+	}
+	return name
+}
 
 func printUsage(w io.Writer) {
 	fmt.Fprintln(w, "usage: modhash COMMAND [flags] [arguments]")
@@ -115,7 +230,16 @@ func printUsage(w io.Writer) {
 		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nrun 'modhash COMMAND -h' for a command's flags")
+	fmt.Fprintln(w, "\nexit status (every command):")
+	fmt.Fprintln(w, "  0  success; verify: every module would be accepted")
+	fmt.Fprintln(w, "  1  the kernel would refuse a module (verify, sign with a root), or the")
+	fmt.Fprintln(w, "     modules do not match their manifest; nothing is written")
+	fmt.Fprintln(w, "  2  bad command line, bad or missing input, unwritable output; nothing")
+	fmt.Fprintln(w, "     is written (with -json, stdout holds {\"error\": ...})")
 }
+
+// maxParamFile bounds an @FILE: a million module paths fit many times.
+const maxParamFile = 256 << 20
 
 // expandParamFiles replaces every @FILE argument with FILE's lines.
 func expandParamFiles(args []string) ([]string, error) {
@@ -125,15 +249,47 @@ func expandParamFiles(args []string) ([]string, error) {
 			out = append(out, a)
 			continue
 		}
-		b, err := os.ReadFile(a[1:])
+		b, err := plainfile.ReadFile(a[1:], maxParamFile)
 		if err != nil {
 			return nil, fmt.Errorf("parameter file: %w", err)
 		}
-		s := strings.TrimSuffix(string(b), "\n")
-		if s == "" {
-			continue
+		lines, err := parseParamFile(b, a[1:])
+		if err != nil {
+			return nil, err
 		}
-		out = append(out, strings.Split(s, "\n")...)
+		out = append(out, lines...)
+	}
+	return out, nil
+}
+
+// parseParamFile splits the content of a parameter file named name into
+// its arguments, one per LF-terminated line (the last newline may be
+// missing). It refuses, with NAME:LINE, what would silently become a wrong
+// argument: a CR (CRLF line ends would make "a.ko\r"), an empty line (an
+// empty argument, "open : no such file") and a NUL byte (no file name or
+// flag holds one).
+func parseParamFile(data []byte, name string) ([]string, error) {
+	if len(data) == 0 {
+		return nil, nil
+	}
+	if data[len(data)-1] == '\n' {
+		data = data[:len(data)-1]
+	}
+	lines := bytes.Split(data, []byte("\n"))
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		where := fmt.Sprintf("%s:%d", name, i+1)
+		switch {
+		case len(l) == 0:
+			return nil, fmt.Errorf("%s: empty line: every line is one argument, and no argument is empty", where)
+		case bytes.HasSuffix(l, []byte("\r")):
+			return nil, fmt.Errorf("%s: line ends in CRLF; a parameter file has one argument per LF-terminated line", where)
+		case bytes.IndexByte(l, '\r') >= 0:
+			return nil, fmt.Errorf("%s: carriage return inside the line", where)
+		case bytes.IndexByte(l, 0) >= 0:
+			return nil, fmt.Errorf("%s: NUL byte in the line", where)
+		}
+		out[i] = string(l)
 	}
 	return out, nil
 }

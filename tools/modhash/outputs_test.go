@@ -209,8 +209,8 @@ func TestOutputsRefused(t *testing.T) {
 			args := tc.setup(t, dir)
 			before := fsState(t, top)
 			code, _, stderr := modhash(t, args...)
-			if code != 1 || !strings.Contains(stderr, tc.want) {
-				t.Errorf("exit %d, stderr %q; want exit 1 and %q", code, stderr, tc.want)
+			if code != 2 || !strings.Contains(stderr, tc.want) {
+				t.Errorf("exit %d, stderr %q; want exit 2 and %q", code, stderr, tc.want)
 			}
 			if d := diffState(before, fsState(t, top)); d != "" {
 				t.Errorf("the file system changed: %s", d)

@@ -4,10 +4,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 
+	"github.com/modhash/modhash/internal/plainfile"
 	"github.com/modhash/modhash/merkle"
 	"github.com/modhash/modhash/merkle/vmlinux"
 )
@@ -71,9 +71,19 @@ func runPatch(e *env, args []string) error {
 		return usagef("%s given: use exactly one source of the root", strings.Join(sources, " and "))
 	}
 
+	// What -v prints is read from IN before patching: OUT differs from IN
+	// only in the record, and is checked before it is renamed into place.
+	var sec *vmlinux.Section
+	if *verbose {
+		var err error
+		if sec, err = vmlinux.Find(in); err != nil {
+			return err
+		}
+	}
+	var rec merkle.RootRecord
 	switch {
 	case set["section-data"]:
-		data, err := os.ReadFile(*sectionData)
+		data, err := plainfile.ReadFile(*sectionData, 1<<20)
 		if err != nil {
 			return err
 		}
@@ -86,8 +96,11 @@ func runPatch(e *env, args []string) error {
 			}
 			return err
 		}
+		if sec != nil {
+			rec.Levels = sec.ByteOrder.Uint32(data)
+			copy(rec.Root[:], data[4:])
+		}
 	default:
-		var rec merkle.RootRecord
 		if set["manifest"] {
 			m, err := merkle.ReadManifestFile(*manifest)
 			if err != nil {
@@ -110,16 +123,8 @@ func runPatch(e *env, args []string) error {
 		}
 	}
 
-	if *verbose {
-		s, err := vmlinux.Find(*out)
-		if err != nil {
-			return err
-		}
-		rec, _, err := vmlinux.ReadRecord(*out)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(e.stdout, "%s: %s %v: levels %d root %x\n", *out, vmlinux.SectionName, s, rec.Levels, rec.Root)
+	if sec != nil {
+		fmt.Fprintf(e.stdout, "%s: %s %v: levels %d root %x\n", *out, vmlinux.SectionName, sec, rec.Levels, rec.Root)
 	}
 	return nil
 }

@@ -135,7 +135,7 @@ func TestPatchCLIErrors(t *testing.T) {
 	for _, c := range []struct {
 		args   []string
 		want   string
-		status int // exit status of modhash: 2 for a bad invocation
+		status int // exit status of modhash: 2, trouble, for all of these
 	}{
 		{[]string{"-o", out}, "want one input image, got 0", 2},
 		{[]string{"-o", out, "-levels", "1", "-root", rootHex, in, in}, "want one input image, got 2", 2},
@@ -148,11 +148,11 @@ func TestPatchCLIErrors(t *testing.T) {
 		{[]string{"-o", out, "-levels", "33", "-root", rootHex, in}, `-levels "33": want a number from 0 to 32`, 2},
 		{[]string{"-o", out, "-levels", "x", "-root", rootHex, in}, `-levels "x"`, 2},
 		{[]string{"-o", out, "-levels", "1", "-root", "abc", in}, "-root: digest", 2},
-		{[]string{"-o", out, "-section-data", short, in}, short + ": section data is 35 bytes, want 36", 1},
-		{[]string{"-o", out, "-section-data", bigEndian, in}, "-section-data " + bigEndian + ": " + in + ": section data has levels 0x0c000000", 1},
-		{[]string{"-o", out, "-section-data", filepath.Join(dir, "missing"), in}, "missing", 1},
-		{[]string{"-o", out, "-manifest", filepath.Join(dir, "missing.json"), in}, "missing.json", 1},
-		{[]string{"-o", out, "-levels", "1", "-root", rootHex, notELF}, notELF + ": not an ELF file", 1},
+		{[]string{"-o", out, "-section-data", short, in}, short + ": section data is 35 bytes, want 36", 2},
+		{[]string{"-o", out, "-section-data", bigEndian, in}, "-section-data " + bigEndian + ": " + in + ": section data has levels 0x0c000000", 2},
+		{[]string{"-o", out, "-section-data", filepath.Join(dir, "missing"), in}, "missing", 2},
+		{[]string{"-o", out, "-manifest", filepath.Join(dir, "missing.json"), in}, "missing.json", 2},
+		{[]string{"-o", out, "-levels", "1", "-root", rootHex, notELF}, notELF + ": not an ELF file", 2},
 		{[]string{"-o", out, "-nosuchflag", in}, "flag provided but not defined", 2},
 	} {
 		var stdout, stderr bytes.Buffer

@@ -24,14 +24,14 @@ func TestLeafTreeSignVerifyMatchesKbuild(t *testing.T) {
 		t.Fatal(stderr)
 	}
 
-	// One leaf per module, positions from modules.order via a longer path
-	// (as a build system's output tree has), listed to tree in reverse.
+	// One leaf per module, positions from modules.order (MODULE given as
+	// ./path, which names the same file), listed to tree in reverse.
 	var params []string
 	for i := len(mods) - 1; i >= 0; i-- {
 		ko := fmt.Sprintf("drivers/sub%d/m%d.ko", i%3, i)
 		leaf := fmt.Sprintf("out/m%d.leaf.json", i)
 		os.MkdirAll("out", 0o755)
-		if code, _, stderr := modhash(t, "leaf", "-order", "modules.order", "-name", "bazel-out/bin/"+ko, "-o", leaf, ko); code != 0 {
+		if code, _, stderr := modhash(t, "leaf", "-order", "modules.order", "-o", leaf, "./"+ko); code != 0 {
 			t.Fatal(stderr)
 		}
 		params = append(params, fmt.Sprintf("%s=out/m%d.merkle", leaf, i))
@@ -101,7 +101,7 @@ func TestLeafTreeSignVerifyMatchesKbuild(t *testing.T) {
 	}
 	// Signing an already signed module is refused, naming it.
 	code, _, stderr = modhash(t, "sign", "-proof", "out/m0.merkle", "-o", "out/twice.ko", signed[0])
-	if code != 1 || !strings.Contains(stderr, "out/signed/m0.ko: module is already signed (Merkle signature") {
+	if code != 2 || !strings.Contains(stderr, "out/signed/m0.ko: module is already signed (Merkle signature") {
 		t.Fatalf("signing twice: exit %d, %s", code, stderr)
 	}
 }
@@ -126,7 +126,7 @@ func TestTreeRejectsBadLeafSets(t *testing.T) {
 	} {
 		writeFile(t, "modules.order", []byte("a.o\n"))
 		code, _, stderr := modhash(t, append([]string{"tree", "-manifest", "m.json"}, c.args...)...)
-		if code != 1 || !strings.Contains(stderr, c.want) {
+		if code != 2 || !strings.Contains(stderr, c.want) {
 			t.Errorf("%v: exit %d, %q; want %q", c.args, code, stderr, c.want)
 		}
 		if _, err := os.Stat("m.json"); !os.IsNotExist(err) {
@@ -135,7 +135,7 @@ func TestTreeRejectsBadLeafSets(t *testing.T) {
 	}
 	writeFile(t, "modules.order", []byte("a.o\nx.o\n"))
 	code, _, stderr := modhash(t, "tree", "-manifest", "m.json", "-order", "modules.order", a, b)
-	if code != 1 || !strings.Contains(stderr, "modules.order:2 names x.ko but the leaf for position 1 (b.ko.json) is b.ko") {
+	if code != 2 || !strings.Contains(stderr, "modules.order:2 names x.ko but the leaf for position 1 (b.ko.json) is b.ko") {
 		t.Errorf("order mismatch: exit %d, %q", code, stderr)
 	}
 }
@@ -186,7 +186,7 @@ func TestVerifyVerdictsAndJSON(t *testing.T) {
 	if code != 1 || report.Accepted != 1 || report.Refused != 1 || report.Modules[1].Outcome != "ENOKEY" {
 		t.Errorf("-json: exit %d, %+v", code, report)
 	}
-	if code, _, stderr := modhash(t, "verify", "-root", "root.bin", "nope.ko"); code != 1 || !strings.Contains(stderr, "nope.ko: no such file") {
+	if code, _, stderr := modhash(t, "verify", "-root", "root.bin", "nope.ko"); code != 2 || !strings.Contains(stderr, "nope.ko: no such file") {
 		t.Errorf("missing module: exit %d, %q", code, stderr)
 	}
 	if code, _, stderr := modhash(t, "verify", good); code != 2 || !strings.Contains(stderr, "-vmlinux or -root") {
@@ -324,7 +324,7 @@ func TestCompress(t *testing.T) {
 	if code, _, stderr := modhash(t, "compress", "-format", "lz4", "-o", "x", "m.ko"); code != 2 || !strings.Contains(stderr, `-format "lz4"`) {
 		t.Errorf("lz4: exit %d, %q", code, stderr)
 	}
-	if code, _, stderr := modhash(t, "compress", "-format", "xz", "-o", "x", "missing.ko"); code != 1 || !strings.Contains(stderr, "missing.ko") {
+	if code, _, stderr := modhash(t, "compress", "-format", "xz", "-o", "x", "missing.ko"); code != 2 || !strings.Contains(stderr, "missing.ko") {
 		t.Errorf("missing input: exit %d, %q", code, stderr)
 	}
 	if _, err := os.Stat("x"); !os.IsNotExist(err) {
@@ -332,7 +332,7 @@ func TestCompress(t *testing.T) {
 	}
 }
 
-func TestTreeInOrderAndSuffixNames(t *testing.T) {
+func TestTreeInOrderAndExactNames(t *testing.T) {
 	dir := t.TempDir()
 	chdir(t, dir)
 	writeFile(t, "modules.order", []byte("fs/a.o\nnet/b.o\n"))
@@ -341,16 +341,20 @@ func TestTreeInOrderAndSuffixNames(t *testing.T) {
 		writeFile(t, p, merkle.MarshalEntry(merkle.ManifestEntry{Pos: pos, Name: name, Size: 1, Leaf: merkle.Leaf(pos, []byte(name))}))
 		return p
 	}
-	a, b := leaf("bazel-out/bin/fs/a.ko", 0), leaf("bazel-out/bin/net/b.ko", 1)
+	if code, _, stderr := modhash(t, "tree", "-manifest", "m0.json", "-order", "modules.order", leaf("bazel-out/bin/fs/a.ko", 0), leaf("net/b.ko", 1)); code != 2 ||
+		!strings.Contains(stderr, "modules.order:1 names fs/a.ko but the leaf for position 0 (l0.json) is bazel-out/bin/fs/a.ko") {
+		t.Fatalf("a name that only ends in the modules.order path: exit %d, %s", code, stderr)
+	}
+	a, b := leaf("./fs//a.ko", 0), leaf("net/b.ko", 1)
 	if code, _, stderr := modhash(t, "tree", "-manifest", "m.json", "-order", "modules.order", "-in-order", a, b); code != 0 {
-		t.Fatalf("names ending in the modules.order paths: %s", stderr)
+		t.Fatalf("names equal to the modules.order paths once cleaned: %s", stderr)
 	}
 	m, err := merkle.ReadManifestFile("m.json")
 	if err != nil || m.Modules[0].Name != "fs/a.ko" || m.Modules[1].Name != "net/b.ko" {
 		t.Fatalf("manifest names: %+v, %v", m, err)
 	}
 	code, _, stderr := modhash(t, "tree", "-manifest", "m2.json", "-in-order", b, a)
-	if code != 1 || !strings.Contains(stderr, "-in-order: argument 1 is l1.json (bazel-out/bin/net/b.ko) at position 1") {
+	if code != 2 || !strings.Contains(stderr, "-in-order: argument 1 is l1.json (net/b.ko) at position 1") {
 		t.Fatalf("out of order: exit %d, %q", code, stderr)
 	}
 	code, _, stderr = modhash(t, "tree", "-manifest", "m3.json", a, b, "-in-order")

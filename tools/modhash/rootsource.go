@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
-	"os"
 
+	"github.com/modhash/modhash/internal/plainfile"
 	"github.com/modhash/modhash/merkle"
 	"github.com/modhash/modhash/merkle/vmlinux"
 )
@@ -41,14 +41,14 @@ func (r *rootFlags) load() (merkle.RootRecord, string, error) {
 
 // readRootFile reads a raw 36-byte record or a manifest.
 func readRootFile(path string) (merkle.RootRecord, error) {
-	b, err := os.ReadFile(path)
+	b, err := plainfile.ReadFile(path, 1<<30)
 	if err != nil {
 		return merkle.RootRecord{}, err
 	}
 	if t := bytes.TrimSpace(b); len(t) > 0 && t[0] == '{' {
-		m, err := merkle.ParseManifest(b)
+		m, err := merkle.ParseManifest(b, path)
 		if err != nil {
-			return merkle.RootRecord{}, fmt.Errorf("%s: %v", path, err)
+			return merkle.RootRecord{}, err
 		}
 		return m.Record(), nil
 	}

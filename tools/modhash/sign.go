@@ -3,10 +3,10 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/modhash/modhash/internal/atomicfile"
+	"github.com/modhash/modhash/internal/plainfile"
 	"github.com/modhash/modhash/merkle"
 	"github.com/modhash/modhash/merkle/leaves"
 )
@@ -85,7 +85,7 @@ func runSign(e *env, args []string) error {
 type signJob struct{ module, proof, out string }
 
 func signOne(e *env, out *atomicfile.Txn, i int, j signJob, rec *merkle.RootRecord, removeSig bool) error {
-	sig, err := os.ReadFile(j.proof)
+	sig, err := plainfile.ReadFile(j.proof, 1<<20)
 	if err != nil {
 		return err
 	}
@@ -123,7 +123,7 @@ func signOne(e *env, out *atomicfile.Txn, i int, j signJob, rec *merkle.RootReco
 			return fmt.Errorf("cannot read back %s: %v", j.out, err)
 		}
 		if res.Outcome != merkle.Accepted {
-			return fmt.Errorf("%s with proof %s would be refused by the kernel: %v: %s", j.module, j.proof, res.Outcome, res.Reason)
+			return refusedf("%s with proof %s would be refused by the kernel: %v: %s", j.module, j.proof, res.Outcome, res.Reason)
 		}
 	}
 	return nil

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -24,10 +23,10 @@ output as LEAF=PROOF; -proofs-dir DIR writes every proof as DIR/<name>.merkle
 (name without its -suffix), the kernel's layout.
 
 The leaves must hold positions 0..n-1, each exactly once. With -order, the
-count must match modules.order and every leaf's name must be the module
-path of its line (or end in "/" and that path, as a build system's output
-path does); the manifest then names the modules by their modules.order
-paths. With -in-order, the LEAF arguments must also come in position order.`
+count must match modules.order and every leaf's name must be exactly the
+module path of its line (relative to the directory of modules.order;
+"./a/b.ko" and "a//b.ko" are "a/b.ko", "out/a/b.ko" is not); the manifest
+then names the modules by their modules.order paths. With -in-order, the LEAF arguments must also come in position order.`
 
 func runTree(e *env, args []string) error {
 	fs := newFlags(e, "tree", "-manifest OUT.json [flags] LEAF[=PROOF]...", treeDoc)
@@ -56,12 +55,9 @@ func runTree(e *env, args []string) error {
 		if i := strings.LastIndex(a, "="); i >= 0 {
 			la.file, la.proof = a[:i], a[i+1:]
 		}
-		b, err := os.ReadFile(la.file)
-		if err != nil {
+		var err error
+		if la.entry, err = merkle.ReadEntryFile(la.file); err != nil {
 			return err
-		}
-		if la.entry, err = merkle.ParseEntry(b); err != nil {
-			return fmt.Errorf("%s: %v", la.file, err)
 		}
 		if *inOrder && int(la.entry.Pos) != len(ls) {
 			return fmt.Errorf("-in-order: argument %d is %s (%s) at position %d; list the modules in tree order (modules.order)", len(ls)+1, la.file, la.entry.Name, la.entry.Pos)
@@ -79,11 +75,7 @@ func runTree(e *env, args []string) error {
 		return fmt.Errorf("no leaf for position %d (%d leaves; the next is %s at position %d)", i, len(ls), la.file, la.entry.Pos)
 	}
 	if *orderFile != "" {
-		data, err := os.ReadFile(*orderFile)
-		if err != nil {
-			return err
-		}
-		mods, err := kbuild.ParseOrder(data, *orderFile, *suffix)
+		mods, err := kbuild.ReadOrder(*orderFile, *suffix)
 		if err != nil {
 			return err
 		}
@@ -91,7 +83,7 @@ func runTree(e *env, args []string) error {
 			return fmt.Errorf("%s lists %d modules but %d leaves were given", *orderFile, len(mods), len(ls))
 		}
 		for i, m := range mods {
-			if !m.IsFile(ls[i].entry.Name) {
+			if !m.Names(ls[i].entry.Name) {
 				return fmt.Errorf("%s:%d names %s but the leaf for position %d (%s) is %s", *orderFile, i+1, m.Path, i, ls[i].file, ls[i].entry.Name)
 			}
 			// The manifest names modules as the kernel build does.

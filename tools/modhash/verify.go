@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 
+	"github.com/modhash/modhash/internal/modcompress"
 	"github.com/modhash/modhash/internal/parallel"
 	"github.com/modhash/modhash/internal/plainfile"
 	"github.com/modhash/modhash/merkle"
@@ -15,7 +19,22 @@ checks it at load time, against the root in VMLINUX's .module_hashes section
 (or in a root file), and prints one verdict per module: "accepted" or the
 kernel's error (ENODATA unsigned, EBADMSG malformed, ENOPKG wrong signature
 type or tree size, ENOKEY proof does not lead to the root) with the reason.
-Exits 1 if any module would be refused.
+
+A compressed module (.ko.gz, .ko.xz, .ko.zst: gzip, xz or zstd, told by its
+first bytes) is decompressed as the kernel's module decompressor does
+(CONFIG_MODULE_DECOMPRESS; it accepts less than the tools, e.g. xz only with
+a CRC32 check) and the decompressed module gets the verdict; EINVAL if that
+decompressor refuses the file. The verdict says it was compressed.
+
+A PKCS#7 signature is ENOPKG for a kernel without CONFIG_MODULE_SIG. With
+-module-sig (the kernel also has CONFIG_MODULE_SIG) a malformed signature
+header is EBADMSG and a well-formed one "needs-keyring": the kernel checks
+it against its keyring, which modhash does not have, so no verdict is
+claimed.
+
+Exit status: 0 if every module is accepted, 1 if any would be refused or
+needs the keyring (or the set does not match -manifest), 2 if a module
+cannot be read or checked at all (docs/exit-codes.md).
 
 With -manifest it also checks the set against the tree it was built from:
 the same number of modules, module i at position i with the manifest's
@@ -29,15 +48,21 @@ type verdict struct {
 	Type    string `json:"signature_type,omitempty"`
 	Pos     *int64 `json:"pos,omitempty"`
 	Size    int64  `json:"module_size,omitempty"`
-	ok      bool
-	leaf    merkle.Digest
+	// Compressed is the format of a compressed module file, whose
+	// decompressed content got the verdict; FileSize its size on disk.
+	Compressed string `json:"compressed,omitempty"`
+	FileSize   int64  `json:"compressed_size,omitempty"`
+	ok         bool
+	keyring    bool
+	leaf       merkle.Digest
 }
 
 func runVerify(e *env, args []string) error {
 	fs := newFlags(e, "verify", "(-vmlinux VMLINUX | -root ROOT) [flags] MODULE...", verifyDoc)
 	root := addRootFlags(fs)
 	manifestPath := fs.String("manifest", "", "tree manifest the modules must match (count, positions, sizes, leaves, root)")
-	asJSON := fs.Bool("json", false, "print a JSON report instead of text")
+	asJSON := fs.Bool("json", false, "print a JSON report instead of text (also for errors: {\"error\": ...})")
+	moduleSig := fs.Bool("module-sig", false, "the kernel also has CONFIG_MODULE_SIG: PKCS#7 signatures are checked against its keyring (reported as needs-keyring), not ENOPKG")
 	workers := workersFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -53,7 +78,7 @@ func runVerify(e *env, args []string) error {
 		}
 	}
 	modules := fs.Args()
-	verdicts, err := verifyAll(modules, rec, *workers)
+	verdicts, err := verifyAll(modules, merkle.Kernel{Root: rec, ModuleSig: *moduleSig}, *workers)
 	if err != nil {
 		return err
 	}
@@ -62,9 +87,12 @@ func runVerify(e *env, args []string) error {
 		problems = checkManifest(m, *manifestPath, rec, source, modules, verdicts)
 	}
 
-	refused := 0
+	refused, keyring := 0, 0
 	for _, v := range verdicts {
-		if !v.ok {
+		switch {
+		case v.keyring:
+			keyring++
+		case !v.ok:
 			refused++
 		}
 	}
@@ -76,25 +104,36 @@ func runVerify(e *env, args []string) error {
 			Modules  []verdict `json:"modules"`
 			Accepted int       `json:"accepted"`
 			Refused  int       `json:"refused"`
+			Keyring  int       `json:"needs_keyring"`
 			Problems []string  `json:"manifest_problems,omitempty"`
-		}{merkle.Digest(rec.Root).String(), rec.Levels, source, verdicts, len(verdicts) - refused, refused, problems}
+		}{merkle.Digest(rec.Root).String(), rec.Levels, source, verdicts, len(verdicts) - refused - keyring, refused, keyring, problems}
 		b, _ := json.MarshalIndent(report, "", "  ")
 		fmt.Fprintf(e.stdout, "%s\n", b)
 	} else {
+		// Names are quoted when they hold anything (a newline) that could
+		// make a verdict look like another line.
 		for _, v := range verdicts {
+			name := displayName(v.Module)
+			if v.Compressed != "" {
+				name += fmt.Sprintf(" (%s-compressed, %d bytes, checked decompressed as the kernel does)", v.Compressed, v.FileSize)
+			}
 			if v.ok {
-				fmt.Fprintf(e.stdout, "%s: accepted (position %d)\n", v.Module, *v.Pos)
+				fmt.Fprintf(e.stdout, "%s: accepted (position %d)\n", name, *v.Pos)
 			} else {
-				fmt.Fprintf(e.stdout, "%s: %s: %s\n", v.Module, v.Outcome, v.Reason)
+				fmt.Fprintf(e.stdout, "%s: %s: %s\n", name, v.Outcome, escapeControls(v.Reason))
 			}
 		}
 		for _, p := range problems {
-			fmt.Fprintf(e.stdout, "manifest: %s\n", p)
+			fmt.Fprintf(e.stdout, "manifest: %s\n", escapeControls(p))
 		}
-		fmt.Fprintf(e.stdout, "%d modules checked against root %s (levels %d) from %s: %d accepted, %d refused\n",
-			len(verdicts), merkle.Digest(rec.Root), rec.Levels, source, len(verdicts)-refused, refused)
+		tail := ""
+		if keyring > 0 {
+			tail = fmt.Sprintf(", %d need the kernel's keyring", keyring)
+		}
+		fmt.Fprintf(e.stdout, "%d modules checked against root %s (levels %d) from %s: %d accepted, %d refused%s\n",
+			len(verdicts), merkle.Digest(rec.Root), rec.Levels, displayName(source), len(verdicts)-refused-keyring, refused, tail)
 	}
-	if refused > 0 || len(problems) > 0 {
+	if refused > 0 || keyring > 0 || len(problems) > 0 {
 		return errSilent
 	}
 	return nil
@@ -102,11 +141,11 @@ func runVerify(e *env, args []string) error {
 
 // verifyAll checks the modules in parallel and returns verdicts in order.
 // A module that cannot be read at all is an error, not a verdict.
-func verifyAll(modules []string, rec merkle.RootRecord, workers int) ([]verdict, error) {
+func verifyAll(modules []string, k merkle.Kernel, workers int) ([]verdict, error) {
 	out := make([]verdict, len(modules))
 	_, err := parallel.ForEach(len(modules), workers, func(_, i int) error {
 		var err error
-		out[i], err = verifyOne(modules[i], rec)
+		out[i], err = verifyOne(modules[i], k)
 		return err
 	})
 	if err != nil {
@@ -115,21 +154,44 @@ func verifyAll(modules []string, rec merkle.RootRecord, workers int) ([]verdict,
 	return out, nil
 }
 
-func verifyOne(path string, rec merkle.RootRecord) (verdict, error) {
-	f, err := plainfile.Open(path)
+func verifyOne(path string, k merkle.Kernel) (verdict, error) {
+	f, st, err := plainfile.OpenStat(path)
 	if err != nil {
 		return verdict{}, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return verdict{}, err
+	var r io.ReaderAt = f
+	size := st.Size()
+	head := make([]byte, 6)
+	n, _ := f.ReadAt(head, 0)
+	format := modcompress.Detect(head[:n])
+	v := verdict{Module: path, Compressed: format}
+	if format != "" {
+		v.FileSize = size
+		if size > modcompress.MaxDecompressed {
+			return verdict{}, fmt.Errorf("%s: %s-compressed file of %d bytes, more than any module", path, format, size)
+		}
+		data := make([]byte, size)
+		if _, err := f.ReadAt(data, 0); err != nil {
+			return verdict{}, fmt.Errorf("%s: %v", path, err)
+		}
+		module, err := modcompress.Decompress(data, format)
+		var refusal *modcompress.Refusal
+		switch {
+		case errors.As(err, &refusal):
+			v.Outcome, v.Reason = "EINVAL", refusal.Error()
+			return v, nil
+		case err != nil:
+			return verdict{}, fmt.Errorf("%s: %v", path, err)
+		}
+		r, size = bytes.NewReader(module), int64(len(module))
 	}
-	res, err := merkle.Verify(f, st.Size(), rec)
+	res, err := merkle.VerifyKernel(r, size, k)
 	if err != nil {
 		return verdict{}, fmt.Errorf("%s: %v", path, err)
 	}
-	v := verdict{Module: path, Outcome: res.Outcome.String(), Reason: res.Reason, ok: res.Outcome == merkle.Accepted}
+	v.Outcome, v.Reason = res.Outcome.String(), res.Reason
+	v.ok, v.keyring = res.Outcome == merkle.Accepted, res.Outcome == merkle.NeedsKeyring
 	if res.Signed {
 		v.Type = merkle.TypeName(res.IDType)
 	}
