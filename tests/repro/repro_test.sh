@@ -9,7 +9,9 @@
 #   * the time (they run one after the other),
 #   * the environment: TZ, LC_ALL and umask.
 # Built: //examples/minikernel/... (modules, strip, leaves, tree, signed
-# modules, vmlinux.unstripped and the patched vmlinux), //tools/modhash, and a
+# modules, vmlinux.unstripped and the patched vmlinux), //examples/linux/...
+# (the real Linux 6.12 x86_64 kernel: vmlinux, modules, and its module hashes
+# chains: stripped, xz-compressed, unstripped), //tools/modhash, and a
 # generated package with gzip, xz and zstd compressed variants of the tree.
 #
 # Compared: every file any action wrote (from Bazel's execution log), the
@@ -48,7 +50,9 @@ printf '  %s\n' "${modules[@]}"
 add_compression_package "$src1" tests/repro/generated "${modules[@]}"
 add_compression_package "$src2" tests/repro/generated "${modules[@]}"
 
-targets=(//examples/minikernel/... //tools/modhash //tests/repro/generated/...)
+# The real kernel too: the x86_64 kernel build (vmlinux, modules) and its
+# chains (stripped, compressed, unstripped): a key-free, reproducible kernel.
+targets=(//examples/minikernel/... //examples/linux/... //tools/modhash //tests/repro/generated/...)
 
 # run_build N SRC OB TZ LC_ALL UMASK
 run_build() {
@@ -113,7 +117,7 @@ o1, o2 = outputs(log1), outputs(log2)
 # wrote, and the linked Go binaries (the modhash tool); the compressed
 # variants only with their compressed modules.
 def deliverable(path, mnemonic):
-    if mnemonic == "GoLink" or mnemonic == "KernelLink":
+    if mnemonic == "GoLink" or mnemonic == "KernelLink" or mnemonic == "KernelBuild":
         return True
     if not mnemonic.startswith("ModuleHash"):
         return False
@@ -140,7 +144,7 @@ for path in sorted(set(o1) | set(o2)):
 
 def kind(m, p):
     order = ["ModuleHashTree", "ModuleHashLeaf", "ModuleHashStrip", "ModuleHashSign",
-             "ModuleHashCompress", "ModuleHashCheck", "KernelLink", "ModuleHashPatch", "GoLink"]
+             "ModuleHashCompress", "ModuleHashCheck", "KernelLink", "KernelBuild", "ModuleHashPatch", "GoLink"]
     return (order.index(m) if m in order else len(order), p)
 
 rows.sort(key=lambda r: kind(r[0], r[1]))
@@ -176,6 +180,11 @@ need = {
     "compressed module": r"/compressed/[^/]+\.(gz|xz|zst)$",
     "patched vmlinux": r"_vmlinux$",
     "modhash tool": r"/tools/modhash/.*modhash$",
+    "real kernel vmlinux (as linked)": r"/examples/linux/x86_64/vmlinux$",
+    "real kernel module": r"/examples/linux/x86_64/lib/[^/]+\.ko$",
+    "real kernel with the root": r"/examples/linux/x86_64_hashes_vmlinux$",
+    "real kernel signed module": r"/examples/linux/x86_64_hashes/signed/[^/]+\.ko$",
+    "real kernel proof": r"/examples/linux/x86_64_hashes/proofs/[^/]+\.merkle$",
 }
 for what, pat in need.items():
     if not any(re.search(pat, r[1]) for r in rows):
