@@ -2,6 +2,7 @@
 
 load("@bazel_tools//tools/cpp:toolchain_utils.bzl", "find_cpp_toolchain")
 load(":providers.bzl", "ModuleHashesInfo")
+load(":tool.bzl", "MODHASH_ATTRS", "modhash_executable", "run_modhash_worker_action")
 
 BYTE_ORDERS = ["little", "big"]
 
@@ -145,13 +146,13 @@ def _leaf(ctx, module, hashed, pos, stem):
     # that of its stripped copy.
     args.add("-name", _order_name(ctx, module))
     args.add(hashed)
-    ctx.actions.run(
-        executable = ctx.executable._modhash,
-        arguments = [args],
+    run_modhash_worker_action(
+        ctx,
+        args,
         inputs = [hashed],
         outputs = [out],
         mnemonic = "ModuleHashLeaf",
-        progress_message = "Hashing module %s" % module.short_path,
+        progress_message = "Hashing module %s for %s" % (module.short_path, ctx.label),
     )
     return out
 
@@ -178,7 +179,7 @@ def _tree(ctx, leaves, proofs):
     cmd.add("tree")
     cmd.add(params, format = "@%s")
     ctx.actions.run(
-        executable = ctx.executable._modhash,
+        executable = modhash_executable(ctx),
         arguments = [cmd],
         inputs = inputs + [params],
         outputs = [manifest, record] + proofs,
@@ -209,7 +210,7 @@ def _sign(ctx, hashed, proofs, manifest):
     cmd.add("sign")
     cmd.add(params, format = "@%s")
     ctx.actions.run(
-        executable = ctx.executable._modhash,
+        executable = modhash_executable(ctx),
         arguments = [cmd],
         inputs = hashed + proofs + [manifest, params],
         outputs = signed,
@@ -227,13 +228,13 @@ def _compress(ctx, signed):
     args.add("-format", ctx.attr.compression)
     args.add("-o", out)
     args.add(signed)
-    ctx.actions.run(
-        executable = ctx.executable._modhash,
-        arguments = [args],
+    run_modhash_worker_action(
+        ctx,
+        args,
         inputs = [signed],
         outputs = [out],
         mnemonic = "ModuleHashCompress",
-        progress_message = "Compressing module %s (%s)" % (signed.basename, ctx.attr.compression),
+        progress_message = "Compressing module %s (%s) for %s" % (signed.basename, ctx.attr.compression, ctx.label),
     )
     return out
 
@@ -334,7 +335,7 @@ copies, or the inputs), `manifest`, `root_record`. Provider:
 
 A tree over no modules (`modules = []`) is valid: levels 0, a root of 32
 zero bytes, no proofs; the kernel then refuses every module.""",
-    attrs = {
+    attrs = dict({
         "byte_order": attr.string(
             default = "little",
             doc = "Byte order of the `levels` field in `root.bin`: `\"little\"` or " +
@@ -385,14 +386,7 @@ zero bytes, no proofs; the kernel then refuses every module.""",
             default = Label("@bazel_tools//tools/cpp:current_cc_toolchain"),
             doc = "The C toolchain, for `strip`.",
         ),
-        "_modhash": attr.label(
-            default = Label("//tools/modhash"),
-            executable = True,
-            cfg = "exec",
-            doc = "The modhash tool.",
-        ),
-    },
+    }, **MODHASH_ATTRS),
     fragments = ["cpp"],
     toolchains = ["@bazel_tools//tools/cpp:toolchain_type"],
-    incompatible_use_toolchain_transition = True,
 )

@@ -1,13 +1,14 @@
 """module_hashes_test: check signed modules against a vmlinux, as the kernel would."""
 
 load(":providers.bzl", "ModuleHashesInfo")
+load(":tool.bzl", "MODHASH_TEST_ATTRS", "modhash_executable", "modhash_runfiles")
 
 def _sh_quote(s):
     return "'" + s.replace("'", "'\\''") + "'"
 
 def _module_hashes_test_impl(ctx):
     info = ctx.attr.root[ModuleHashesInfo]
-    tool = ctx.executable._modhash
+    tool = modhash_executable(ctx)
 
     # The module list goes into a file that modhash expands (@FILE), so that
     # thousands of modules do not make a huge command line. Paths are
@@ -38,7 +39,7 @@ exec {tool} verify -vmlinux {vmlinux} -manifest {manifest} @{arguments} "$@"
     )
     runfiles = ctx.runfiles(
         files = [arguments, ctx.file.vmlinux, info.manifest] + info.signed_modules,
-    ).merge(ctx.attr._modhash[DefaultInfo].default_runfiles)
+    ).merge(modhash_runfiles(ctx))
     return [DefaultInfo(executable = script, runfiles = runfiles)]
 
 module_hashes_test = rule(
@@ -55,7 +56,7 @@ module i at position i with the manifest's size and leaf, the manifest's
 levels and root equal to the image's). The test fails if any module would be
 refused or any of these does not hold, for example when the image was
 patched with another tree or a module was changed after signing.""",
-    attrs = {
+    attrs = dict({
         "root": attr.label(
             mandatory = True,
             providers = [ModuleHashesInfo],
@@ -66,12 +67,5 @@ patched with another tree or a module was changed after signing.""",
             allow_single_file = True,
             doc = "The patched kernel image, e.g. a `module_hashes_vmlinux` target.",
         ),
-        "_modhash": attr.label(
-            default = Label("//tools/modhash"),
-            executable = True,
-            # The test runs modhash from its runfiles where tests run.
-            cfg = "target",
-            doc = "The modhash tool.",
-        ),
-    },
+    }, **MODHASH_TEST_ATTRS),
 )

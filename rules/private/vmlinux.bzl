@@ -1,6 +1,7 @@
 """module_hashes_vmlinux: vmlinux.unstripped with the tree's root written in."""
 
 load(":providers.bzl", "ModuleHashesInfo")
+load(":tool.bzl", "MODHASH_ATTRS", "modhash_executable")
 
 def _module_hashes_vmlinux_impl(ctx):
     info = ctx.attr.root[ModuleHashesInfo]
@@ -11,7 +12,7 @@ def _module_hashes_vmlinux_impl(ctx):
     args.add("-manifest", info.manifest)
     args.add(ctx.file.vmlinux_unstripped)
     ctx.actions.run(
-        executable = ctx.executable._modhash,
+        executable = modhash_executable(ctx),
         arguments = [args],
         inputs = [ctx.file.vmlinux_unstripped, info.manifest],
         outputs = [out],
@@ -34,7 +35,7 @@ kernel build does with `objcopy --update-section .module_hashes=...`, done by
 `modhash patch` without the target's binutils. Every other byte is
 unchanged. The build fails, naming the file, if the image has no
 `.module_hashes` section (a kernel built without `CONFIG_MODULE_HASHES`).""",
-    attrs = {
+    attrs = dict({
         "root": attr.label(
             mandatory = True,
             providers = [ModuleHashesInfo],
@@ -46,11 +47,5 @@ unchanged. The build fails, naming the file, if the image has no
             doc = "The kernel image (ELF) linked with an all-zero `.module_hashes` " +
                   "section: the kernel build's `vmlinux.unstripped`.",
         ),
-        "_modhash": attr.label(
-            default = Label("//tools/modhash"),
-            executable = True,
-            cfg = "exec",
-            doc = "The modhash tool.",
-        ),
-    },
+    }, **MODHASH_ATTRS),
 )

@@ -13,6 +13,7 @@
 //	modhash patch -o OUT ... VMLINUX      write the root into .module_hashes
 //	modhash verify -vmlinux V MODULE...   check modules as the kernel would
 //	modhash inspect FILE...               show a root record or a module trailer
+//	modhash --persistent_worker           serve Bazel work requests (see worker.go)
 //
 // Every command takes @FILE arguments: FILE holds one argument per line
 // (Bazel's multiline parameter files), for command lines with thousands of
@@ -90,12 +91,25 @@ func usagef(format string, args ...interface{}) error {
 
 func main() {
 	catchSignals()
+	if isWorker(os.Args[1:]) {
+		os.Exit(serveWorker(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
 // run executes one command line and returns the exit status.
 func run(args []string, stdout, stderr io.Writer) (status int) {
 	e := &env{stdout: stdout, stderr: stderr}
+	if len(args) > 0 && strings.HasPrefix(args[0], "@") && len(args[0]) > 1 {
+		// The whole command line in a parameter file (the rules' worker
+		// actions: "modhash @FILE", FILE starting with the command name).
+		expanded, err := expandParamFiles(args[:1])
+		if err != nil {
+			fmt.Fprintf(stderr, "modhash: %v\n", err)
+			return 2
+		}
+		args = append(expanded, args[1:]...)
+	}
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" {
 		printUsage(stderr)
 		if len(args) == 0 {

@@ -1,0 +1,86 @@
+"""The modhash tool as a rule attribute, and how the rules run it.
+
+Every rule that runs `modhash` takes the same public attribute, `modhash`:
+by default the tool built from source (`//tools/modhash`, rules_go), or the
+user's own build of it (any executable file or target, e.g. a prebuilt
+binary checked into a large build, so that the rules do not force a rules_go
+version or a Go toolchain on it). A new rule gets it with
+
+    attrs = dict(MODHASH_ATTRS, **{...})          # actions: cfg = "exec"
+    attrs = dict(MODHASH_TEST_ATTRS, **{...})     # tests: cfg = "target"
+
+and runs it with `modhash_executable(ctx)` or, for the many small per-module
+actions, `run_modhash_worker_action(ctx, ...)`.
+"""
+
+_DOC = ("The `modhash` tool. Default: built from source (`//tools/modhash`). " +
+        "Give your own build (a prebuilt binary file, or any executable target) " +
+        "to avoid building it; it must be the same modhash version as these " +
+        "rules (it also serves the rules' persistent worker requests, " +
+        "`modhash --persistent_worker`).")
+
+MODHASH_ATTRS = {
+    "modhash": attr.label(
+        default = Label("//tools/modhash"),
+        executable = True,
+        allow_files = True,
+        # Built for, or chosen for, the platform that runs the actions.
+        cfg = "exec",
+        doc = _DOC,
+    ),
+}
+
+MODHASH_TEST_ATTRS = {
+    "modhash": attr.label(
+        default = Label("//tools/modhash"),
+        executable = True,
+        allow_files = True,
+        # The test runs modhash from its runfiles where tests run.
+        cfg = "target",
+        doc = _DOC,
+    ),
+}
+
+# Execution requirements of the per-module actions (leaf hashing,
+# compression): they may run in a persistent, multiplexed modhash worker
+# (Bazel's worker protocol, protobuf form: no flag needed on any Bazel from
+# 4 to 9). These keys only allow the worker strategy; they do not make the
+# actions local, uncached or unsandboxed otherwise: without a worker
+# (--strategy=ModuleHashLeaf=sandboxed, or remote execution) the same
+# command line runs as a one-shot process with byte-identical outputs.
+WORKER_EXECUTION_REQUIREMENTS = {
+    "supports-multiplex-workers": "1",
+    "supports-workers": "1",
+}
+
+def modhash_executable(ctx):
+    """The modhash executable File of a rule with MODHASH_ATTRS."""
+    return ctx.executable.modhash
+
+def modhash_runfiles(ctx):
+    """The runfiles the modhash tool needs (for tests that run it)."""
+    return ctx.attr.modhash[DefaultInfo].default_runfiles
+
+def run_modhash_worker_action(ctx, args, **kwargs):
+    """ctx.actions.run of `modhash @FILE` that a persistent worker can serve.
+
+    The whole command line (command name first) goes into a parameter file,
+    which Bazel hands to a worker as one WorkRequest and to a one-shot
+    `modhash` as `@FILE`. For remote execution the parameter file is an
+    ordinary input.
+
+    Args:
+      ctx: the rule context (the rule has MODHASH_ATTRS).
+      args: an Args object holding the command line, command name first.
+      **kwargs: further ctx.actions.run arguments (inputs, outputs,
+        mnemonic, progress_message, ...), not executable, arguments or
+        execution_requirements.
+    """
+    args.use_param_file("@%s", use_always = True)
+    args.set_param_file_format("multiline")
+    ctx.actions.run(
+        executable = modhash_executable(ctx),
+        arguments = [args],
+        execution_requirements = WORKER_EXECUTION_REQUIREMENTS,
+        **kwargs
+    )
