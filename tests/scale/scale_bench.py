@@ -23,7 +23,8 @@
   scale_bench.py execlog FILE
       Counts the spawns of a Bazel 4.2 --experimental_execution_log_file
       (delimited tools.protos.SpawnExec messages) per mnemonic and runner;
-      prints JSON {"total": N, "mnemonics": {...}, "runners": {...}}.
+      prints JSON {"total": N, "mnemonics": {...}, "runners": {...},
+      "runners_by_mnemonic": {mnemonic: {runner: N}}}.
 
 Module sizes follow a log-normal distribution (median 57 000 bytes,
 sigma 1.0) clipped to 10 kB .. 1 MB: mean about 97 kB like Debian 6.1's
@@ -216,7 +217,7 @@ def spawn_fields(m):
 def execlog(args):
     with open(args.file, "rb") as f:
         b = f.read()
-    mnemonics, runners = {}, {}
+    mnemonics, runners, by_mnemonic = {}, {}, {}
     total = 0
     i = 0
     while i < len(b):
@@ -230,7 +231,10 @@ def execlog(args):
             runner += " (cache hit)"
         mnemonics[mn] = mnemonics.get(mn, 0) + 1
         runners[runner] = runners.get(runner, 0) + 1
-    print(json.dumps({"total": total, "mnemonics": mnemonics, "runners": runners}, sort_keys=True))
+        r = by_mnemonic.setdefault(mn, {})
+        r[runner] = r.get(runner, 0) + 1
+    print(json.dumps({"total": total, "mnemonics": mnemonics, "runners": runners,
+                      "runners_by_mnemonic": by_mnemonic}, sort_keys=True))
 
 
 # Per-spawn events of Bazel 4.2's spawn runners (names as in the profile).
