@@ -238,26 +238,98 @@ _JAVA_RULES = [
     "java_toolchain",
 ]
 
+_SHELL_RULES = [
+    "sh_binary",
+    "sh_library",
+    "sh_test",
+]
+
+# Files that rules_cc and rules_shell have on Bazel 7 to 9 and that this
+# workspace loads, as thin forwards to what Bazel 4.2 has built in. The
+# labels, names and signatures are those of the real rule sets (rules_cc
+# 0.2, rules_shell 0.6), so that one BUILD or .bzl file loads on both; this
+# file is the Bazel 4 side of that difference (MODULE.bazel the other).
+_CC_EXTRA_FILES = {
+    "cc/BUILD.bazel": """exports_files(glob(["*.bzl"]))
+
+# rules_cc: the C toolchain of the target configuration.
+alias(
+    name = "current_cc_toolchain",
+    actual = "@bazel_tools//tools/cpp:current_cc_toolchain",
+    visibility = ["//visibility:public"],
+)
+""",
+    "cc/action_names.bzl": """\"\"\"Shim of rules_cc's cc/action_names.bzl (Bazel 4.2: in @bazel_tools).\"\"\"
+
+load(
+    "@bazel_tools//tools/build_defs/cc:action_names.bzl",
+    _CPP_LINK_EXECUTABLE_ACTION_NAME = "CPP_LINK_EXECUTABLE_ACTION_NAME",
+    _C_COMPILE_ACTION_NAME = "C_COMPILE_ACTION_NAME",
+)
+
+CPP_LINK_EXECUTABLE_ACTION_NAME = _CPP_LINK_EXECUTABLE_ACTION_NAME
+C_COMPILE_ACTION_NAME = _C_COMPILE_ACTION_NAME
+""",
+    "cc/common/BUILD.bazel": 'exports_files(glob(["*.bzl"]))\n',
+    "cc/common/builtin.bzl": """\"\"\"The builtin cc_common, under another name (it cannot be re-exported as itself).\"\"\"
+
+CC_COMMON = cc_common
+""",
+    "cc/common/cc_common.bzl": """\"\"\"Shim of rules_cc's cc/common/cc_common.bzl (Bazel 4.2: a builtin).\"\"\"
+
+load(":builtin.bzl", "CC_COMMON")
+
+cc_common = CC_COMMON
+""",
+    "cc/find_cc_toolchain.bzl": """\"\"\"Shim of rules_cc's cc/find_cc_toolchain.bzl for Bazel 4.2.\"\"\"
+
+load("@bazel_tools//tools/cpp:toolchain_utils.bzl", "find_cpp_toolchain")
+
+CC_TOOLCHAIN_TYPE = "@bazel_tools//tools/cpp:toolchain_type"
+
+def find_cc_toolchain(ctx, mandatory = True):
+    \"\"\"The C toolchain of ctx (its rule has a _cc_toolchain attribute).\"\"\"
+    return find_cpp_toolchain(ctx)
+
+def use_cc_toolchain(mandatory = False):
+    \"\"\"The toolchains = [...] value for rules that call find_cc_toolchain.\"\"\"
+    return [CC_TOOLCHAIN_TYPE]
+""",
+}
+
 def _native_rules_shim_impl(rctx):
     lang = rctx.attr.lang
-    rules = {"cc": _CC_RULES, "java": _JAVA_RULES}[lang]
-    lines = [
-        '"""Shim: forwards %s rules to the native rules built into Bazel."""' % lang,
-        "",
-    ]
-    for r in rules:
-        lines.append("def %s(**kwargs):" % r)
-        lines.append("    native.%s(**kwargs)" % r)
-        lines.append("")
-    rctx.file("%s/defs.bzl" % lang, "\n".join(lines))
-    rctx.file("%s/BUILD.bazel" % lang, 'exports_files(["defs.bzl"])\n')
+    rules = {"cc": _CC_RULES, "java": _JAVA_RULES, "shell": _SHELL_RULES}[lang]
+    header = '"""Shim: forwards %s rules to the native rules built into Bazel."""' % lang
+    if lang == "shell":
+        # rules_shell has one file per rule: //shell:sh_binary.bzl, ...
+        for r in rules:
+            rctx.file("shell/%s.bzl" % r, "\n".join([
+                header,
+                "",
+                "def %s(**kwargs):" % r,
+                "    native.%s(**kwargs)" % r,
+                "",
+            ]))
+        rctx.file("shell/BUILD.bazel", 'exports_files(glob(["*.bzl"]))\n')
+    else:
+        lines = [header, ""]
+        for r in rules:
+            lines.append("def %s(**kwargs):" % r)
+            lines.append("    native.%s(**kwargs)" % r)
+            lines.append("")
+        rctx.file("%s/defs.bzl" % lang, "\n".join(lines))
+        rctx.file("%s/BUILD.bazel" % lang, 'exports_files(["defs.bzl"])\n')
+    if lang == "cc":
+        for path, content in _CC_EXTRA_FILES.items():
+            rctx.file(path, content)
     rctx.file("BUILD.bazel", "")
     rctx.file("WORKSPACE", 'workspace(name = "%s")\n' % rctx.name)
 
 native_rules_shim = repository_rule(
     implementation = _native_rules_shim_impl,
-    doc = "rules_cc / rules_java stand-in forwarding to the native rules.",
-    attrs = {"lang": attr.string(mandatory = True, values = ["cc", "java"])},
+    doc = "rules_cc / rules_java / rules_shell stand-in forwarding to the native rules.",
+    attrs = {"lang": attr.string(mandatory = True, values = ["cc", "java", "shell"])},
 )
 
 # --------------------------------------------------------------------------
@@ -359,6 +431,7 @@ def offline_bazel_deps():
     )
     native_rules_shim(name = "rules_cc", lang = "cc")
     native_rules_shim(name = "rules_java", lang = "java")
+    native_rules_shim(name = "rules_shell", lang = "shell")
 
     # `bazel test` needs @bazel_tools//tools/test:coverage_report_generator,
     # an alias into @remote_coverage_tools, even without coverage.

@@ -7,8 +7,9 @@ like the kernel build's `vmlinux.unstripped`. Both use the C toolchain
 (`cc_common`) for the compiler, its features and its flags.
 """
 
-load("@bazel_tools//tools/build_defs/cc:action_names.bzl", "CPP_LINK_EXECUTABLE_ACTION_NAME", "C_COMPILE_ACTION_NAME")
-load("@bazel_tools//tools/cpp:toolchain_utils.bzl", "find_cpp_toolchain")
+load("@rules_cc//cc:action_names.bzl", "CPP_LINK_EXECUTABLE_ACTION_NAME", "C_COMPILE_ACTION_NAME")
+load("@rules_cc//cc:find_cc_toolchain.bzl", "find_cc_toolchain", "use_cc_toolchain")
+load("@rules_cc//cc/common:cc_common.bzl", "cc_common")
 
 # Flags for kernel code: no C library, no stack protector (there is no
 # __stack_chk_fail), no PIE, and debug info (so that stripping the modules
@@ -34,7 +35,7 @@ def _package_relative(ctx, f):
     return path[len(prefix):] if path.startswith(prefix) else f.basename
 
 def _cc_setup(ctx):
-    cc_toolchain = find_cpp_toolchain(ctx)
+    cc_toolchain = find_cc_toolchain(ctx)
     feature_configuration = cc_common.configure_features(
         ctx = ctx,
         cc_toolchain = cc_toolchain,
@@ -99,7 +100,7 @@ _COMMON_ATTRS = {
         default = ["include"],
         doc = "Include directories (-I), relative to the package.",
     ),
-    "_cc_toolchain": attr.label(default = Label("@bazel_tools//tools/cpp:current_cc_toolchain")),
+    "_cc_toolchain": attr.label(default = Label("@rules_cc//cc:current_cc_toolchain")),
 }
 
 kernel_module = rule(
@@ -112,8 +113,7 @@ a relocatable ELF object, the way kbuild's modules are (minus modpost).""",
         doc = "The module's C source; its directory (relative to the package) is the module's.",
     )),
     fragments = ["cpp"],
-    toolchains = ["@bazel_tools//tools/cpp:toolchain_type"],
-    incompatible_use_toolchain_transition = True,
+    toolchains = use_cc_toolchain(),
 )
 
 def _kernel_image_impl(ctx):
@@ -159,6 +159,5 @@ kernel_image = rule(
         srcs = attr.label_list(mandatory = True, allow_files = [".c"], doc = "C sources."),
     ),
     fragments = ["cpp"],
-    toolchains = ["@bazel_tools//tools/cpp:toolchain_type"],
-    incompatible_use_toolchain_transition = True,
+    toolchains = use_cc_toolchain(),
 )

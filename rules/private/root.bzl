@@ -1,6 +1,6 @@
 """module_hashes_root: hash, tree, sign (and strip, compress) a kernel's modules."""
 
-load("@bazel_tools//tools/cpp:toolchain_utils.bzl", "find_cpp_toolchain")
+load("@rules_cc//cc:find_cc_toolchain.bzl", "find_cc_toolchain", "use_cc_toolchain")
 load(":providers.bzl", "ModuleHashesInfo")
 load(":tool.bzl", "MODHASH_ATTRS", "modhash_executable", "run_modhash_worker_action")
 
@@ -91,7 +91,7 @@ def _params_file(ctx, basename, args):
 
 def _strip(ctx, module):
     """Declares <name>/stripped/<basename>: module stripped by the C toolchain."""
-    cc_toolchain = find_cpp_toolchain(ctx)
+    cc_toolchain = find_cc_toolchain(ctx)
     out = ctx.actions.declare_file("%s/stripped/%s" % (ctx.label.name, module.basename))
     args = ctx.actions.args()
     args.add_all(ctx.attr.strip_flags)
@@ -383,10 +383,10 @@ zero bytes, no proofs; the kernel then refuses every module.""",
                   "also removed from basenames to name proofs and leaves.",
         ),
         "_cc_toolchain": attr.label(
-            default = Label("@bazel_tools//tools/cpp:current_cc_toolchain"),
-            doc = "The C toolchain, for `strip`.",
+            default = Label("@rules_cc//cc:current_cc_toolchain"),
+            doc = "The C toolchain, for `strip` (where C toolchain resolution is off).",
         ),
     }, **MODHASH_ATTRS),
     fragments = ["cpp"],
-    toolchains = ["@bazel_tools//tools/cpp:toolchain_type"],
+    toolchains = use_cc_toolchain(),
 )

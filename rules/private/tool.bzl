@@ -58,8 +58,14 @@ def modhash_executable(ctx):
     return ctx.executable.modhash
 
 def modhash_runfiles(ctx):
-    """The runfiles the modhash tool needs (for tests that run it)."""
-    return ctx.attr.modhash[DefaultInfo].default_runfiles
+    """The runfiles that hold the modhash tool (for tests that run it).
+
+    The executable itself, and what it needs: a go_binary brings its own
+    runfiles, a plain file (a prebuilt binary) has none but itself.
+    """
+    return ctx.runfiles(files = [modhash_executable(ctx)]).merge(
+        ctx.attr.modhash[DefaultInfo].default_runfiles,
+    )
 
 def run_modhash_worker_action(ctx, args, **kwargs):
     """ctx.actions.run of `modhash @FILE` that a persistent worker can serve.

@@ -229,6 +229,53 @@ def _tool_exec_cfg_test_impl(ctx):
 
 tool_exec_cfg_test = make(_tool_exec_cfg_test_impl)
 
+# --- the modhash attribute and the persistent worker ---------------------------
+
+_MODHASH_MNEMONICS = ["ModuleHashLeaf", "ModuleHashTree", "ModuleHashSign", "ModuleHashCompress", "ModuleHashPatch"]
+
+def _own_tool_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    modhash = [a for a in target_actions(env) if a.mnemonic in _MODHASH_MNEMONICS]
+    asserts.true(env, len(modhash) > 0, "no modhash actions")
+    for a in modhash:
+        tool = a.argv[0]
+        asserts.true(env, tool.endswith("/tests/rules/prebuilt/modhash"), "%s runs the modhash given in the attribute, not %s" % (a.mnemonic, tool))
+        asserts.true(env, "-exec-" in tool or "/host/" in tool, "%s: the given modhash %s is not taken in the exec configuration" % (a.mnemonic, tool))
+        asserts.true(env, tool in [f.path for f in a.inputs.to_list()], "%s: %s is an input" % (a.mnemonic, tool))
+        asserts.false(env, "tools/modhash/modhash_/modhash" in " ".join([f.path for f in a.inputs.to_list()]), "%s: the source-built modhash is an input too" % a.mnemonic)
+    return analysistest.end(env)
+
+own_tool_test = make(_own_tool_test_impl)
+
+def _own_tool_runfiles_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    target = analysistest.target_under_test(env)
+    runfiles = [f.short_path for f in target[DefaultInfo].default_runfiles.files.to_list()]
+    asserts.true(env, "tests/rules/prebuilt/modhash" in runfiles, "runfiles lack the given modhash: %s" % runfiles)
+    asserts.false(env, "tools/modhash/modhash_/modhash" in runfiles, "runfiles hold the source-built modhash too: %s" % runfiles)
+    return analysistest.end(env)
+
+own_tool_runfiles_test = make(_own_tool_runfiles_test_impl)
+
+# The per-module actions run "modhash COMMAND ..." (as a worker request: the
+# command name is the first line of the parameter file). Which runner Bazel picks (worker or sandbox),
+# and that every action stays remotable and cacheable, is in the execution
+# log: tests/worker/worker_test.sh checks it (Bazel 4.2's Action has no
+# execution_info field to check it here).
+def _worker_requirements_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    seen = {}
+    for a in target_actions(env):
+        if a.mnemonic not in _MODHASH_MNEMONICS:
+            continue
+        seen[a.mnemonic] = True
+        if a.mnemonic in ["ModuleHashLeaf", "ModuleHashCompress"]:
+            asserts.true(env, a.argv[1] in ["leaf", "compress"], "%s: %s" % (a.mnemonic, a.argv))
+    asserts.equals(env, ["ModuleHashCompress", "ModuleHashLeaf", "ModuleHashSign", "ModuleHashTree"], sorted(seen.keys()))
+    return analysistest.end(env)
+
+worker_requirements_test = make(_worker_requirements_test_impl)
+
 # --- an empty tree -------------------------------------------------------------
 
 def _empty_tree_test_impl(ctx):
