@@ -2,7 +2,7 @@
 
 load("@rules_cc//cc:find_cc_toolchain.bzl", "find_cc_toolchain", "use_cc_toolchain")
 load(":providers.bzl", "ModuleHashesInfo")
-load(":tool.bzl", "MODHASH_ATTRS", "modhash_executable", "run_modhash_worker_action")
+load(":tool.bzl", "MODHASH_ATTRS", "WORKER_EXECUTION_REQUIREMENTS", "modhash_executable", "run_modhash_worker_action")
 
 BYTE_ORDERS = ["little", "big"]
 
@@ -183,6 +183,9 @@ def _tree(ctx, leaves, proofs):
         arguments = [cmd],
         inputs = inputs + [params],
         outputs = [manifest, record] + proofs,
+        # "modhash tree @tree.params": a worker gets tree.params as its
+        # request. No sandbox of thousands of input links then.
+        execution_requirements = WORKER_EXECUTION_REQUIREMENTS,
         mnemonic = "ModuleHashTree",
         progress_message = "Building the module hashes tree of %d modules for %s" % (
             len(leaves),
@@ -214,6 +217,7 @@ def _sign(ctx, hashed, proofs, manifest):
         arguments = [cmd],
         inputs = hashed + proofs + [manifest, params],
         outputs = signed,
+        execution_requirements = WORKER_EXECUTION_REQUIREMENTS,
         mnemonic = "ModuleHashSign",
         progress_message = "Appending proofs to %d modules for %s" % (len(hashed), ctx.label),
     )

@@ -41,13 +41,16 @@ MODHASH_TEST_ATTRS = {
     ),
 }
 
-# Execution requirements of the per-module actions (leaf hashing,
-# compression): they may run in a persistent, multiplexed modhash worker
-# (Bazel's worker protocol, protobuf form: no flag needed on any Bazel from
-# 4 to 9). These keys only allow the worker strategy; they do not make the
-# actions local, uncached or unsandboxed otherwise: without a worker
-# (--strategy=ModuleHashLeaf=sandboxed, or remote execution) the same
-# command line runs as a one-shot process with byte-identical outputs.
+# Execution requirements of the actions that may run in a persistent,
+# multiplexed modhash worker (Bazel's worker protocol, protobuf form: no flag
+# needed on any Bazel from 4.2 to 9): the per-module ones (leaf hashing,
+# compression: thousands of small actions, each otherwise a process and a
+# sandbox) and the tree and signing actions (one each, but with thousands of
+# inputs, each otherwise a link in a sandbox). These keys only allow the
+# worker strategy; they do not make the actions local or uncached: remote
+# execution and the remote cache treat them as before, and without a worker
+# (--config=no-workers) the same command line runs as a one-shot process in
+# the sandbox, with byte-identical outputs.
 WORKER_EXECUTION_REQUIREMENTS = {
     "supports-multiplex-workers": "1",
     "supports-workers": "1",

@@ -111,6 +111,7 @@ import json, os, re, sys
 RULE = re.compile(r"^ModuleHash")
 ORDER = ["ModuleHashStrip", "ModuleHashLeaf", "ModuleHashTree", "ModuleHashSign",
          "ModuleHashCompress", "ModuleHashPatch"]
+WORKER_MNEMONICS = ["ModuleHashLeaf", "ModuleHashCompress"]
 REQUIRED = ["ModuleHashStrip", "ModuleHashLeaf", "ModuleHashTree", "ModuleHashSign",
             "ModuleHashPatch"]
 
@@ -126,7 +127,8 @@ def spawns(path):
         s, i = dec.raw_decode(text, i)
         outs = [o if isinstance(o, str) else o.get("path", "?") for o in s.get("listedOutputs", [])]
         out.append({"m": s.get("mnemonic", "?"), "hit": bool(s.get("remoteCacheHit")),
-                    "remotable": bool(s.get("remotable")), "outs": outs or ["-"]})
+                    "remotable": bool(s.get("remotable")), "cacheable": bool(s.get("cacheable")),
+                    "runner": s.get("runner", ""), "outs": outs or ["-"]})
 
 def table(title, builds):
     names = [n for n, _ in builds]
@@ -177,6 +179,20 @@ if mode == "hits":
     for x in other:
         if not x["hit"]:
             print("  WARNING: no remote cache hit: %s %s" % (x["m"], short(x["outs"][0])))
+    # Workers are on (the rules' default): build 1 ran every per-module
+    # modhash action in the persistent worker, and those actions are still
+    # remotable and cacheable (build 2's hits are their uploaded results).
+    for m in WORKER_MNEMONICS:
+        xs = [x for x in b1 if x["m"] == m]
+        runners = sorted({x["runner"] for x in xs})
+        print("build 1: %d %s actions, runners %s, all remotable: %s, all cacheable: %s" % (
+            len(xs), m, ", ".join(runners) or "-", all(x["remotable"] for x in xs), all(x["cacheable"] for x in xs)))
+        if not xs:
+            fail.append("no %s action in build 1" % m)
+        if runners != ["worker"]:
+            fail.append("build 1 ran %s with %s, want the worker only" % (m, runners))
+        if not all(x["remotable"] and x["cacheable"] for x in xs):
+            fail.append("a %s action of build 1 is not remotable and cacheable" % m)
     if not fail:
         print("OK: all %d module hashes actions of build 2 were remote cache hits" % len(r2))
 elif mode == "changed":

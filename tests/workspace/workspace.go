@@ -1,15 +1,26 @@
 // Package workspace checks that the repository's two Bazel set-ups and go.mod
-// agree on what they both declare:
+// agree on what must agree:
 //
-//   - MODULE.bazel (bzlmod, Bazel 7+ with internet access),
+//   - MODULE.bazel (bzlmod, Bazel 7-9 with internet access; audited, not run),
 //   - WORKSPACE and bazel/*.bzl (offline Bazel 4.2.3, see bazel/offline_deps.bzl),
 //   - go.mod (the Go module, maintained with the go command).
 //
-// The checks: same rules_go version, same Gazelle version, same Go SDK
-// version; every go_repository in bazel/go_deps.bzl is a go.mod requirement
-// at the same version and every go.mod requirement has one; use_repo(go_deps,
-// ...) in MODULE.bazel names only repositories of go.mod requirements and all
-// direct ones; the Go SDK is at least the go.mod `go` version.
+// The set-ups pin different rule-set versions on purpose (those that support
+// Bazel 4.2 in WORKSPACE, those that support Bazel 7-9 in MODULE.bazel). What
+// must agree:
+//
+//   - repository names: BUILD and .bzl files load the same @names under both,
+//     so every bazel_dep (by its repo_name) and every repository MODULE.bazel
+//     takes from an extension is declared in WORKSPACE too;
+//   - go.mod's requirements: every go_repository in bazel/go_deps.bzl is a
+//     go.mod requirement (or in its module graph) at the same version and sum,
+//     every requirement has one, and use_repo(go_deps, ...) in MODULE.bazel
+//     names only go.mod requirements and all direct ones;
+//   - the Go SDK: WORKSPACE's is go.mod's `go` version (the oldest Go the code
+//     promises to build with is the one Bazel tests it with); MODULE.bazel's
+//     is at least that, and new enough for its Gazelle's tools and its
+//     rules_go; each set-up declares one;
+//   - MODULE.bazel's rules_go and Gazelle are releases that support Bazel 9.
 //
 // Files are parsed with github.com/bazelbuild/buildtools/build, the parser
 // buildifier uses.
@@ -37,6 +48,30 @@ const GoDepsFile = "bazel/go_deps.bzl"
 const (
 	rulesGoRepo = "io_bazel_rules_go"
 	gazelleRepo = "bazel_gazelle"
+)
+
+// Facts about rule-set releases that the checks rely on; the sources are in
+// docs/bazel-compatibility.md.
+var (
+	// rules_go before 0.60.0 refers to the builtin CcInfo, which Bazel 9
+	// removed.
+	minRulesGoBzlmod = "0.60.0"
+	// Gazelle 0.47.0 is the first release tested on Bazel 9.
+	minGazelleBzlmod = "0.47.0"
+	// rules_go releases from `from` on need a Go SDK >= goVersion.
+	rulesGoMinGo = []struct{ from, goVersion string }{
+		{"0.63.0", "1.20"},
+	}
+	// The `go` version of Gazelle's own go.mod, by Gazelle release: with
+	// bzlmod, go_deps builds Gazelle's tools with the root module's first
+	// Go SDK, which must be at least that. (WORKSPACE's Gazelle 0.26 builds
+	// them from vendor/ with the WORKSPACE SDK.) Add a release here after
+	// reading its go.mod.
+	gazelleToolsGo = map[string]string{
+		"0.47.0": "1.22.9",
+		"0.50.0": "1.24.12",
+		"0.54.0": "1.24.12",
+	}
 )
 
 // Inputs holds the contents of the files that are compared.
@@ -108,9 +143,23 @@ type Declared struct {
 	// files, by name.
 	GoDeps, AllGoRepos map[string]GoRepository
 	// MODULE.bazel only: whether go_deps.from_file(go_mod = "//:go.mod")
-	// is used, and the repositories named in use_repo(go_deps, ...).
+	// is used, and the repositories named in use_repo(go_deps, ...) (dev or
+	// not).
 	GoDepsFromGoMod bool
 	GoDepsUseRepo   []string
+	// MODULE.bazel only: bazel_dep(...) calls, and the repositories named in
+	// use_repo(go_sdk, ...).
+	Deps       []BazelDep
+	GoSDKRepos []string
+	// WORKSPACE only: every repository name declared (any call with a
+	// name = "..." argument in WORKSPACE or bazel/*.bzl), with its file.
+	Repos map[string]string
+}
+
+// BazelDep is one bazel_dep(...) of MODULE.bazel.
+type BazelDep struct {
+	Name, Version, RepoName string
+	Dev                     bool
 }
 
 // Located is a value and the file it was found in.
@@ -155,6 +204,7 @@ func ParseModuleBazel(filename string, data []byte) (*Declared, error) {
 				if repoName == "" {
 					repoName = name
 				}
+				d.Deps = append(d.Deps, BazelDep{name, version, repoName, boolKwarg(call, "dev_dependency")})
 				switch repoName {
 				case rulesGoRepo:
 					d.RulesGo = trimV(version)
@@ -166,12 +216,19 @@ func ParseModuleBazel(filename string, data []byte) (*Declared, error) {
 					continue
 				}
 				v, ok := call.List[0].(*build.Ident)
-				if !ok || ext[v.Name] != "go_deps" {
+				if !ok {
 					continue
 				}
 				for _, arg := range call.List[1:] {
-					if s, ok := stringValue(arg); ok {
+					s, ok := stringValue(arg)
+					if !ok {
+						continue
+					}
+					switch ext[v.Name] {
+					case "go_deps":
 						d.GoDepsUseRepo = append(d.GoDepsUseRepo, s)
+					case "go_sdk":
+						d.GoSDKRepos = append(d.GoSDKRepos, s)
 					}
 				}
 			}
@@ -194,7 +251,7 @@ func ParseModuleBazel(filename string, data []byte) (*Declared, error) {
 // ParseWorkspace extracts what WORKSPACE and the .bzl files declare.
 // bzl maps repository-relative paths to contents.
 func ParseWorkspace(workspace []byte, bzl map[string][]byte) (*Declared, error) {
-	d := &Declared{GoDeps: map[string]GoRepository{}, AllGoRepos: map[string]GoRepository{}}
+	d := &Declared{GoDeps: map[string]GoRepository{}, AllGoRepos: map[string]GoRepository{}, Repos: map[string]string{}}
 	files := map[string][]byte{"WORKSPACE": workspace}
 	for p, data := range bzl {
 		files[p] = data
@@ -223,6 +280,11 @@ func ParseWorkspace(workspace []byte, bzl map[string][]byte) (*Declared, error) 
 				return
 			}
 			name, version := kwarg(call, "name"), kwarg(call, "version")
+			if name != "" && calleeName(call) != "workspace" {
+				if _, seen := d.Repos[name]; !seen {
+					d.Repos[name] = p
+				}
+			}
 			switch {
 			case name == rulesGoRepo:
 				rulesGo[trimV(version)] = true
@@ -438,42 +500,91 @@ func Check(in Inputs) []error {
 		return []error{err}
 	}
 
-	// rules_go and Gazelle.
-	for _, c := range []struct{ what, mod, ws string }{
-		{"rules_go (" + rulesGoRepo + ")", mod.RulesGo, ws.RulesGo},
-		{"gazelle (" + gazelleRepo + ")", mod.Gazelle, ws.Gazelle},
+	// rules_go and Gazelle: both set-ups have them under the same
+	// repository names; MODULE.bazel's support Bazel 9.
+	for _, c := range []struct{ what, mod, ws, min string }{
+		{"rules_go (" + rulesGoRepo + ")", mod.RulesGo, ws.RulesGo, minRulesGoBzlmod},
+		{"gazelle (" + gazelleRepo + ")", mod.Gazelle, ws.Gazelle, minGazelleBzlmod},
 	} {
 		switch {
 		case c.mod == "":
 			fail("MODULE.bazel declares no version of %s", c.what)
-		case c.ws == "":
+		case !versionAtLeast(c.mod, c.min):
+			fail("MODULE.bazel: %s %s does not support Bazel 9; use %s or newer", c.what, c.mod, c.min)
+		}
+		if c.ws == "" {
 			fail("WORKSPACE/bazel/*.bzl declare no version of %s", c.what)
-		case c.mod != c.ws:
-			fail("%s: MODULE.bazel has %s, WORKSPACE has %s", c.what, c.mod, c.ws)
 		}
 	}
 
-	// Go SDK.
-	var sdk string
-	sdks := append(append([]Located(nil), mod.GoSDKs...), ws.GoSDKs...)
-	if len(mod.GoSDKs) == 0 {
-		fail("MODULE.bazel declares no Go SDK (go_sdk.download(version = ...))")
-	}
-	if len(ws.GoSDKs) == 0 {
-		fail("WORKSPACE/bazel/*.bzl declare no Go SDK")
-	}
-	for _, s := range sdks {
+	// Go SDK: one per set-up; WORKSPACE's is go.mod's go version,
+	// MODULE.bazel's at least that and what its Gazelle and rules_go need.
+	modSDK, wsSDK := "", ""
+	for _, c := range []struct {
+		where string
+		sdks  []Located
+		out   *string
+	}{
+		{"MODULE.bazel", mod.GoSDKs, &modSDK},
+		{"WORKSPACE/bazel/*.bzl", ws.GoSDKs, &wsSDK},
+	} {
+		versions := map[string]bool{}
+		var list []string
+		for _, s := range c.sdks {
+			if s.Value == "" {
+				fail("%s: a Go SDK is declared without a version", s.File)
+				continue
+			}
+			if !versions[s.Value] {
+				versions[s.Value] = true
+				list = append(list, s.Value+" in "+s.File)
+			}
+		}
 		switch {
-		case s.Value == "":
-			fail("%s: a Go SDK is declared without a version", s.File)
-		case sdk == "":
-			sdk = s.Value
-		case s.Value != sdk:
-			fail("Go SDK versions differ: %s in %s, %s in %s", sdks[0].Value, sdks[0].File, s.Value, s.File)
+		case len(c.sdks) == 0 && c.where == "MODULE.bazel":
+			fail("MODULE.bazel declares no Go SDK (go_sdk.download(version = ...))")
+		case len(c.sdks) == 0:
+			fail("WORKSPACE/bazel/*.bzl declare no Go SDK")
+		case len(versions) > 1:
+			fail("%s declare several Go SDKs: %s; declare one", c.where, strings.Join(list, ", "))
+		case len(versions) == 1:
+			*c.out = c.sdks[0].Value
 		}
 	}
-	if sdk != "" && gomod.Go != "" && !versionAtLeast(sdk, gomod.Go) {
-		fail("the Go SDK %s is older than go.mod's go %s", sdk, gomod.Go)
+	if wsSDK != "" && gomod.Go != "" && majorMinor(wsSDK) != majorMinor(gomod.Go) {
+		fail("WORKSPACE's Go SDK %s is not go.mod's go %s: the oldest Go the code promises to build with is the one Bazel 4.2 tests it with", wsSDK, gomod.Go)
+	}
+	if modSDK != "" && gomod.Go != "" && !versionAtLeast(modSDK, gomod.Go) {
+		fail("MODULE.bazel's Go SDK %s is older than go.mod's go %s", modSDK, gomod.Go)
+	}
+	if modSDK != "" && mod.Gazelle != "" {
+		if need, ok := gazelleToolsGo[mod.Gazelle]; !ok {
+			fail("MODULE.bazel: Gazelle %s: which Go its tools need is not known; read the go line of its go.mod and add it to gazelleToolsGo in tests/workspace/workspace.go", mod.Gazelle)
+		} else if !versionAtLeast(modSDK, need) {
+			fail("MODULE.bazel's Go SDK %s cannot build Gazelle %s's tools (its go.mod needs Go %s; go_deps builds them with the root module's first Go SDK)", modSDK, mod.Gazelle, need)
+		}
+	}
+	for _, c := range []struct{ where, rulesGo, sdk string }{
+		{"MODULE.bazel", mod.RulesGo, modSDK},
+		{"WORKSPACE", ws.RulesGo, wsSDK},
+	} {
+		for _, r := range rulesGoMinGo {
+			if c.rulesGo != "" && c.sdk != "" && versionAtLeast(c.rulesGo, r.from) && !versionAtLeast(c.sdk, r.goVersion) {
+				fail("%s: rules_go %s needs a Go SDK >= %s, the Go SDK is %s", c.where, c.rulesGo, r.goVersion, c.sdk)
+			}
+		}
+	}
+
+	// Repository names: what BUILD and .bzl files load must exist in both.
+	for _, dep := range mod.Deps {
+		if _, ok := ws.Repos[dep.RepoName]; !ok {
+			fail("MODULE.bazel: bazel_dep(name = %q) is repository @%s, which WORKSPACE/bazel/*.bzl do not declare: files that load @%s//... would fail on Bazel 4.2", dep.Name, dep.RepoName, dep.RepoName)
+		}
+	}
+	for _, name := range mod.GoSDKRepos {
+		if _, ok := ws.Repos[name]; !ok {
+			fail("MODULE.bazel: use_repo(go_sdk, %q): WORKSPACE/bazel/*.bzl declare no repository %s", name, name)
+		}
 	}
 
 	// go.mod <-> bazel/go_deps.bzl. `gazelle update-repos -from_file=go.mod`
@@ -583,7 +694,7 @@ func sortedRepos(m map[string]GoRepository) []GoRepository {
 	return rs
 }
 
-// versionAtLeast reports whether Go version a (1.19.13) >= b (1.19).
+// versionAtLeast reports whether version a (1.19.13, 0.62.0) >= b (1.19).
 func versionAtLeast(a, b string) bool {
 	pa, pb := strings.Split(a, "."), strings.Split(b, ".")
 	for i := 0; i < len(pa) || i < len(pb); i++ {
@@ -599,6 +710,30 @@ func versionAtLeast(a, b string) bool {
 		}
 	}
 	return true
+}
+
+// majorMinor returns "1.19" for "1.19.13" and for "1.19".
+func majorMinor(v string) string {
+	p := strings.SplitN(v, ".", 3)
+	if len(p) < 2 {
+		return v
+	}
+	return p[0] + "." + p[1]
+}
+
+// boolKwarg reports whether keyword argument key is the literal True.
+func boolKwarg(call *build.CallExpr, key string) bool {
+	for _, arg := range call.List {
+		a, ok := arg.(*build.AssignExpr)
+		if !ok {
+			continue
+		}
+		if id, ok := a.LHS.(*build.Ident); ok && id.Name == key {
+			v, ok := a.RHS.(*build.Ident)
+			return ok && v.Name == "True"
+		}
+	}
+	return false
 }
 
 func calleeName(call *build.CallExpr) string {

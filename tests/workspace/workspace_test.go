@@ -29,22 +29,27 @@ func TestRepositoryAgrees(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("rules_go %s, gazelle %s, Go SDK %v / %v, %d go_repository rules in %s",
-		ws.RulesGo, ws.Gazelle, mod.GoSDKs, ws.GoSDKs, len(ws.GoDeps), GoDepsFile)
+	t.Logf("MODULE.bazel: rules_go %s, gazelle %s, Go SDK %v; WORKSPACE: rules_go %s, gazelle %s, Go SDK %v; %d go_repository rules in %s",
+		mod.RulesGo, mod.Gazelle, mod.GoSDKs, ws.RulesGo, ws.Gazelle, ws.GoSDKs, len(ws.GoDeps), GoDepsFile)
 }
 
 const (
 	okModule = `module(name = "modhash")
 
-bazel_dep(name = "rules_go", version = "0.34.0", repo_name = "io_bazel_rules_go")
-bazel_dep(name = "gazelle", version = "0.26.0", repo_name = "bazel_gazelle")
+bazel_dep(name = "rules_go", version = "0.62.0", repo_name = "io_bazel_rules_go")
+bazel_dep(name = "gazelle", version = "0.54.0", repo_name = "bazel_gazelle")
+bazel_dep(name = "rules_shell", version = "0.6.1", dev_dependency = True)
 
 go_sdk = use_extension("@io_bazel_rules_go//go:extensions.bzl", "go_sdk")
-go_sdk.download(name = "go_sdk", version = "1.19.13")
+go_sdk.download(name = "go_sdk", version = "1.24.13")
+use_repo(go_sdk, "go_sdk")
 
 go_deps = use_extension("@bazel_gazelle//:extensions.bzl", "go_deps")
 go_deps.from_file(go_mod = "//:go.mod")
 use_repo(go_deps, "com_github_example_direct")
+
+go_deps_dev = use_extension("@bazel_gazelle//:extensions.bzl", "go_deps", dev_dependency = True)
+use_repo(go_deps_dev, "com_github_example_devonly")
 `
 	okWorkspace = `workspace(name = "modhash")
 
@@ -67,6 +72,10 @@ go_toolchain_sdk_files(
     version = "1.19.13",
 )
 
+go_wrap_sdk(name = "go_sdk", root_file = "@go_sdk_files//:ROOT")
+
+native_rules_shim(name = "rules_shell", lang = "shell")
+
 go_register_toolchains()
 `
 	okGoDeps = `"""Go deps."""
@@ -79,6 +88,12 @@ def go_dependencies():
         importpath = "github.com/example/direct",
         sum = "h1:aaa=",
         version = "v1.2.3",
+    )
+    go_repository(
+        name = "com_github_example_devonly",
+        importpath = "github.com/example/devonly",
+        sum = "h1:ccc=",
+        version = "v0.3.0",
     )
     go_repository(
         name = "com_github_example_indirect",
@@ -135,7 +150,9 @@ def go_offline_overrides():
         version = "v0.0.0-20200804184101-5ec99f83aff1",
     )
 `
-	okGoSum = `github.com/example/direct v1.2.3 h1:aaa=
+	okGoSum = `github.com/example/devonly v0.3.0 h1:ccc=
+github.com/example/devonly v0.3.0/go.mod h1:CCC=
+github.com/example/direct v1.2.3 h1:aaa=
 github.com/example/direct v1.2.3/go.mod h1:AAA=
 github.com/example/graphonly v0.9.0/go.mod h1:GGG=
 github.com/example/indirect v0.1.0 h1:bbb=
@@ -145,7 +162,10 @@ github.com/example/indirect v0.1.0/go.mod h1:BBB=
 
 go 1.19
 
-require github.com/example/direct v1.2.3
+require (
+	github.com/example/devonly v0.3.0
+	github.com/example/direct v1.2.3
+)
 
 require (
 	github.com/example/indirect v0.1.0 // indirect
@@ -209,67 +229,118 @@ func TestCheckFindsDisagreements(t *testing.T) {
 			},
 		},
 		{
-			name: "rules_go version differs",
+			name: "rule-set versions differ between the set-ups (they may)",
 			modify: func(in *Inputs) {
-				in.ModuleBazel = []byte(replace(okModule, `"rules_go", version = "0.34.0"`, `"rules_go", version = "0.35.0"`))
+				in.ModuleBazel = []byte(replace(okModule, `"rules_go", version = "0.62.0"`, `"rules_go", version = "0.60.0"`))
 			},
-			want: []string{"rules_go (io_bazel_rules_go): MODULE.bazel has 0.35.0, WORKSPACE has 0.34.0"},
 		},
 		{
-			name: "gazelle version differs",
+			name: "rules_go too old for Bazel 9",
 			modify: func(in *Inputs) {
-				in.Workspace = []byte(replace(okWorkspace, `version = "v0.26.0"`, `version = "v0.27.0"`))
+				in.ModuleBazel = []byte(replace(okModule, `"rules_go", version = "0.62.0"`, `"rules_go", version = "0.59.0"`))
 			},
-			want: []string{"gazelle (bazel_gazelle): MODULE.bazel has 0.26.0, WORKSPACE has 0.27.0"},
+			want: []string{"MODULE.bazel: rules_go (io_bazel_rules_go) 0.59.0 does not support Bazel 9; use 0.60.0 or newer"},
+		},
+		{
+			name: "gazelle too old for Bazel 9",
+			modify: func(in *Inputs) {
+				in.ModuleBazel = []byte(replace(okModule, `version = "0.54.0"`, `version = "0.46.0"`))
+			},
+			want: []string{
+				"MODULE.bazel: gazelle (bazel_gazelle) 0.46.0 does not support Bazel 9; use 0.47.0 or newer",
+				"Gazelle 0.46.0: which Go its tools need is not known",
+			},
 		},
 		{
 			name: "gazelle without repo_name is not io_bazel_rules_go's bazel_gazelle",
 			modify: func(in *Inputs) {
 				in.ModuleBazel = []byte(replace(okModule, `, repo_name = "bazel_gazelle"`, ``))
 			},
-			want: []string{"MODULE.bazel declares no version of gazelle"},
+			want: []string{
+				"MODULE.bazel declares no version of gazelle",
+				`bazel_dep(name = "gazelle") is repository @gazelle, which WORKSPACE/bazel/*.bzl do not declare`,
+			},
 		},
 		{
 			name: "rules_go missing from WORKSPACE",
 			modify: func(in *Inputs) {
 				in.Workspace = []byte(replace(okWorkspace, `name = "io_bazel_rules_go"`, `name = "rules_go_renamed"`))
 			},
-			want: []string{"WORKSPACE/bazel/*.bzl declare no version of rules_go"},
-		},
-		{
-			name: "Go SDK version differs",
-			modify: func(in *Inputs) {
-				in.ModuleBazel = []byte(replace(okModule, `version = "1.19.13"`, `version = "1.20.14"`))
+			want: []string{
+				"WORKSPACE/bazel/*.bzl declare no version of rules_go",
+				`bazel_dep(name = "rules_go") is repository @io_bazel_rules_go, which WORKSPACE/bazel/*.bzl do not declare`,
 			},
-			want: []string{"Go SDK versions differ: 1.20.14 in MODULE.bazel, 1.19.13 in WORKSPACE"},
 		},
 		{
-			name: "second Go SDK in a .bzl file differs",
+			name: "dev bazel_dep missing from WORKSPACE",
+			modify: func(in *Inputs) {
+				in.Workspace = []byte(replace(okWorkspace, `native_rules_shim(name = "rules_shell", lang = "shell")`, ``))
+			},
+			want: []string{`bazel_dep(name = "rules_shell") is repository @rules_shell, which WORKSPACE/bazel/*.bzl do not declare: files that load @rules_shell//... would fail on Bazel 4.2`},
+		},
+		{
+			name: "Go SDK repository named differently",
+			modify: func(in *Inputs) {
+				in.ModuleBazel = []byte(replace(okModule, `use_repo(go_sdk, "go_sdk")`, `use_repo(go_sdk, "go_sdk_other")`))
+			},
+			want: []string{`MODULE.bazel: use_repo(go_sdk, "go_sdk_other"): WORKSPACE/bazel/*.bzl declare no repository go_sdk_other`},
+		},
+		{
+			name: "Go SDK of MODULE.bazel too old for Gazelle's tools",
+			modify: func(in *Inputs) {
+				in.ModuleBazel = []byte(replace(okModule, `version = "1.24.13"`, `version = "1.19.13"`))
+			},
+			want: []string{"MODULE.bazel's Go SDK 1.19.13 cannot build Gazelle 0.54.0's tools (its go.mod needs Go 1.24.12"},
+		},
+		{
+			name: "Gazelle release of unknown Go needs",
+			modify: func(in *Inputs) {
+				in.ModuleBazel = []byte(replace(okModule, `version = "0.54.0"`, `version = "0.99.0"`))
+			},
+			want: []string{"MODULE.bazel: Gazelle 0.99.0: which Go its tools need is not known; read the go line of its go.mod"},
+		},
+		{
+			name: "rules_go that needs a newer Go SDK than WORKSPACE's",
+			modify: func(in *Inputs) {
+				in.Workspace = []byte(replace(okWorkspace, `version = "v0.34.0"`, `version = "v0.63.0"`))
+			},
+			want: []string{"WORKSPACE: rules_go 0.63.0 needs a Go SDK >= 1.20, the Go SDK is 1.19.13"},
+		},
+		{
+			name: "second Go SDK in a .bzl file",
 			modify: func(in *Inputs) {
 				in.Bzl["bazel/extra.bzl"] = []byte("def f():\n    go_download_sdk(name = \"x\", version = \"1.19.12\")\n")
 			},
-			want: []string{"Go SDK versions differ: 1.19.13 in MODULE.bazel, 1.19.12 in bazel/extra.bzl"},
+			want: []string{"WORKSPACE/bazel/*.bzl declare several Go SDKs: 1.19.13 in WORKSPACE, 1.19.12 in bazel/extra.bzl; declare one"},
 		},
 		{
 			name: "go_register_toolchains(version) counts as an SDK",
 			modify: func(in *Inputs) {
 				in.Workspace = []byte(replace(okWorkspace, `go_register_toolchains()`, `go_register_toolchains(version = "1.18")`))
 			},
-			want: []string{"Go SDK versions differ: 1.19.13 in MODULE.bazel, 1.18 in WORKSPACE"},
+			want: []string{"WORKSPACE/bazel/*.bzl declare several Go SDKs: 1.19.13 in WORKSPACE, 1.18 in WORKSPACE"},
 		},
 		{
 			name: "no Go SDK in MODULE.bazel",
 			modify: func(in *Inputs) {
-				in.ModuleBazel = []byte(replace(okModule, `go_sdk.download(name = "go_sdk", version = "1.19.13")`, ``))
+				in.ModuleBazel = []byte(replace(okModule, `go_sdk.download(name = "go_sdk", version = "1.24.13")`, ``))
 			},
 			want: []string{"MODULE.bazel declares no Go SDK"},
 		},
 		{
-			name: "Go SDK older than go.mod",
+			name: "WORKSPACE's Go SDK is not go.mod's go",
 			modify: func(in *Inputs) {
 				in.GoMod = []byte(replace(okGoMod, "go 1.19", "go 1.21"))
 			},
-			want: []string{"the Go SDK 1.19.13 is older than go.mod's go 1.21"},
+			want: []string{"WORKSPACE's Go SDK 1.19.13 is not go.mod's go 1.21"},
+		},
+		{
+			name: "MODULE.bazel's Go SDK older than go.mod",
+			modify: func(in *Inputs) {
+				in.GoMod = []byte(replace(okGoMod, "go 1.19", "go 1.25"))
+				in.Workspace = []byte(replace(okWorkspace, `version = "1.19.13"`, `version = "1.25.1"`))
+			},
+			want: []string{"MODULE.bazel's Go SDK 1.24.13 is older than go.mod's go 1.25"},
 		},
 		{
 			name: "go_repository version differs from go.mod",
@@ -369,13 +440,20 @@ func TestCheckFindsDisagreements(t *testing.T) {
 			want: []string{`go_deps.from_file(go_mod = "//:go.mod") is missing`},
 		},
 		{
+			name: "dev-only direct dependency in the dev use_repo is enough",
+			modify: func(in *Inputs) {
+				in.ModuleBazel = []byte(replace(okModule, `use_repo(go_deps_dev, "com_github_example_devonly")`, ``))
+			},
+			want: []string{`direct go.mod requirement github.com/example/devonly needs use_repo(go_deps, "com_github_example_devonly")`},
+		},
+		{
 			name: "several disagreements at once",
 			modify: func(in *Inputs) {
-				in.ModuleBazel = []byte(replace(okModule, `version = "0.26.0"`, `version = "0.28.0"`))
+				in.ModuleBazel = []byte(replace(okModule, `"rules_go", version = "0.62.0"`, `"rules_go", version = "0.59.0"`))
 				in.GoMod = []byte(replace(okGoMod, "indirect v0.1.0", "indirect v0.2.0"))
 			},
 			want: []string{
-				"gazelle (bazel_gazelle): MODULE.bazel has 0.28.0, WORKSPACE has 0.26.0",
+				"rules_go (io_bazel_rules_go) 0.59.0 does not support Bazel 9",
 				"go_repository com_github_example_indirect has github.com/example/indirect@v0.1.0, go.mod wants github.com/example/indirect@v0.2.0",
 			},
 		},

@@ -18,12 +18,18 @@ import (
 // and returns the responses by request id.
 func workerRun(t *testing.T, reqs ...*worker.Request) map[int32]worker.Response {
 	t.Helper()
+	return workerRunWith(t, []string{"--persistent_worker"}, reqs...)
+}
+
+// workerRunWith starts the worker with startup arguments args.
+func workerRunWith(t *testing.T, args []string, reqs ...*worker.Request) map[int32]worker.Response {
+	t.Helper()
 	inR, inW := io.Pipe()
 	outR, outW := io.Pipe()
 	var errBuf bytes.Buffer
 	done := make(chan int)
 	go func() {
-		code := serveWorker([]string{"--persistent_worker"}, inR, outW, &errBuf)
+		code := serveWorker(args, inR, outW, &errBuf)
 		outW.Close()
 		done <- code
 	}()
@@ -147,18 +153,42 @@ func TestWholeCommandLineInParamFile(t *testing.T) {
 	}
 }
 
+// A worker started as "modhash leaf --persistent_worker" (an action
+// "modhash leaf @FILE") puts "leaf" before every request's arguments.
+func TestWorkerStartupArgs(t *testing.T) {
+	dir := t.TempDir()
+	chdir(t, dir)
+	writeFile(t, "a.ko", bytes.Repeat([]byte("abc"), 3000))
+	if code, _, stderr := modhash(t, "leaf", "-o", "one.json", "-pos", "1", "a.ko"); code != 0 {
+		t.Fatal(stderr)
+	}
+	got := workerRunWith(t, []string{"leaf", "--persistent_worker"},
+		&worker.Request{RequestID: 1, Arguments: []string{"-o", "work.json", "-pos", "1", "a.ko"}})
+	if r := got[1]; r.ExitCode != 0 {
+		t.Fatalf("exit %d: %s", r.ExitCode, r.Output)
+	}
+	if !bytes.Equal(readFile(t, "one.json"), readFile(t, "work.json")) {
+		t.Errorf("worker with startup argument leaf wrote another leaf than modhash leaf")
+	}
+}
+
 func TestIsWorker(t *testing.T) {
 	for _, tt := range []struct {
-		args []string
-		want bool
+		args    []string
+		want    bool
+		startup []string
 	}{
-		{[]string{"--persistent_worker"}, true},
-		{[]string{"leaf", "--persistent_worker"}, false},
-		{nil, false},
-		{[]string{"--persistent_worker", "@x"}, false},
+		{[]string{"--persistent_worker"}, true, nil},
+		{[]string{"tree", "--persistent_worker"}, true, []string{"tree"}},
+		{[]string{"sign", "--persistent_worker", "--extra"}, true, []string{"sign", "--extra"}},
+		{nil, false, nil},
+		{[]string{"leaf", "-o", "x", "m.ko"}, false, nil},
 	} {
 		if got := isWorker(tt.args); got != tt.want {
 			t.Errorf("isWorker(%q) = %v, want %v", tt.args, got, tt.want)
+		}
+		if got := startupArgs(tt.args); tt.want && strings.Join(got, " ") != strings.Join(tt.startup, " ") {
+			t.Errorf("startupArgs(%q) = %q, want %q", tt.args, got, tt.startup)
 		}
 	}
 }
