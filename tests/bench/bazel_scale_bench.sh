@@ -194,10 +194,10 @@ run_step() {
 	else
 		opts+=("${build_opts[@]}" --experimental_execution_log_file="$logs/$name.execlog")
 	fi
+	server=1
 	t0=$(now)
 	bz "$cmd" "${opts[@]}" "$@" >"$out" 2>&1 || rc=$?
 	t1=$(now)
-	server=1
 	if [[ $rc -ne 0 ]]; then
 		tail -n 40 "$out" >&2
 		die "$label failed (bazel $cmd exit $rc); log above"
