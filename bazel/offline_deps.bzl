@@ -114,10 +114,10 @@ go_module_source = repository_rule(
     doc = "An external repository whose content is a Go module obtained with `go mod download`.",
     attrs = {
         "module": attr.string(mandatory = True, doc = "Go module path"),
-        "version": attr.string(mandatory = True, doc = "Go module version, e.g. v0.34.0"),
-        "sum": attr.string(doc = "Expected go.sum hash (h1:...) of the module zip"),
         "patch_cmds": attr.string_list(doc = "bash commands run in the repository root after copying"),
+        "sum": attr.string(doc = "Expected go.sum hash (h1:...) of the module zip"),
         "vendor": attr.bool(doc = "Run `go mod vendor` to restore vendor/ (dropped from module zips)"),
+        "version": attr.string(mandatory = True, doc = "Go module version, e.g. v0.34.0"),
     },
     environ = _GO_ENVIRON,
 )
@@ -136,10 +136,10 @@ def _host_goos_goarch(rctx):
     res = rctx.execute(["uname", "-m"])
     machine = res.stdout.strip()
     goarch = {
-        "x86_64": "amd64",
-        "amd64": "amd64",
         "aarch64": "arm64",
+        "amd64": "amd64",
         "arm64": "arm64",
+        "x86_64": "amd64",
     }.get(machine)
     if not goarch:
         fail("unsupported host CPU for go_toolchain_sdk_files: " + machine)
@@ -172,10 +172,10 @@ go_toolchain_sdk_files = repository_rule(
     implementation = _go_toolchain_sdk_files_impl,
     doc = "A Go SDK (GOROOT) from the Go module golang.org/toolchain.",
     attrs = {
-        "version": attr.string(mandatory = True, doc = "Go version, e.g. 1.19.13"),
-        "goos": attr.string(),
         "goarch": attr.string(),
+        "goos": attr.string(),
         "sums": attr.string_dict(doc = "platform (linux_amd64) -> expected h1: module sum"),
+        "version": attr.string(mandatory = True, doc = "Go version, e.g. 1.19.13"),
     },
     environ = _GO_ENVIRON,
 )
@@ -201,8 +201,8 @@ system_bazel_repository = repository_rule(
     implementation = _system_bazel_repository_impl,
     doc = "A Bazel repository installed on the machine by a (Debian) package.",
     attrs = {
-        "path": attr.string(mandatory = True),
         "package": attr.string(mandatory = True),
+        "path": attr.string(mandatory = True),
     },
     local = True,
 )

@@ -28,9 +28,11 @@ fi
 if [[ "$what" == all || "$what" == bazel ]]; then
   step "./bazelw test //..."
   ./bazelw test //...
+  step "workers: outputs byte-identical with and without the persistent worker and with a go-built modhash"
+  tests/worker/worker_test.sh
   step "gazelle: BUILD files up to date"
   tests/workspace/gazelle_check.sh
-  step "buildifier: BUILD and .bzl files formatted and lint-clean"
+  step "buildifier: every Starlark file formatted, no lint warning of any category"
   tests/workspace/buildifier_check.sh
   step "remote cache: every module hashes action hits from a second output base (nginx WebDAV)"
   tests/remote_cache/remote_cache_test.sh
