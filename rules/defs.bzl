@@ -22,6 +22,11 @@ gives `:module_hashes` (tree, proofs, signed modules), `:module_hashes_vmlinux`
 (the kernel image with the root written in) and `:module_hashes_test` (every
 signed module checked against that image as the kernel would).
 
+Every rule takes `modhash`, the tool: by default built from source, or your
+own prebuilt binary (then no Go toolchain is needed). The leaf, compression,
+tree and signing actions run in a persistent `modhash` worker where Bazel
+runs actions locally (off: `--strategy=ModuleHashLeaf=sandboxed` etc.).
+
 Public API:
 
 * `module_hashes_root`: strip, hash, tree, sign, compress.
