@@ -5,28 +5,36 @@
 # (drivers/.../modNNNN.ko, log-normal sizes 10 kB .. 1 MB with a mean of
 # about 97 kB like Debian 6.1's modules, about 390 MB of pseudo-random bytes,
 # fixed seed) and a matching modules.order, and a kernel_module_hashes()
-# over them whose vmlinux is //examples/minikernel:vmlinux.unstripped. Then,
-# in a temporary Bazel output base, it times:
+# over them whose vmlinux is //examples/minikernel:vmlinux.unstripped (and
+# identical copies variant_N over the same modules). Then, in a temporary
+# Bazel output base, it times, in one run, with the persistent worker on
+# (the rules' default) and off (--config=no-workers):
 #
 #   (0) warm-up, not a target: fetching the toolchains (rules_go, the Go SDK;
 #       from the shared Go module cache) and building //tools/modhash (in
 #       the target and, through the example's 8-module chain, the exec
 #       configuration) and the example's vmlinux.unstripped
-#   (1) cold build of the chain: every ModuleHashLeaf, the tree (which also
-#       checks the order), the sign batch, the vmlinux patch (target <= 60 s)
-#   (2) no-op rebuild (target <= 2 s)
-#   (3) rebuild after one module's bytes changed
-#   (4) bazel test of the generated module_hashes_test
-#   (5) the same test again (cached)
+#   (1) cold build of the chain, workers on: every ModuleHashLeaf, the tree
+#       (which also checks the order), the sign batch, the vmlinux patch
+#       (target <= 20 s)
+#   (2) no-op rebuild, workers on (target <= 1 s)
+#   (3) and (4): the same for variant_1 with workers off (all modules
+#       touched first, so that Bazel digests them again as in (1))
+#   (5) rebuild after one module's bytes changed, workers on (target <= 5 s)
+#   (6) the same change, variant_1, workers off
+#   (7) bazel test of the generated module_hashes_test
+#   (8) the same test again (cached)
 #
-# and counts the executed spawns per mnemonic from each build's execution
-# log, checking that (3) re-ran exactly one leaf, the tree, the sign batch
-# and the patch. When the cold build misses its target
-# (or BENCH_ANALYZE=1), it then looks at where the time goes: Bazel's phase
-# summary, per-spawn sandbox costs from the profile, the tool's own cost
-# outside Bazel, SHA-256 of all inputs, and cold runs of identical copies of
-# the target (variant_N: the same modules, other output paths, so all their
-# actions are new) under other execution strategies.
+# and counts the executed spawns per mnemonic and runner from each build's
+# execution log, checking that (5) and (6) re-ran exactly one leaf, the
+# tree, the sign batch and the patch, and that the leaves ran in the worker
+# with workers on and in the sandbox with workers off. The last line is
+#   cold S s, no-op S s, one-module change S s (workers on); cold S s, no-op S s, one-module change S s (workers off)
+# When the cold build with workers misses its target (or BENCH_ANALYZE=1),
+# it then looks at where the time goes: Bazel's phase summary, per-spawn
+# sandbox costs from the profile, the tool's own cost outside Bazel, SHA-256
+# of all inputs, and cold runs of more copies of the target (variant_2...)
+# under other execution strategies.
 #
 # Variants: linux-sandbox (the default strategy here, explicit),
 # sandbox_base_shm (--sandbox_base=/dev/shm: sandbox trees on tmpfs),
@@ -66,8 +74,8 @@
 # usage: tests/bench/bazel_scale_bench.sh
 # env:   SCALE_MODULES   number of modules (default 4022)
 #        SCALE_SEED      generator seed (default 61)
-#        BENCH_ANALYZE   auto (default: when the cold build misses its
-#                        target), 1 (always) or 0 (never)
+#        BENCH_ANALYZE   auto (default: when the cold build with workers
+#                        misses its target), 1 (always) or 0 (never)
 #        BENCH_VARIANTS  execution strategies compared when analysing
 #                        (default: "linux-sandbox sandbox_base_shm
 #                        async_delete processwrapper-sandbox leaf_local local")
