@@ -21,7 +21,15 @@ object tree, below the target's name), `:x86_64/modules.order` and
 """
 
 def kernel_makefile(label, files):
-    """The top-level Makefile of a kernel source tree: the shortest path."""
+    """The top-level Makefile of a kernel source tree: the shortest path.
+
+    Args:
+      label: the target the sources belong to, for the error message.
+      files: the Files of the kernel source tree.
+
+    Returns:
+      The File of the top-level Makefile.
+    """
     makefile = None
     for f in files:
         if f.basename == "Makefile" and (makefile == None or len(f.path) < len(makefile.path)):
