@@ -111,7 +111,7 @@ import json, os, re, sys
 RULE = re.compile(r"^ModuleHash")
 ORDER = ["ModuleHashStrip", "ModuleHashLeaf", "ModuleHashTree", "ModuleHashSign",
          "ModuleHashCompress", "ModuleHashPatch"]
-WORKER_MNEMONICS = ["ModuleHashLeaf", "ModuleHashCompress"]
+WORKER_MNEMONICS = ["ModuleHashLeaf", "ModuleHashCompress", "ModuleHashTree", "ModuleHashSign"]
 REQUIRED = ["ModuleHashStrip", "ModuleHashLeaf", "ModuleHashTree", "ModuleHashSign",
             "ModuleHashPatch"]
 
@@ -179,7 +179,7 @@ if mode == "hits":
     for x in other:
         if not x["hit"]:
             print("  WARNING: no remote cache hit: %s %s" % (x["m"], short(x["outs"][0])))
-    # Workers are on (the rules' default): build 1 ran every per-module
+    # Workers are on (the rules' default): build 1 ran every worker-capable
     # modhash action in the persistent worker, and those actions are still
     # remotable and cacheable (build 2's hits are their uploaded results).
     for m in WORKER_MNEMONICS:
