@@ -119,8 +119,9 @@ func TestWorkerOutputsEqualOneShot(t *testing.T) {
 	if !bytes.Equal(readFile(t, "one/in.ko.xz"), readFile(t, "work/in.ko.xz")) {
 		t.Errorf("compressed module differs between worker and one-shot")
 	}
-	if r := got[101]; r.ExitCode != 1 || !strings.Contains(r.Output, "m/missing.ko") {
-		t.Errorf("missing module: exit %d, output %q; want 1 naming the file", r.ExitCode, r.Output)
+	// Status 2: the command could not do its job (docs/exit-codes.md).
+	if r := got[101]; r.ExitCode != 2 || !strings.Contains(r.Output, "m/missing.ko") {
+		t.Errorf("missing module: exit %d, output %q; want 2 naming the file", r.ExitCode, r.Output)
 	}
 	if _, err := os.Stat("work/missing.json"); !os.IsNotExist(err) {
 		t.Errorf("failed request left work/missing.json behind (err %v)", err)
