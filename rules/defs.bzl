@@ -31,11 +31,14 @@ Public API:
 
 * `module_hashes_root`: strip, hash, tree, sign, compress.
 * `module_hashes_vmlinux`: write the root into vmlinux.unstripped.
+* `module_hashes_image`: write the root into a boot image made from vmlinux
+  (arm64 `Image`, `Image.gz`, `Image.lz4`).
 * `module_hashes_test`: check signed modules against a vmlinux.
 * `kernel_module_hashes`: the three above, wired together.
 * `ModuleHashesInfo`: the provider of `module_hashes_root`.
 """
 
+load("//rules/private:image.bzl", _module_hashes_image = "module_hashes_image")
 load("//rules/private:macros.bzl", _kernel_module_hashes = "kernel_module_hashes")
 load("//rules/private:providers.bzl", _ModuleHashesInfo = "ModuleHashesInfo")
 load("//rules/private:root.bzl", _module_hashes_root = "module_hashes_root")
@@ -44,6 +47,7 @@ load("//rules/private:vmlinux.bzl", _module_hashes_vmlinux = "module_hashes_vmli
 
 ModuleHashesInfo = _ModuleHashesInfo
 kernel_module_hashes = _kernel_module_hashes
+module_hashes_image = _module_hashes_image
 module_hashes_root = _module_hashes_root
 module_hashes_test = _module_hashes_test
 module_hashes_vmlinux = _module_hashes_vmlinux

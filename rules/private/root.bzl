@@ -90,17 +90,23 @@ def _params_file(ctx, basename, args):
     return f
 
 def _strip(ctx, module):
-    """Declares <name>/stripped/<basename>: module stripped by the C toolchain."""
-    cc_toolchain = find_cc_toolchain(ctx)
+    """Declares <name>/stripped/<basename>: module stripped by `strip_tool` or the C toolchain."""
     out = ctx.actions.declare_file("%s/stripped/%s" % (ctx.label.name, module.basename))
     args = ctx.actions.args()
     args.add_all(ctx.attr.strip_flags)
     args.add("-o", out)
     args.add(module)
+    if ctx.attr.strip_tool:
+        executable = ctx.attr.strip_tool[DefaultInfo].files_to_run
+        inputs = depset([module])
+    else:
+        cc_toolchain = find_cc_toolchain(ctx)
+        executable = cc_toolchain.strip_executable
+        inputs = depset([module], transitive = [cc_toolchain.all_files])
     ctx.actions.run(
-        executable = cc_toolchain.strip_executable,
+        executable = executable,
         arguments = [args],
-        inputs = depset([module], transitive = [cc_toolchain.all_files]),
+        inputs = inputs,
         outputs = [out],
         mnemonic = "ModuleHashStrip",
         progress_message = "Stripping module %s" % module.short_path,
@@ -371,7 +377,7 @@ zero bytes, no proofs; the kernel then refuses every module.""",
         ),
         "strip": attr.bool(
             default = False,
-            doc = "Strip each module with the C toolchain's `strip` and " +
+            doc = "Strip each module with `strip_tool` (default: the C toolchain's `strip`) and " +
                   "`strip_flags` before hashing, like the kernel's " +
                   "`INSTALL_MOD_STRIP`: the hashed and the signed bytes are the " +
                   "stripped ones.",
@@ -380,6 +386,14 @@ zero bytes, no proofs; the kernel then refuses every module.""",
             default = ["--strip-debug"],
             doc = "Flags for `strip` (with `strip = True`). `--strip-debug` is what " +
                   "`INSTALL_MOD_STRIP=1` uses.",
+        ),
+        "strip_tool": attr.label(
+            executable = True,
+            cfg = "exec",
+            doc = "The `strip` program for the modules' target (with `strip = True`), " +
+                  "run as `strip_tool STRIP_FLAGS -o OUT MODULE`: e.g. a wrapper of " +
+                  "`aarch64-linux-gnu-strip` for arm64 modules, which the host's " +
+                  "`strip` cannot read. Default: the C toolchain's `strip`.",
         ),
         "suffix": attr.string(
             default = ".ko",

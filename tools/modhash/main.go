@@ -11,6 +11,7 @@
 //	modhash sign -proof P -o OUT MODULE   append a proof to a module
 //	modhash compress -format xz -o OUT M  compress a signed module
 //	modhash patch -o OUT ... VMLINUX      write the root into .module_hashes
+//	modhash image -vmlinux V -o OUT IMAGE write the root into a boot image (arm64 Image)
 //	modhash verify -vmlinux V MODULE...   check modules as the kernel would
 //	modhash inspect FILE...               show a root record or a module trailer
 //	modhash --persistent_worker           serve Bazel work requests (see worker.go)
@@ -57,6 +58,7 @@ var commands = []command{
 	{"sign", runSign, "append a .merkle proof to a module (or to many, all or nothing)", false},
 	{"compress", runCompress, "compress a signed module (gzip, xz, zstd) as modules_install does", false},
 	{"patch", runPatch, "write the root into vmlinux's .module_hashes section", false},
+	{"image", runImage, "write the root into a boot image made from vmlinux (Image, Image.gz, Image.lz4)", false},
 	{"verify", runVerify, "check modules against a vmlinux or root the way the kernel does", true},
 	{"inspect", runInspect, "show the root record of a vmlinux or the signature trailer of a module", true},
 }

@@ -120,6 +120,13 @@ func run(c *config) error {
 	}
 	accel, why := pickAccel(c.arch)
 	fmt.Printf("accelerator: %s (%s)\n", accel, why)
+	for i, k := range []*string{&c.kernel, &c.zeroKernel} {
+		p, err := bootable(c, *k, []string{"kernel", "zero-kernel"}[i])
+		if err != nil {
+			return err
+		}
+		*k = p
+	}
 
 	signed, err := readCases(c.signed, "signed", merkle.Accepted, "signed by the rules")
 	if err != nil {
@@ -158,6 +165,34 @@ func run(c *config) error {
 		all = append(all, rs...)
 	}
 	return report(all)
+}
+
+// lz4Legacy starts kbuild's Image.lz4 (lz4 -l).
+var lz4Legacy = []byte{0x02, 0x21, 0x4c, 0x18}
+
+// bootable returns a kernel image QEMU can boot. QEMU's -kernel takes an
+// arm64 Image raw or gzip-compressed, but not LZ4 (a boot loader such as
+// Android's or U-Boot's decompresses Image.lz4 before jumping to it): an
+// LZ4 image is decompressed with Debian's lz4 tool, independent of the
+// modhash code that compressed it, as that boot loader would.
+func bootable(c *config, kernel, name string) (string, error) {
+	f, err := os.Open(kernel)
+	if err != nil {
+		return "", err
+	}
+	magic := make([]byte, 4)
+	_, err = f.Read(magic)
+	f.Close()
+	if err != nil || !bytes.Equal(magic, lz4Legacy) {
+		return kernel, nil
+	}
+	out := filepath.Join(c.outDir, name+".decompressed")
+	cmd := exec.Command("lz4", "-d", "-f", "-q", kernel, out)
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("decompressing %s with lz4 (Debian package lz4): %v\n%s", kernel, err, msg)
+	}
+	fmt.Printf("%s: LZ4, which QEMU cannot boot: decompressed with lz4 -d to %s, as a boot loader would\n", kernel, out)
+	return out, nil
 }
 
 func concat(lists ...[]testCase) []testCase {
