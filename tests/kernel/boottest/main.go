@@ -21,6 +21,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"debug/elf"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -256,7 +257,7 @@ func badCases(signed testCase, unsignedPath, otherPath string) ([]testCase, erro
 	}
 	headerOff := len(d) - merkle.TrailerTailSize
 	return []testCase{
-		flip("module-bit", modLen/2, 0x10, merkle.ENOKEY, "one bit of the module flipped"),
+		flip("module-bit", moduleBitOffset(d[:modLen]), 0x10, merkle.ENOKEY, "one bit of the module flipped"),
 		flip("proof-hash-bit", modLen+4+7, 0x01, merkle.ENOKEY, "one bit of the first proof hash flipped"),
 		flip("proof-pos-bit", modLen+3, 0x01, merkle.ENOKEY, "the lowest bit of the proof's position flipped"),
 		flip("header-algo", headerOff, 0x01, merkle.EBADMSG, "the header's algo byte is not zero"),
@@ -265,6 +266,21 @@ func badCases(signed testCase, unsignedPath, otherPath string) ([]testCase, erro
 		{name: "other-tree", file: "/m/bad/other-tree.ko", module: moduleName(otherPath), data: other,
 			want: merkle.ENOPKG, wantWhy: "proof from a tree of another size"},
 	}, nil
+}
+
+// moduleBitOffset picks the module byte whose bit the module-bit case
+// flips: in the middle of .comment, which the signature covers like every
+// byte but the kernel never loads. A bit flipped in code or relocations is
+// refused all the same under enforcement, but loading it without
+// enforcement (the permissive boot) can crash the kernel (arm64's module
+// loader oopses on a bad relocation).
+func moduleBitOffset(module []byte) int {
+	if f, err := elf.NewFile(bytes.NewReader(module)); err == nil {
+		if s := f.Section(".comment"); s != nil && s.Type == elf.SHT_PROGBITS && s.Size > 0 && s.Offset+s.Size <= uint64(len(module)) {
+			return int(s.Offset + s.Size/2)
+		}
+	}
+	return len(module) / 2
 }
 
 // pickAccel uses KVM only where it can work: the guest is the host's
