@@ -60,11 +60,28 @@ const Window = 4096
 
 // MaxImageSize bounds the decompressed image (a compressed image is
 // decompressed in memory).
-const MaxImageSize = 1 << 30
+const MaxImageSize = 512 << 20
 
 // The sections kbuild's objcopy leaves out (-R); -S removes only sections
 // that are not loaded anyway.
 var removed = map[string]bool{".note": true, ".note.gnu.build-id": true, ".comment": true}
+
+// An Error is a refused image or vmlinux: its message names the file and
+// the problem; Unwrap gives ErrLayout, ErrNotZero, ErrFormat or
+// ErrNotLoaded.
+type Error struct {
+	Err error
+	Msg string
+}
+
+func (e *Error) Error() string { return e.Msg }
+
+// Unwrap returns the kind of error, for errors.Is.
+func (e *Error) Unwrap() error { return e.Err }
+
+func errf(kind error, format string, args ...interface{}) error {
+	return &Error{Err: kind, Msg: fmt.Sprintf(format, args...)}
+}
 
 // A Layout says where the sections of a vmlinux land in a binary image made
 // from it, and what the image holds around .module_hashes.
@@ -122,8 +139,7 @@ func readLayout(path string, shift int64) (*Layout, error) {
 	for i, sh := range f.Sections {
 		if sh.Flags&elf.SHF_ALLOC == 0 || sh.Type == elf.SHT_NOBITS || sh.Size == 0 || removed[sh.Name] {
 			if i == s.Index {
-				return nil, fmt.Errorf("%w: %s: %s (section %d) is not an allocated section with file data: no binary image holds it",
-					ErrNotLoaded, path, vmlinux.SectionName, i)
+				return nil, errf(ErrNotLoaded, "%s: %s (section %d) is not an allocated section with file data: no binary image holds it", path, vmlinux.SectionName, i)
 			}
 			continue
 		}
@@ -147,8 +163,7 @@ func readLayout(path string, shift int64) (*Layout, error) {
 		}
 	}
 	if hashes < 0 {
-		return nil, fmt.Errorf("%w: %s: %s (section %d) is not an allocated section with file data: no binary image holds it",
-			ErrNotLoaded, path, vmlinux.SectionName, s.Index)
+		return nil, errf(ErrNotLoaded, "%s: %s (section %d) is not an allocated section with file data: no binary image holds it", path, vmlinux.SectionName, s.Index)
 	}
 	h := secs[hashes]
 	base, end := secs[0].lma, secs[0].lma+uint64(secs[0].size)
@@ -161,8 +176,7 @@ func readLayout(path string, shift int64) (*Layout, error) {
 		}
 	}
 	if end-base > MaxImageSize {
-		return nil, fmt.Errorf("%w: %s: its loaded sections span %d bytes (0x%x to 0x%x), more than %d",
-			ErrLayout, path, end-base, base, end, int64(MaxImageSize))
+		return nil, errf(ErrLayout, "%s: its loaded sections span %d bytes (0x%x to 0x%x), more than %d", path, end-base, base, end, int64(MaxImageSize))
 	}
 	lay := &Layout{Vmlinux: path, Section: s, Offset: int64(h.lma-base) + shift, Size: int64(end - base), Base: base, Record: rec}
 
@@ -250,7 +264,7 @@ func Detect(path string, data []byte) (Compression, error) {
 	case bytes.HasPrefix(data, lz4LegacyMagic):
 		return LZ4, nil
 	case bytes.HasPrefix(data, lz4FrameMagic):
-		return "", fmt.Errorf("%w: %s: an LZ4 frame; kbuild's Image.lz4 is the legacy LZ4 format (lz4 -l)", ErrFormat, path)
+		return "", errf(ErrFormat, "%s: an LZ4 frame; kbuild's Image.lz4 is the legacy LZ4 format (lz4 -l)", path)
 	}
 	return None, nil
 }
@@ -264,21 +278,21 @@ func Decompress(path string, data []byte, c Compression) ([]byte, error) {
 	case Gzip:
 		zr, err := gzip.NewReader(bytes.NewReader(data))
 		if err != nil {
-			return nil, fmt.Errorf("%w: %s: gzip: %v", ErrFormat, path, err)
+			return nil, errf(ErrFormat, "%s: gzip: %v", path, err)
 		}
 		r = zr
 	case LZ4:
 		r = lz4.NewReader(bytes.NewReader(data))
 	default:
-		return nil, fmt.Errorf("%w: %s: compression %q", ErrFormat, path, c)
+		return nil, errf(ErrFormat, "%s: compression %q", path, c)
 	}
 	var buf bytes.Buffer
 	n, err := io.Copy(&buf, io.LimitReader(r, MaxImageSize+1))
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %s: %v", ErrFormat, path, c, err)
+		return nil, errf(ErrFormat, "%s: %s: %v", path, c, err)
 	}
 	if n > MaxImageSize {
-		return nil, fmt.Errorf("%w: %s: decompresses to more than %d bytes", ErrFormat, path, int64(MaxImageSize))
+		return nil, errf(ErrFormat, "%s: decompresses to more than %d bytes", path, int64(MaxImageSize))
 	}
 	return buf.Bytes(), nil
 }
@@ -328,33 +342,31 @@ func (l *Layout) Check(path string, raw []byte) error { return l.check(path, raw
 // an image that already holds it.
 func (l *Layout) check(path string, raw, record []byte) error {
 	if int64(len(raw)) != l.Size {
-		return fmt.Errorf("%w: %s is %d bytes, but the loaded sections of %s span %d bytes (load address 0x%x on): "+
-			"not an objcopy -O binary image of this vmlinux", ErrLayout, path, len(raw), l.Vmlinux, l.Size, l.Base)
+		return errf(ErrLayout, "%s is %d bytes, but the loaded sections of %s span %d bytes (load address 0x%x on): "+
+			"not an objcopy -O binary image of this vmlinux", path, len(raw), l.Vmlinux, l.Size, l.Base)
 	}
 	end := l.Offset + int64(merkle.RecordSize)
 	if l.Offset < 0 || end > l.Size {
-		return fmt.Errorf("%w: %s: %s at offset 0x%x lies outside the %d-byte image", ErrLayout, path, vmlinux.SectionName, l.Offset, l.Size)
+		return errf(ErrLayout, "%s: %s at offset 0x%x lies outside the %d-byte image", path, vmlinux.SectionName, l.Offset, l.Size)
 	}
 	if got := raw[l.Offset:end]; !bytes.Equal(got, make([]byte, merkle.RecordSize)) {
 		if bytes.Equal(got, record) || bytes.Equal(got, l.Record.Marshal(l.Section.ByteOrder)) {
-			return fmt.Errorf("%w: %s already holds the root record at offset 0x%x: it is patched already, or was made from the vmlinux with the root", ErrNotZero, path, l.Offset)
+			return errf(ErrNotZero, "%s already holds the root record at offset 0x%x: it is patched already, or was made from the vmlinux with the root", path, l.Offset)
 		}
-		return fmt.Errorf("%w: %s holds %x at offset 0x%x, where %s's %s goes: expected 36 zero bytes (an image already patched, or made from a patched vmlinux?)",
-			ErrNotZero, path, got, l.Offset, l.Vmlinux, vmlinux.SectionName)
+		return errf(ErrNotZero, "%s holds %x at offset 0x%x, where %s's %s goes: expected 36 zero bytes (an image already patched, or made from a patched vmlinux?)", path, got, l.Offset, l.Vmlinux, vmlinux.SectionName)
 	}
 	nonzero := false
 	for _, n := range l.neighbours {
 		got := raw[n.at : n.at+int64(len(n.data))]
 		if i := firstDiff(got, n.data); i >= 0 {
 			at := n.at + int64(i)
-			return fmt.Errorf("%w: %s differs from %s at image offset 0x%x, %d bytes from where %s should be (0x%x): image 0x%02x, vmlinux 0x%02x; "+
-				"the image was not made from this vmlinux, or the offset is wrong", ErrLayout, path, l.Vmlinux, at, at-l.Offset, vmlinux.SectionName, l.Offset, got[i], n.data[i])
+			return errf(ErrLayout, "%s differs from %s at image offset 0x%x, %d bytes from where %s should be (0x%x): image 0x%02x, vmlinux 0x%02x; "+
+				"the image was not made from this vmlinux, or the offset is wrong", path, l.Vmlinux, at, at-l.Offset, vmlinux.SectionName, l.Offset, got[i], n.data[i])
 		}
 		nonzero = nonzero || bytes.Count(n.data, []byte{0}) != len(n.data)
 	}
 	if !nonzero {
-		return fmt.Errorf("%w: %s: the neighbours of %s in %s within %d bytes are all zero, so they cannot confirm where the section lies",
-			ErrLayout, path, vmlinux.SectionName, l.Vmlinux, Window)
+		return errf(ErrLayout, "%s: the neighbours of %s in %s within %d bytes are all zero, so they cannot confirm where the section lies", path, vmlinux.SectionName, l.Vmlinux, Window)
 	}
 	return nil
 }

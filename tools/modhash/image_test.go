@@ -95,8 +95,8 @@ func TestImageCLI(t *testing.T) {
 	}
 }
 
-// TestImageCLIErrors: every refusal names the file, exits 1 (2 for a bad
-// command line) and leaves the directory as it was.
+// TestImageCLIErrors: every refusal names the file, exits 2 (trouble, as
+// every command but verify) and leaves the directory as it was.
 func TestImageCLIErrors(t *testing.T) {
 	fx := newImageFixture(t, elftest.Host)
 	out := filepath.Join(fx.dir, "out")
@@ -125,18 +125,18 @@ func TestImageCLIErrors(t *testing.T) {
 		{"no -o", []string{"-vmlinux", fx.vmlinux, fx.image}, 2, "-o OUT is required"},
 		{"no -vmlinux", []string{"-o", out, fx.image}, 2, "-vmlinux VMLINUX is required"},
 		{"two images", []string{"-o", out, "-vmlinux", fx.vmlinux, fx.image, fx.image}, 2, "want one input image"},
-		{"zero vmlinux, no manifest", []string{"-o", out, "-vmlinux", fx.vmlinux, fx.image}, 1, fx.vmlinux + ": its .module_hashes is 36 zero bytes"},
-		{"manifest of another root", []string{"-o", out, "-vmlinux", fx.patched, "-manifest", other, fx.image}, 1, "but " + other + " has root"},
-		{"image already patched", []string{"-o", out, "-vmlinux", fx.patched, patchedImage}, 1, patchedImage + " already holds the root record"},
-		{"short image", []string{"-o", out, "-vmlinux", fx.patched, short}, 1, short + " is 100 bytes"},
-		{"empty image", []string{"-o", out, "-vmlinux", fx.patched, empty}, 1, empty + ": the file is empty"},
-		{"fifo image", []string{"-o", out, "-vmlinux", fx.patched, fifo}, 1, fifo + ": not a regular file"},
-		{"fifo vmlinux", []string{"-o", out, "-vmlinux", fifo, fx.image}, 1, fifo + ": not a regular file"},
-		{"missing image", []string{"-o", out, "-vmlinux", fx.patched, fx.image + ".missing"}, 1, fx.image + ".missing"},
-		{"image is vmlinux", []string{"-o", out, "-vmlinux", fx.patched, fx.patched}, 1, "not an objcopy -O binary image"},
-		{"output is the image", []string{"-o", fx.image, "-vmlinux", fx.patched, fx.image}, 1, "cannot write " + fx.image + ": it is the input"},
-		{"output is vmlinux", []string{"-o", fx.patched, "-vmlinux", fx.patched, fx.image}, 1, "cannot write " + fx.patched + ": it is the input"},
-		{"output is a directory", []string{"-o", fx.dir, "-vmlinux", fx.patched, fx.image}, 1, "cannot write " + fx.dir},
+		{"zero vmlinux, no manifest", []string{"-o", out, "-vmlinux", fx.vmlinux, fx.image}, 2, fx.vmlinux + ": its .module_hashes is 36 zero bytes"},
+		{"manifest of another root", []string{"-o", out, "-vmlinux", fx.patched, "-manifest", other, fx.image}, 2, "but " + other + " has root"},
+		{"image already patched", []string{"-o", out, "-vmlinux", fx.patched, patchedImage}, 2, patchedImage + " already holds the root record"},
+		{"short image", []string{"-o", out, "-vmlinux", fx.patched, short}, 2, short + " is 100 bytes"},
+		{"empty image", []string{"-o", out, "-vmlinux", fx.patched, empty}, 2, empty + ": the file is empty"},
+		{"fifo image", []string{"-o", out, "-vmlinux", fx.patched, fifo}, 2, fifo + ": not a regular file"},
+		{"fifo vmlinux", []string{"-o", out, "-vmlinux", fifo, fx.image}, 2, fifo + ": not a regular file"},
+		{"missing image", []string{"-o", out, "-vmlinux", fx.patched, fx.image + ".missing"}, 2, fx.image + ".missing"},
+		{"image is vmlinux", []string{"-o", out, "-vmlinux", fx.patched, fx.patched}, 2, "not an objcopy -O binary image"},
+		{"output is the image", []string{"-o", fx.image, "-vmlinux", fx.patched, fx.image}, 2, "cannot write " + fx.image + ": it is the input"},
+		{"output is vmlinux", []string{"-o", fx.patched, "-vmlinux", fx.patched, fx.image}, 2, "cannot write " + fx.patched + ": it is the input"},
+		{"output is a directory", []string{"-o", fx.dir, "-vmlinux", fx.patched, fx.image}, 2, "cannot write " + fx.dir},
 	} {
 		before := listTree(t, fx.dir)
 		code, stdout, stderr := modhash(t, append([]string{"image"}, c.args...)...)
