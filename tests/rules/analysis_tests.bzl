@@ -311,6 +311,36 @@ def _vmlinux_test_impl(ctx):
 
 vmlinux_test = make(_vmlinux_test_impl)
 
+def _image_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    target = analysistest.target_under_test(env)
+    actions = target_actions(env)
+    asserts.equals(env, ["ModuleHashImage"], [a.mnemonic for a in actions])
+    image = actions[0]
+    out = target[DefaultInfo].files.to_list()
+    asserts.equals(env, 1, len(out))
+    asserts.equals(env, target.label.name, out[0].basename, "the output is named like the target")
+    asserts.equals(env, "image", image.argv[1])
+    asserts.equals(env, out[0].path, _flag_value(image.argv, "-o"))
+    asserts.true(env, _flag_value(image.argv, "-vmlinux").endswith(ctx.attr.vmlinux), str(image.argv))
+    asserts.true(env, image.argv[-1].endswith(ctx.attr.image), str(image.argv))
+    manifest = _flag_value(image.argv, "-manifest")
+    inputs = [f.path for f in image.inputs.to_list()]
+    if ctx.attr.with_root:
+        asserts.true(env, manifest != None and manifest.endswith("/module_hashes/manifest.json"), str(image.argv))
+        asserts.true(env, manifest in inputs, "the manifest is not an input: %s" % inputs)
+    else:
+        asserts.equals(env, None, manifest, "no root: the root comes from the vmlinux")
+    for arg in [image.argv[-1], _flag_value(image.argv, "-vmlinux")]:
+        asserts.true(env, arg in inputs, "%s is not an input: %s" % (arg, inputs))
+    return analysistest.end(env)
+
+image_test = make(_image_test_impl, attrs = {
+    "image": attr.string(doc = "How the image argument ends."),
+    "vmlinux": attr.string(doc = "How the -vmlinux argument ends."),
+    "with_root": attr.bool(doc = "The target has `root`: -manifest is passed."),
+})
+
 def _test_rule_test_impl(ctx):
     env = analysistest.begin(ctx)
     target = analysistest.target_under_test(env)
