@@ -17,13 +17,14 @@ VMLINUX with "objcopy -O binary" (arm64 Image), with the 36-byte root record
 written where VMLINUX's .module_hashes section lies in it: the image that
 boots must carry the root, but kbuild made it from vmlinux as linked, with
 36 zero bytes. IMAGE may be compressed as gzip (Image.gz) or legacy LZ4
-(Image.lz4, lz4 -l); OUT is then decompressed, patched and compressed again
-the same way, deterministically.
+(Image.lz4, lz4 -l): it is then decompressed, patched, and OUT is
+compressed the same way, deterministically.
 
 The offset comes from VMLINUX's section and program headers. The command
 checks that IMAGE has the size VMLINUX's loaded sections span, that the 36
-bytes there are zero and that the 4096 bytes on each side equal VMLINUX's,
-so an image made from another vmlinux, or a wrong offset, is refused.
+bytes there are zero and that the section's neighbours in VMLINUX (the
+loaded data within 4096 bytes on each side) are the same in IMAGE, so an
+image made from another vmlinux, or a wrong offset, is refused.
 
 The root comes from -manifest (the tree step's manifest; VMLINUX's section
 must then be zero or hold the same root) or, without it, from VMLINUX,
