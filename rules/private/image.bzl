@@ -1,6 +1,7 @@
 """module_hashes_image: the boot image (arm64 Image, Image.gz, Image.lz4) carrying the root."""
 
 load(":providers.bzl", "ModuleHashesInfo")
+load(":tool.bzl", "MODHASH_ATTRS", "modhash_executable")
 
 def _module_hashes_image_impl(ctx):
     out = ctx.actions.declare_file(ctx.label.name)
@@ -15,7 +16,7 @@ def _module_hashes_image_impl(ctx):
         inputs.append(manifest)
     args.add(ctx.file.image)
     ctx.actions.run(
-        executable = ctx.executable._modhash,
+        executable = modhash_executable(ctx),
         arguments = [args],
         inputs = inputs,
         outputs = [out],
@@ -45,7 +46,7 @@ the file, unless `image` has the size of vmlinux's loaded sections, holds 36
 zero bytes at that offset and the same bytes as vmlinux around them: an
 image made from another vmlinux, or already patched, is refused rather than
 silently mispatched.""",
-    attrs = {
+    attrs = dict({
         "image": attr.label(
             mandatory = True,
             allow_single_file = True,
@@ -66,11 +67,5 @@ silently mispatched.""",
                   "with the root written in (`module_hashes_vmlinux`, then `root` " +
                   "may be omitted; if given, it must be the same root).",
         ),
-        "_modhash": attr.label(
-            default = Label("//tools/modhash"),
-            executable = True,
-            cfg = "exec",
-            doc = "The modhash tool.",
-        ),
-    },
+    }, **MODHASH_ATTRS),
 )
