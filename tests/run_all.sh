@@ -13,6 +13,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 what="${1:-all}"
 step() { printf '\n=== %s\n' "$*"; }
 
+step "Debian packages of bazel/debian-packages.txt (./bazelw installs what is missing)"
+./bazelw info release >/dev/null
+
 if [[ "$what" == all || "$what" == go ]]; then
   step "cross toolchains for the ELF tests"
   tests/elf/install-cross.sh
