@@ -68,6 +68,12 @@ type output struct {
 	unchanged bool     // the destination already holds the new content
 	aside     bool     // old holds the old content (commit)
 	renamed   bool     // tmp was renamed to the destination
+
+	kept    bool   // not written (Keep)
+	direct  bool   // new output created at its final name (InPlace)
+	created bool   // direct: this run created the destination
+	inPlace bool   // the destination was overwritten in place (InPlace)
+	undo    undoOp // inPlace: how to put the old bytes back
 }
 
 // Txn is a set of outputs replaced all or nothing. Declare inputs and
@@ -86,6 +92,7 @@ type Txn struct {
 	outID   map[fileID]int      // identity of an existing destination → output index
 	dirs    map[string]dirCheck // checked directories by absolute path
 
+	small   bool     // InPlace: small outputs after the first skip staging
 	mkdirs  bool     // create missing destination directories
 	missing []string // directories to create, parents first
 	created []string // directories created by this run
@@ -96,6 +103,20 @@ type Txn struct {
 	done      bool // committed or aborted
 	committed bool // every output renamed; only old files left to remove
 }
+
+// InPlace makes WriteFile write small outputs (MaxInPlace bytes at most),
+// except the first, without staging them under a temporary name: a new
+// output is created at its final name, an existing one is overwritten in
+// place after its old bytes were saved in the journal. It halves the file
+// system operations of a run that writes thousands of proofs, and a
+// re-run allocates no inode at all; the journal still undoes everything
+// (docs/outputs.md). The first output is staged and renamed last, so a
+// make rule whose target it is never sees it new while others are not.
+func (t *Txn) InPlace() { t.small = true }
+
+// MaxInPlace is the largest output InPlace writes without staging: the
+// journal holds a copy of each old one.
+const MaxInPlace = 64 << 10
 
 // CreateDirs makes the transaction create missing destination directories
 // (when it begins writing; Abort removes them again if they are empty).
@@ -247,6 +268,7 @@ func (t *Txn) Output(path string, perm os.FileMode) (int, error) {
 		o.existing = fi
 		t.outID[id] = len(t.outs)
 	case os.IsNotExist(err):
+		o.direct = t.small && len(t.outs) > 0
 	default:
 		return 0, fmt.Errorf("cannot write %s: %v", path, unwrapPath(err))
 	}
@@ -324,9 +346,21 @@ func (t *Txn) Path(i int) string { return t.outs[i].path }
 // WriteFile stages output i with the given content. A destination that
 // already holds exactly these bytes, with the mode and as a regular file,
 // is left alone (no write, no rename): a re-run that changes nothing
-// touches nothing.
+// touches nothing. With InPlace, small outputs are written at their final
+// names instead (see InPlace).
 func (t *Txn) WriteFile(i int, data []byte) error {
 	o := t.outs[i]
+	if o.direct {
+		return t.writeDirect(o, data)
+	}
+	if t.small && i > 0 && o.existing != nil && len(data) <= MaxInPlace {
+		done, err := t.writeInPlace(i, data)
+		if done || err != nil {
+			return err
+		}
+		// Not a plain file of ours with one link and the mode: staged
+		// and renamed as without InPlace.
+	}
 	if o.existing != nil && o.existing.Mode().IsRegular() && o.existing.Size() == int64(len(data)) &&
 		o.existing.Mode().Perm() == o.perm.Perm() && sameContent(o.abs, data) &&
 		(!o.touch || touch(o.abs) == nil) {
@@ -367,13 +401,39 @@ func sameContent(path string, data []byte) bool {
 	return err == io.ErrUnexpectedEOF && n == len(data) && bytes.Equal(buf[:n], data)
 }
 
-// WriteFiles stages every output with content data(i), on up to workers
-// goroutines.
+// WriteFiles stages every output not kept (Keep) with content data(i), on
+// up to workers goroutines.
 func (t *Txn) WriteFiles(workers int, data func(i int) []byte) error {
-	_, err := parallel.ForEach(len(t.outs), workers, func(_, i int) error {
-		return t.WriteFile(i, data(i))
+	// Each worker takes a run of outputs in one directory: creating files
+	// locks the directory, so two workers in one directory wait for each
+	// other.
+	const maxRun = 16
+	var runs []int // start of each run; runs[k+1] ends run k
+	for i, o := range t.outs {
+		if i == 0 || i-runs[len(runs)-1] >= maxRun || filepath.Dir(o.abs) != filepath.Dir(t.outs[i-1].abs) {
+			runs = append(runs, i)
+		}
+	}
+	runs = append(runs, len(t.outs))
+	_, err := parallel.ForEach(len(runs)-1, workers, func(_, k int) error {
+		for i := runs[k]; i < runs[k+1]; i++ {
+			if t.outs[i].kept {
+				continue
+			}
+			if err := t.WriteFile(i, data(i)); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	return err
+}
+
+// Keep leaves output i as it is: it is not written in this run. For an
+// optional output, such as a cache with nothing new to say.
+func (t *Txn) Keep(i int) {
+	t.outs[i].kept = true
+	t.outs[i].unchanged = true
 }
 
 // Create stages output i as a stream: write the content to the returned
@@ -448,9 +508,14 @@ func (t *Txn) begin() error {
 	dir, base := filepath.Split(first.abs)
 	jpath := filepath.Join(dir, "."+base+journalSuffix)
 	var b strings.Builder
-	fmt.Fprintf(&b, "modhash-txn 1\nrun %s\n", t.run)
+	fmt.Fprintf(&b, "modhash-txn 2\nrun %s\n", t.run)
 	for _, o := range t.outs {
-		fmt.Fprintf(&b, "out %s\n", strconv.Quote(o.abs))
+		if o.direct {
+			// Did not exist: created at its name; undone by removing it.
+			fmt.Fprintf(&b, "new %s\n", strconv.Quote(o.abs))
+		} else {
+			fmt.Fprintf(&b, "out %s\n", strconv.Quote(o.abs))
+		}
 	}
 	interruptMu.RLock()
 	defer interruptMu.RUnlock()
@@ -541,8 +606,8 @@ func removeUnlocked(path string) error {
 func (t *Txn) Commit(workers int) error {
 	var staged []int
 	for i, o := range t.outs {
-		if o.unchanged {
-			continue
+		if o.unchanged || o.created || o.inPlace {
+			continue // final already
 		}
 		if err := t.finish(o); err != nil {
 			t.Abort()
@@ -551,9 +616,18 @@ func (t *Txn) Commit(workers int) error {
 		staged = append(staged, i)
 	}
 	if len(staged) == 0 {
+		// Nothing to rename; outputs written in place or created at
+		// their names are final once the done record is written.
+		if t.journal != nil {
+			if err := t.journalWrite("done\n"); err != nil {
+				t.Abort()
+				return fmt.Errorf("cannot write %s: journal %s: %v", t.outs[0].path, t.jpath, err)
+			}
+		}
 		t.mu.Lock()
-		t.done = true
+		t.done, t.committed = true, true
 		t.mu.Unlock()
+		t.closeJournal()
 		return nil
 	}
 	// The commit record: from here on, the next run undoes these renames.
@@ -613,6 +687,14 @@ func (t *Txn) journalWrite(s string) error {
 	return err
 }
 
+// journalAppend writes one record; the caller holds interruptMu. One
+// write(2) per record: a record cut short by a kill is the last one and
+// is ignored by Recover, and what it announced was never done.
+func (t *Txn) journalAppend(rec []byte) error {
+	_, err := t.journal.Write(rec)
+	return err
+}
+
 // replace moves the old destination aside (a hard link, so the destination
 // never disappears) and renames the new content into place.
 func (t *Txn) replace(o *output) error {
@@ -669,6 +751,10 @@ func (t *Txn) abort() {
 			o.file.Close()
 		}
 		switch {
+		case o.inPlace:
+			o.undo.restore(o.abs)
+		case o.created:
+			removeIfSame(o.abs, o.undo.ino)
 		case o.aside && !o.renamed:
 			// old is a second link to the destination (or the destination
 			// moved aside): rename(2) of two links of one file does nothing.
@@ -732,10 +818,22 @@ func Recover(jpath string) error {
 		dir, base := filepath.Split(abs)
 		tmp := filepath.Join(dir, "."+base+"."+j.run+newSuffix)
 		old := filepath.Join(dir, "."+base+"."+j.run+oldSuffix)
+		u, inPlace := j.undo[i]
 		switch {
-		case j.done || !j.committed[i]:
+		case j.done:
 			os.Remove(tmp)
 			os.Remove(old)
+		case inPlace:
+			// Overwritten in place (or about to be): the old bytes back.
+			if err := u.restore(abs); err != nil {
+				return fmt.Errorf("journal %s: cannot restore %s: %v", jpath, abs, unwrapPath(err))
+			}
+		case !j.committed[i]:
+			os.Remove(tmp)
+			os.Remove(old)
+			if j.isNew[i] {
+				os.Remove(abs) // created at its name by the killed run
+			}
 		case exists(old):
 			// Moved aside (and maybe replaced): put it back.
 			if err := restoreOld(old, abs); err != nil {
@@ -757,14 +855,16 @@ func Recover(jpath string) error {
 type journal struct {
 	run       string
 	outs      []string
+	isNew     map[int]bool // created at its name (InPlace)
+	undo      map[int]undoOp
 	committed map[int]bool
 	done      bool
 }
 
 func parseJournal(data []byte) (journal, error) {
-	j := journal{committed: map[int]bool{}}
+	j := journal{committed: map[int]bool{}, isNew: map[int]bool{}, undo: map[int]undoOp{}}
 	lines := strings.Split(string(data), "\n")
-	if len(lines) < 2 || lines[0] != "modhash-txn 1" || !strings.HasPrefix(lines[1], "run ") {
+	if len(lines) < 2 || (lines[0] != "modhash-txn 1" && lines[0] != "modhash-txn 2") || !strings.HasPrefix(lines[1], "run ") {
 		return j, errors.New("not a modhash journal")
 	}
 	j.run = strings.TrimPrefix(lines[1], "run ")
@@ -773,12 +873,23 @@ func parseJournal(data []byte) (journal, error) {
 	}
 	for n, l := range lines[2:] {
 		switch {
-		case strings.HasPrefix(l, "out "):
+		case strings.HasPrefix(l, "out ") || strings.HasPrefix(l, "new "):
 			p, err := strconv.Unquote(l[4:])
 			if err != nil || !filepath.IsAbs(p) {
 				return j, fmt.Errorf("line %d: bad output path", n+3)
 			}
+			if l[0] == 'n' {
+				j.isNew[len(j.outs)] = true
+			}
 			j.outs = append(j.outs, p)
+		case strings.HasPrefix(l, "undo ") && n+3 < len(lines):
+			// (The last line, without its newline, was cut short by the
+			// kill before the write it announces.)
+			i, u, err := parseUndo(strings.Fields(l[5:]), len(j.outs))
+			if err != nil {
+				return j, fmt.Errorf("line %d: %v", n+3, err)
+			}
+			j.undo[i] = u
 		case l == "commit" || strings.HasPrefix(l, "commit "):
 			for _, f := range strings.Fields(l)[1:] {
 				i, err := strconv.Atoi(f)

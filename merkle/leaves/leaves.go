@@ -14,6 +14,8 @@ import (
 	"os"
 	"runtime"
 	"sync/atomic"
+	"syscall"
+	"time"
 
 	"github.com/modhash/modhash/internal/parallel"
 	"github.com/modhash/modhash/internal/plainfile"
@@ -53,6 +55,10 @@ type Options struct {
 	// Progress, if set, counts finished files and hashed bytes as they
 	// complete; read it from another goroutine for a progress display.
 	Progress *Progress
+	// Cache, if set, gives the leaves of modules unchanged since an
+	// earlier run, which are then not read, and records this run's
+	// leaves for the next (Cache.Marshal).
+	Cache *Cache
 }
 
 // Progress counts completed work; safe for concurrent use.
@@ -80,7 +86,20 @@ func Hash(inputs []Input, opts Options) ([]Leaf, error) {
 	}
 	bufs := make([][]byte, workers) // one per worker, allocated on first use
 	out := make([]Leaf, len(inputs))
+	cache := opts.Cache
+	if cache != nil {
+		cache.begin()
+	}
 	failures, err := parallel.ForEach(len(inputs), workers, func(w, i int) error {
+		if cache != nil && len(cache.old) > 0 {
+			if l, ok := cache.lookup(inputs[i]); ok {
+				out[i] = l
+				if opts.Progress != nil {
+					opts.Progress.Files.Add(1)
+				}
+				return nil
+			}
+		}
 		if bufs[w] == nil {
 			bufs[w] = make([]byte, bufSize)
 		}
@@ -100,6 +119,9 @@ func Hash(inputs []Input, opts Options) ([]Leaf, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	if cache != nil {
+		cache.finish(inputs, out)
 	}
 	return out, nil
 }
@@ -146,8 +168,19 @@ func (m *Module) CheckUnchanged(n int64) error {
 		return fmt.Errorf("%s: %w: its size went from %d to %d bytes", m.Name(), ErrChanged, m.Info.Size(), st.Size())
 	case !st.ModTime().Equal(m.Info.ModTime()):
 		return fmt.Errorf("%s: %w: modified at %s", m.Name(), ErrChanged, st.ModTime().Format("15:04:05.000000000"))
+	case ctime(st) != ctime(m.Info):
+		// Rewritten with the same size and its mtime set back (cp -p,
+		// touch -r): only the status change time shows it.
+		return fmt.Errorf("%s: %w: its status changed at %s", m.Name(), ErrChanged, time.Unix(0, ctime(st)).Format("15:04:05.000000000"))
 	}
 	return nil
+}
+
+func ctime(fi os.FileInfo) int64 {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return syscall.TimespecToNsec(st.Ctim)
+	}
+	return 0
 }
 
 // Module is an open module file and the part of it that is the module

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"path/filepath"
+
 	"github.com/modhash/modhash/internal/atomicfile"
 	"github.com/modhash/modhash/merkle"
 	"github.com/modhash/modhash/merkle/kbuild"
@@ -42,6 +44,7 @@ func runKbuild(e *env, args []string) error {
 	manifestOut := fs.String("manifest", "", "also write the tree's manifest JSON (input of modhash patch -manifest)")
 	recordOut := fs.String("record", "", "also write the 36-byte root record (the .module_hashes section data)")
 	byteOrder := byteOrderFlag(fs, "byte-order", "byte order of -record: little or big (the target's)")
+	useCache := fs.Bool("cache", true, "remember module leaves in .ROOT_C.modhash-leaves next to ROOT_C and do not read again a module whose device, inode, size, mtime and ctime are unchanged (docs/performance.md)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -60,6 +63,7 @@ func runKbuild(e *env, args []string) error {
 	// Every output is checked before anything is hashed or written.
 	out := atomicfile.New()
 	defer out.Abort()
+	out.InPlace() // thousands of small proofs: no temporary names
 	if err := out.Input(*order); err != nil {
 		return err
 	}
@@ -89,16 +93,29 @@ func runKbuild(e *env, args []string) error {
 		}
 		extra = append(extra, func() []byte { return tree.Record().Marshal(byteOrder.order) })
 	}
+	var cache *leaves.Cache
+	cacheOut := -1
+	if *useCache {
+		dir, base := filepath.Split(rootC)
+		cachePath := filepath.Join(dir, "."+base+".modhash-leaves")
+		if cacheOut, err = out.Output(cachePath, 0o644); err != nil {
+			return err
+		}
+		cache = leaves.LoadCache(cachePath)
+	}
 	inputs := make([]leaves.Input, len(mods))
 	for i, m := range mods {
 		inputs[i] = leaves.Input{Path: m.Path, Pos: uint32(m.Pos)}
 	}
 	var prog leaves.Progress
 	stop := showProgress(e.stderr, len(inputs), &prog)
-	ls, err := leaves.Hash(inputs, leaves.Options{Workers: *workers, Progress: &prog})
+	ls, err := leaves.Hash(inputs, leaves.Options{Workers: *workers, Progress: &prog, Cache: cache})
 	stop()
 	if err != nil {
 		return err
+	}
+	if cache != nil && cache.Len() == 0 {
+		out.Keep(cacheOut) // nothing to remember (modules too new)
 	}
 	digests := make([]merkle.Digest, len(ls))
 	for i, l := range ls {
@@ -115,13 +132,15 @@ func runKbuild(e *env, args []string) error {
 		manifest.Modules = append(manifest.Modules, merkle.ManifestEntry{Pos: uint32(i), Name: mods[i].Path, Size: l.Size, Leaf: l.Leaf})
 	}
 	// Output 0 is ROOT_C, output i+1 the proof of module i, then -manifest
-	// and -record as given.
+	// -record as given, then the leaf cache.
 	if err := out.WriteFiles(*workers, func(i int) []byte {
 		switch {
 		case i == 0:
 			return kbuild.RootC(tree.Record())
 		case i <= len(mods):
 			return tree.Proof(i - 1).Signature()
+		case i == cacheOut:
+			return cache.Marshal()
 		}
 		return extra[i-len(mods)-1]()
 	}); err != nil {
