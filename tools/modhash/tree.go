@@ -108,6 +108,7 @@ func runTree(e *env, args []string) error {
 	out := atomicfile.New()
 	defer out.Abort()
 	out.CreateDirs() // for -proofs-dir
+	out.InPlace()    // proofs: small, often thousands
 	for _, in := range append([]string{*orderFile}, fs.Args()...) {
 		if in == "" {
 			continue
