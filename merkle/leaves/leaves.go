@@ -65,6 +65,8 @@ type Options struct {
 type Progress struct {
 	Files atomic.Int64
 	Bytes atomic.Int64
+	// Cached counts the files whose leaf came from Options.Cache (not read).
+	Cached atomic.Int64
 }
 
 // ErrEmpty reports an empty module file, which the kernel could never load.
@@ -96,6 +98,7 @@ func Hash(inputs []Input, opts Options) ([]Leaf, error) {
 				out[i] = l
 				if opts.Progress != nil {
 					opts.Progress.Files.Add(1)
+					opts.Progress.Cached.Add(1)
 				}
 				return nil
 			}
