@@ -80,8 +80,8 @@ func (t *Txn) writeDirect(o *output, data []byte) error {
 }
 
 // writeInPlace writes output i over its existing destination if that is
-// still the regular file declared, with one link and the output's mode:
-// the old bytes and times go to the journal first. An unchanged
+// still the regular file declared, with one link, the output's mode and
+// the new content's size: the old bytes and times go to the journal first. An unchanged
 // destination is left alone. It reports false (and no error) when the
 // destination does not qualify and must be staged instead.
 func (t *Txn) writeInPlace(i int, data []byte) (bool, error) {
@@ -119,9 +119,11 @@ func (t *Txn) writeInPlace(i int, data []byte) (bool, error) {
 		t.mu.Unlock()
 		return true, nil
 	}
-	if st.Nlink != 1 || int64(n) != st.Size {
-		// Another name shares the file (it must keep the old bytes), or
-		// it is being written by someone else.
+	if st.Nlink != 1 || int64(n) != st.Size || n != len(data) {
+		// Another name shares the file (it must keep the old bytes), it
+		// is being written by someone else, or the size changes (a tree
+		// with another number of levels): staged, so that no state of
+		// the file is ever the new bytes followed by old ones.
 		return false, nil
 	}
 	if err := t.begin(); err != nil {
@@ -139,11 +141,7 @@ func (t *Txn) writeInPlace(i int, data []byte) (bool, error) {
 	t.mu.Lock()
 	o.inPlace, o.undo = true, u
 	t.mu.Unlock()
-	err = pwriteAll(fd, data, 0)
-	if err == nil && len(data) < len(old) {
-		err = ftruncate(fd, int64(len(data)))
-	}
-	if err != nil {
+	if err := pwriteAll(fd, data, 0); err != nil {
 		return true, fmt.Errorf("cannot write %s: %v", o.path, err)
 	}
 	return true, nil

@@ -71,8 +71,8 @@ var inPlaceCases = []inPlaceCase{
 	{"first output", oldFile("old root", 0o644), "new root", "staged"},
 	{"new", nil, "new proof", "created"},
 	{"existing", oldFile("old proof", 0o644), "new proof", "in place"},
-	{"existing, longer", oldFile("old proof that is long", 0o644), "short", "in place"},
-	{"existing, empty", oldFile("", 0o644), "now something", "in place"},
+	{"existing, longer", oldFile("old proof that is long", 0o644), "short", "staged"},
+	{"existing, empty", oldFile("", 0o644), "now something", "staged"},
 	{"new, empty", nil, "", "created"},
 	{"unchanged", oldFile("same", 0o644), "same", "unchanged"},
 	{"other mode", oldFile("old", 0o600), "new", "staged"},
@@ -89,6 +89,15 @@ var inPlaceCases = []inPlaceCase{
 		}
 	}, "new", "staged"},
 	{"too large", oldFile(strings.Repeat("x", MaxInPlace+1), 0o644), "small", "staged"},
+}
+
+func caseIndex(name string) int {
+	for i, tc := range inPlaceCases {
+		if tc.name == name {
+			return i
+		}
+	}
+	panic(name)
 }
 
 // setupInPlace makes the destinations of inPlaceCases in a new directory
@@ -164,10 +173,10 @@ func TestInPlaceCommit(t *testing.T) {
 		}
 	}
 	// The second link and the link target keep the old bytes.
-	if b, _ := os.ReadFile(paths[8] + ".link"); string(b) != "old shared" {
+	if b, _ := os.ReadFile(paths[caseIndex("two links")] + ".link"); string(b) != "old shared" {
 		t.Errorf("the other link of a staged output holds %q", b)
 	}
-	if b, _ := os.ReadFile(paths[9] + ".target"); string(b) != "link target" {
+	if b, _ := os.ReadFile(paths[caseIndex("symbolic link")] + ".target"); string(b) != "link target" {
 		t.Errorf("a symbolic link's target holds %q", b)
 	}
 	for n := range dirState(t, dir) {
@@ -206,7 +215,13 @@ func TestInPlaceRecover(t *testing.T) {
 		tx := writeInPlaceTxn(t, paths)
 		if commit {
 			// Killed after the commit record, before any rename.
-			if err := tx.journalWrite("commit 0 7 8 9 10\n"); err != nil {
+			rec := "commit"
+			for i, tc := range inPlaceCases {
+				if tc.how == "staged" {
+					rec += " " + strconv.Itoa(i)
+				}
+			}
+			if err := tx.journalWrite(rec + "\n"); err != nil {
 				t.Fatal(err)
 			}
 		}
