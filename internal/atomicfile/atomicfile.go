@@ -58,7 +58,8 @@ type nameID struct {
 type output struct {
 	path     string // as the caller gave it, for messages
 	abs      string // absolute, cleaned
-	tmp, old string
+	sys      string // for system calls: abs, or relative to the working directory (a shorter walk)
+	tmp, old string // set by names
 	perm     os.FileMode
 	existing os.FileInfo // the destination before this run (nil if none)
 	touch    bool        // if unchanged, still set its modification time
@@ -187,17 +188,89 @@ func (t *Txn) abs(path string) (string, error) {
 	return filepath.Join(t.cwd, path), nil
 }
 
+// sysPath is abs relative to the working directory if it is below it:
+// system calls then walk fewer directories (the same lexically cleaned
+// path, so the same file).
+func (t *Txn) sysPath(abs string) string {
+	if t.cwd != "" && len(abs) > len(t.cwd)+1 && strings.HasPrefix(abs, t.cwd) && abs[len(t.cwd)] == '/' {
+		return abs[len(t.cwd)+1:]
+	}
+	return abs
+}
+
+// names sets o's temporary names (only outputs that are staged need them).
+func (t *Txn) names(o *output) {
+	if o.tmp == "" {
+		dir, base := filepath.Split(o.sys)
+		o.tmp = dir + "." + base + "." + t.run + newSuffix
+		o.old = dir + "." + base + "." + t.run + oldSuffix
+	}
+}
+
 // Output declares an output with the given mode and returns its index. It
 // refuses, naming the path: an output that is an input or another output
 // (by path, by directory entry or by the existing file's device and inode),
 // a destination that is a directory, in a directory that does not exist or
 // cannot be written, or another user's file in a sticky directory.
 func (t *Txn) Output(path string, perm os.FileMode) (int, error) {
+	return t.output(path, perm, nil)
+}
+
+// lstatResult is an os.Lstat of a destination made ahead (Outputs).
+type lstatResult struct {
+	abs string
+	fi  os.FileInfo
+	err error
+}
+
+// Outputs declares outputs with the same mode, as Output does one by one,
+// and returns the index of the first. The destinations are looked at on up
+// to workers goroutines: thousands of proofs are checked in a fraction of
+// the time.
+func (t *Txn) Outputs(paths []string, perm os.FileMode, workers int) (int, error) {
+	first, start := len(t.outs), 0
+	if len(paths) == 0 {
+		return first, nil
+	}
+	if len(t.outs) == 0 {
+		// The first output recovers a killed run's journal, which may
+		// change the other destinations: look at them afterwards.
+		if _, err := t.Output(paths[0], perm); err != nil {
+			return 0, err
+		}
+		start = 1
+	}
+	if start < len(paths) {
+		if _, err := t.abs(paths[start]); err != nil { // the working directory, once
+			return 0, fmt.Errorf("cannot write %s: %v", paths[start], err)
+		}
+	}
+	pre := make([]lstatResult, len(paths))
+	parallel.ForEach(len(paths)-start, workers, func(_, k int) error {
+		r := &pre[start+k]
+		if abs, err := t.abs(paths[start+k]); err == nil {
+			r.abs = abs
+			r.fi, r.err = os.Lstat(t.sysPath(abs))
+		}
+		return nil
+	})
+	for i := start; i < len(paths); i++ {
+		if _, err := t.output(paths[i], perm, &pre[i]); err != nil {
+			return 0, err
+		}
+	}
+	return first, nil
+}
+
+func (t *Txn) output(path string, perm os.FileMode, pre *lstatResult) (int, error) {
 	if t.journal != nil || t.done {
 		return 0, fmt.Errorf("cannot write %s: output declared after writing began", path)
 	}
-	abs, err := t.abs(path)
-	if err != nil {
+	var abs string
+	var err error
+	if pre != nil && pre.abs != "" {
+		abs = pre.abs
+	} else if abs, err = t.abs(path); err != nil {
 		return 0, fmt.Errorf("cannot write %s: %v", path, err)
 	}
 	if in, ok := t.inPath[abs]; ok {
@@ -221,9 +294,7 @@ func (t *Txn) Output(path string, perm os.FileMode) (int, error) {
 	if d.missing {
 		// A directory to create: identified by its path; the first
 		// existing ancestor must be writable.
-		o := &output{path: path, abs: abs, perm: perm,
-			tmp: filepath.Join(dir, "."+base+"."+t.run+newSuffix),
-			old: filepath.Join(dir, "."+base+"."+t.run+oldSuffix)}
+		o := &output{path: path, abs: abs, sys: t.sysPath(abs), perm: perm}
 		t.outPath[abs] = len(t.outs)
 		t.outs = append(t.outs, o)
 		return len(t.outs) - 1, nil
@@ -235,10 +306,13 @@ func (t *Txn) Output(path string, perm os.FileMode) (int, error) {
 	if j, ok := t.outName[nid]; ok {
 		return 0, fmt.Errorf("cannot write %s: it is also the output %s", path, t.outs[j].path)
 	}
-	o := &output{path: path, abs: abs, perm: perm,
-		tmp: filepath.Join(dir, "."+base+"."+t.run+newSuffix),
-		old: filepath.Join(dir, "."+base+"."+t.run+oldSuffix)}
-	fi, err := os.Lstat(abs)
+	o := &output{path: path, abs: abs, sys: t.sysPath(abs), perm: perm}
+	var fi os.FileInfo
+	if pre != nil && (pre.fi != nil || pre.err != nil) {
+		fi, err = pre.fi, pre.err
+	} else {
+		fi, err = os.Lstat(o.sys)
+	}
 	switch {
 	case err == nil:
 		if fi.IsDir() {
@@ -362,8 +436,8 @@ func (t *Txn) WriteFile(i int, data []byte) error {
 		// and renamed as without InPlace.
 	}
 	if o.existing != nil && o.existing.Mode().IsRegular() && o.existing.Size() == int64(len(data)) &&
-		o.existing.Mode().Perm() == o.perm.Perm() && sameContent(o.abs, data) &&
-		(!o.touch || touch(o.abs) == nil) {
+		o.existing.Mode().Perm() == o.perm.Perm() && sameContent(o.sys, data) &&
+		(!o.touch || touch(o.sys) == nil) {
 		t.mu.Lock()
 		o.unchanged = true
 		t.mu.Unlock()
@@ -449,6 +523,7 @@ func (t *Txn) Create(i int) (*File, error) {
 	if t.isDone() {
 		return nil, ErrInterrupted
 	}
+	t.names(o)
 	f, err := plainfile.CreateExclusive(o.tmp, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("cannot create %s: %v", o.path, unwrapPath(err))
@@ -703,16 +778,17 @@ func (t *Txn) replace(o *output) error {
 	if t.isDone() {
 		return ErrInterrupted
 	}
+	t.names(o)
 	if o.existing != nil {
-		err := os.Link(o.abs, o.old)
+		err := os.Link(o.sys, o.old)
 		if err != nil && !os.IsNotExist(err) {
 			// No hard links here (or not allowed to link another
 			// user's file): move it aside instead, unless it has become
 			// a directory since it was checked.
-			if fi, lerr := os.Lstat(o.abs); lerr == nil && fi.IsDir() {
+			if fi, lerr := os.Lstat(o.sys); lerr == nil && fi.IsDir() {
 				return fmt.Errorf("cannot write %s: it is a directory", o.path)
 			}
-			err = rename(o.abs, o.old)
+			err = rename(o.sys, o.old)
 		}
 		switch {
 		case err == nil:
@@ -722,7 +798,7 @@ func (t *Txn) replace(o *output) error {
 			return fmt.Errorf("cannot write %s: cannot keep the old file: %v", o.path, unwrapPath(err))
 		}
 	}
-	if err := rename(o.tmp, o.abs); err != nil {
+	if err := rename(o.tmp, o.sys); err != nil {
 		return fmt.Errorf("cannot write %s: %v", o.path, unwrapPath(err))
 	}
 	o.renamed = true
@@ -752,19 +828,21 @@ func (t *Txn) abort() {
 		}
 		switch {
 		case o.inPlace:
-			o.undo.restore(o.abs)
+			o.undo.restore(o.sys)
 		case o.created:
-			removeIfSame(o.abs, o.undo.ino)
+			removeIfSame(o.sys, o.undo.ino)
 		case o.aside && !o.renamed:
 			// old is a second link to the destination (or the destination
 			// moved aside): rename(2) of two links of one file does nothing.
-			restoreOld(o.old, o.abs)
+			restoreOld(o.old, o.sys)
 		case o.aside:
-			rename(o.old, o.abs)
+			rename(o.old, o.sys)
 		case o.renamed:
-			os.Remove(o.abs)
+			os.Remove(o.sys)
 		}
-		os.Remove(o.tmp)
+		if o.tmp != "" {
+			os.Remove(o.tmp)
+		}
 	}
 	t.closeJournal()
 	for i := len(t.created) - 1; i >= 0; i-- {

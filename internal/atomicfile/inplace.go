@@ -48,7 +48,7 @@ func (t *Txn) writeDirect(o *output, data []byte) error {
 		return ErrInterrupted
 	}
 	perm := uint32(o.perm.Perm())
-	fd, err := openRetry(o.abs, syscall.O_WRONLY|syscall.O_CREAT|syscall.O_EXCL|syscall.O_CLOEXEC, perm)
+	fd, err := openRetry(o.sys, syscall.O_WRONLY|syscall.O_CREAT|syscall.O_EXCL|syscall.O_CLOEXEC, perm)
 	if err == syscall.EEXIST {
 		return fmt.Errorf("cannot write %s: it was created by another process while this run was writing it", o.path)
 	}
@@ -70,7 +70,7 @@ func (t *Txn) writeDirect(o *output, data []byte) error {
 		err = cerr
 	}
 	if err != nil {
-		syscall.Unlink(o.abs)
+		syscall.Unlink(o.sys)
 		t.mu.Lock()
 		o.created = false
 		t.mu.Unlock()
@@ -86,7 +86,7 @@ func (t *Txn) writeDirect(o *output, data []byte) error {
 // destination does not qualify and must be staged instead.
 func (t *Txn) writeInPlace(i int, data []byte) (bool, error) {
 	o := t.outs[i]
-	fd, err := openRetry(o.abs, syscall.O_RDWR|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0)
+	fd, err := openRetry(o.sys, syscall.O_RDWR|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0)
 	if err != nil {
 		return false, nil // a symbolic link, unreadable, removed: staged
 	}
@@ -100,12 +100,21 @@ func (t *Txn) writeInPlace(i int, data []byte) (bool, error) {
 		st.Mode&0o7777 != uint32(o.perm.Perm()) || st.Size > MaxInPlace {
 		return false, nil
 	}
-	old := make([]byte, st.Size+1)
+	if st.Size != int64(len(data)) {
+		return false, nil // not unchanged, and not the same size: staged
+	}
+	// Proofs are a few hundred bytes: read them without allocating.
+	var small [1024]byte
+	old := small[:0]
+	if len(data) <= len(small) {
+		old = small[:len(data)]
+	} else {
+		old = make([]byte, len(data))
+	}
 	n, err := preadAll(fd, old)
-	if err != nil {
+	if err != nil || n != len(data) {
 		return false, nil
 	}
-	old = old[:n]
 	if bytes.Equal(old, data) {
 		if o.touch {
 			now := time.Now().UnixNano()
@@ -119,11 +128,8 @@ func (t *Txn) writeInPlace(i int, data []byte) (bool, error) {
 		t.mu.Unlock()
 		return true, nil
 	}
-	if st.Nlink != 1 || int64(n) != st.Size || n != len(data) {
-		// Another name shares the file (it must keep the old bytes), it
-		// is being written by someone else, or the size changes (a tree
-		// with another number of levels): staged, so that no state of
-		// the file is ever the new bytes followed by old ones.
+	if st.Nlink != 1 {
+		// Another name shares the file: it must keep the old bytes.
 		return false, nil
 	}
 	if err := t.begin(); err != nil {
@@ -134,7 +140,7 @@ func (t *Txn) writeInPlace(i int, data []byte) (bool, error) {
 	if t.isDone() {
 		return true, ErrInterrupted
 	}
-	u := undoOp{ino: st.Ino, data: old, atime: st.Atim, mtime: st.Mtim}
+	u := undoOp{ino: st.Ino, data: append([]byte(nil), old...), atime: st.Atim, mtime: st.Mtim}
 	if err := t.journalAppend(u.record(i)); err != nil {
 		return true, fmt.Errorf("cannot write %s: journal %s: %v", o.path, t.jpath, err)
 	}

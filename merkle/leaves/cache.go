@@ -103,21 +103,23 @@ func parseCacheEntry(line string) (cacheEntry, bool) {
 // modules that may be trusted (see Cache), in position order.
 func (c *Cache) Marshal() []byte {
 	sort.Slice(c.new, func(i, j int) bool { return c.new[i].pos < c.new[j].pos })
-	var b bytes.Buffer
-	b.WriteString(cacheHeader)
+	b := make([]byte, 0, len(cacheHeader)+len(c.new)*(100+2*merkle.HashSize))
+	b = append(b, cacheHeader...)
 	for _, e := range c.new {
-		b.WriteString(strconv.FormatUint(uint64(e.pos), 10))
-		for _, v := range []uint64{e.dev, e.ino, uint64(e.size), uint64(e.mtime), uint64(e.ctime)} {
-			b.WriteByte(' ')
-			b.WriteString(strconv.FormatUint(v, 10))
+		b = strconv.AppendUint(b, uint64(e.pos), 10)
+		for _, v := range [...]uint64{e.dev, e.ino, uint64(e.size), uint64(e.mtime), uint64(e.ctime)} {
+			b = append(b, ' ')
+			b = strconv.AppendUint(b, v, 10)
 		}
-		b.WriteByte(' ')
-		b.WriteString(hex.EncodeToString(e.leaf[:]))
-		b.WriteByte(' ')
-		b.WriteString(strconv.Quote(e.path))
-		b.WriteByte('\n')
+		b = append(b, ' ')
+		n := len(b)
+		b = append(b, make([]byte, 2*merkle.HashSize)...)
+		hex.Encode(b[n:], e.leaf[:]) // (hex.AppendEncode needs Go 1.22)
+		b = append(b, ' ')
+		b = strconv.AppendQuote(b, e.path)
+		b = append(b, '\n')
 	}
-	return b.Bytes()
+	return b
 }
 
 // Len returns the number of entries Marshal writes.

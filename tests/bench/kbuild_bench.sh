@@ -388,6 +388,7 @@ note_load() {
 }
 
 # ---------------------------------------------------------------- timing
+fs_type() { df --output=fstype "$1" 2>/dev/null | tail -n 1 || stat -f -c %T "$1"; }
 declare -A times=() # "set scenario id" -> " ns ns ..."
 ref_id=""
 
@@ -404,7 +405,7 @@ run_set() {
 		cp -a "$tree" "$base"
 	fi
 	tac "$base/modules.order" >"$sdir/reversed.order"
-	log "$set: making $((2 * reps * ${#ids[@]} + 1)) object trees in $sdir ($(stat -f -c %T "$sdir"))"
+	log "$set: making $((2 * reps * ${#ids[@]} + 1)) object trees in $sdir ($(fs_type "$sdir"))"
 	mktree() { # dir [earlier]: a copy of base; with "earlier", holding the proofs of the reversed order
 		cp -al "$base" "$1"
 		[[ "${2:-}" == earlier ]] || return 0
@@ -462,7 +463,7 @@ run_set() {
 	note_load
 	# Every tree at the end (the first repetition was checked after each run).
 	for dir in "$sdir"/[ab]-*; do (cd "$dir" && check_tree "$set: $(basename "$dir")"); done
-	fstype_of[$set]="$(stat -f -c %T "$sdir") in $where"
+	fstype_of[$set]="$(fs_type "$sdir") in $where"
 }
 declare -A fstype_of=()
 
@@ -475,7 +476,7 @@ stat_of() { # ns list -> "best median" in seconds
 [[ -n "$parent" ]] || parent=$cache
 mkdir -p "$parent"
 parent=$(cd "$parent" && pwd)
-fstype=$(stat -f -c %T "$parent")
+fstype=$(fs_type "$parent")
 case "$fstype" in
 tmpfs | ramfs) die "KBUILD_BENCH_WORKDIR $parent is on $fstype: time on the disk a kernel tree lives on (KBUILD_BENCH_TMPFS=1 adds a tmpfs table)" ;;
 esac
@@ -489,7 +490,7 @@ fi
 sets=(disk)
 run_set disk "$parent"
 if [[ "${KBUILD_BENCH_TMPFS:-0}" == 1 ]]; then
-	if [[ -d /dev/shm && "$(stat -f -c %T /dev/shm)" == tmpfs ]]; then
+	if [[ -d /dev/shm && "$(fs_type /dev/shm)" == tmpfs ]]; then
 		sets+=(tmpfs)
 		run_set tmpfs /dev/shm
 	else

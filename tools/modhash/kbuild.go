@@ -75,10 +75,12 @@ func runKbuild(e *env, args []string) error {
 		return err
 	}
 	out.Touch(0) // make compares ROOT_C with the modules: it must look rebuilt
-	for _, m := range mods {
-		if _, err := out.Output(m.ProofPath, 0o644); err != nil {
-			return err
-		}
+	proofs := make([]string, len(mods))
+	for i, m := range mods {
+		proofs[i] = m.ProofPath
+	}
+	if _, err := out.Outputs(proofs, 0o644, *workers); err != nil {
+		return err
 	}
 	// The optional outputs come after the proofs (output i+1 is proof i),
 	// each with what writes it once the tree is known.
