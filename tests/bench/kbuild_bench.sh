@@ -64,6 +64,8 @@
 #        KBUILD_BENCH_TMPFS      set to 1 to also time on /dev/shm
 #        KBUILD_BENCH_NO_WAIT    set to 1 not to wait after an earlier run's cleanup
 #        KBUILD_BENCH_KEEP       set to 1 to keep the work directory and trees
+#        KBUILD_BENCH_NICE       run the timed commands with nice -n N (e.g. -10
+#                                as root, on a machine shared with other work)
 set -euo pipefail
 
 usage() { sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0"; }
@@ -339,12 +341,16 @@ ids=(kt go)
 declare -A label=([kt]="kernel tool" [go]="modhash-go" [bazel]="modhash-bazel" [nocache]="modhash-go -cache=false")
 if [[ " ${impls[*]} " == *" bazel "* ]]; then ids+=(bazel); fi
 ids+=(nocache)
+nice_n=${KBUILD_BENCH_NICE:-}
+[[ -z "$nice_n" || "$nice_n" =~ ^-?[0-9]+$ ]] || die "KBUILD_BENCH_NICE must be a number, got '$nice_n'"
+prio=()
+[[ -z "$nice_n" ]] || prio=(nice -n "$nice_n")
 run_impl() { # id
 	case "$1" in
-	kt) "$kernel_tool" root.c .ko ;;
-	go) "$bin/modhash-go" kbuild root.c .ko ;;
-	bazel) "$bin/modhash-bazel" kbuild root.c .ko ;;
-	nocache) "$bin/modhash-go" kbuild -cache=false root.c .ko ;;
+	kt) "${prio[@]}" "$kernel_tool" root.c .ko ;;
+	go) "${prio[@]}" "$bin/modhash-go" kbuild root.c .ko ;;
+	bazel) "${prio[@]}" "$bin/modhash-bazel" kbuild root.c .ko ;;
+	nocache) "${prio[@]}" "$bin/modhash-go" kbuild -cache=false root.c .ko ;;
 	esac
 }
 
@@ -511,7 +517,7 @@ echo "modules:  $nmod modules, $bytes bytes ($mib MiB) unsigned"
 echo "tools:    kernel tool $kernel_tool"
 echo "          modhash-go ($(sha_impl "$bin/modhash-go"))"
 if [[ -x "$bin/modhash-bazel" ]]; then echo "          modhash-bazel ($(sha_impl "$bin/modhash-bazel"))"; fi
-echo "method:   best and median of $reps, interleaved, page cache warm, one new object tree per run of (a) and (b)"
+echo "method:   best and median of $reps, interleaved, page cache warm, one new object tree per run of (a) and (b)${nice_n:+, timed commands under nice -n $nice_n}"
 echo "check:    every .merkle file byte-identical to the kernel tool's, same levels and root in root.c, no temporary file left"
 summary=()
 for set in "${sets[@]}"; do
