@@ -66,6 +66,10 @@
 #        KBUILD_BENCH_KEEP       set to 1 to keep the work directory and trees
 #        KBUILD_BENCH_NICE       run the timed commands with nice -n N (e.g. -10
 #                                as root, on a machine shared with other work)
+#        KBUILD_BENCH_RT         set to 1 to run the timed commands with
+#                                chrt -f 1 (root): on a machine busy with other
+#                                work, close to what an idle machine gives
+#                                (the kernel still leaves others 5% of the CPU)
 set -euo pipefail
 
 usage() { sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0"; }
@@ -345,6 +349,12 @@ nice_n=${KBUILD_BENCH_NICE:-}
 [[ -z "$nice_n" || "$nice_n" =~ ^-?[0-9]+$ ]] || die "KBUILD_BENCH_NICE must be a number, got '$nice_n'"
 prio=()
 [[ -z "$nice_n" ]] || prio=(nice -n "$nice_n")
+rt=${KBUILD_BENCH_RT:-0}
+if [[ "$rt" == 1 ]]; then
+	command -v chrt >/dev/null || die "KBUILD_BENCH_RT=1 needs chrt (util-linux)"
+	chrt -f 1 true 2>/dev/null || die "KBUILD_BENCH_RT=1: chrt -f 1 is not permitted here (root or CAP_SYS_NICE)"
+	prio+=(chrt -f 1)
+fi
 run_impl() { # id
 	case "$1" in
 	kt) "${prio[@]}" "$kernel_tool" root.c .ko ;;
@@ -517,7 +527,7 @@ echo "modules:  $nmod modules, $bytes bytes ($mib MiB) unsigned"
 echo "tools:    kernel tool $kernel_tool"
 echo "          modhash-go ($(sha_impl "$bin/modhash-go"))"
 if [[ -x "$bin/modhash-bazel" ]]; then echo "          modhash-bazel ($(sha_impl "$bin/modhash-bazel"))"; fi
-echo "method:   best and median of $reps, interleaved, page cache warm, one new object tree per run of (a) and (b)${nice_n:+, timed commands under nice -n $nice_n}"
+echo "method:   best and median of $reps, interleaved, page cache warm, one new object tree per run of (a) and (b)${prio[*]:+, timed commands under ${prio[*]}}"
 echo "check:    every .merkle file byte-identical to the kernel tool's, same levels and root in root.c, no temporary file left"
 summary=()
 for set in "${sets[@]}"; do
