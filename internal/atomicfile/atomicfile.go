@@ -71,6 +71,7 @@ type output struct {
 	renamed   bool     // tmp was renamed to the destination
 
 	kept    bool   // not written (Keep)
+	batch   bool   // declared with Outputs: may be written in place (InPlace)
 	direct  bool   // new output created at its final name (InPlace)
 	created bool   // direct: this run created the destination
 	inPlace bool   // the destination was overwritten in place (InPlace)
@@ -105,14 +106,16 @@ type Txn struct {
 	committed bool // every output renamed; only old files left to remove
 }
 
-// InPlace makes WriteFile write small outputs (MaxInPlace bytes at most),
-// except the first, without staging them under a temporary name: a new
-// output is created at its final name, an existing one is overwritten in
-// place after its old bytes were saved in the journal. It halves the file
-// system operations of a run that writes thousands of proofs, and a
-// re-run allocates no inode at all; the journal still undoes everything
-// (docs/outputs.md). The first output is staged and renamed last, so a
-// make rule whose target it is never sees it new while others are not.
+// InPlace makes WriteFile write the outputs declared with Outputs (after
+// the first output, MaxInPlace bytes at most) without staging them under a
+// temporary name: a new output is created at its final name, an existing
+// one of the same size is overwritten in place after its old bytes were
+// saved in the journal. It halves the file system operations of a run that
+// writes thousands of proofs, and a re-run allocates no inode at all; the
+// journal still undoes everything (docs/outputs.md). Outputs declared with
+// Output, the first among them, are staged and renamed at Commit, after
+// the others are complete: a make rule whose target is the first never
+// sees it new while others are not.
 func (t *Txn) InPlace() { t.small = true }
 
 // MaxInPlace is the largest output InPlace writes without staging: the
@@ -306,7 +309,7 @@ func (t *Txn) output(path string, perm os.FileMode, pre *lstatResult) (int, erro
 	if j, ok := t.outName[nid]; ok {
 		return 0, fmt.Errorf("cannot write %s: it is also the output %s", path, t.outs[j].path)
 	}
-	o := &output{path: path, abs: abs, sys: t.sysPath(abs), perm: perm}
+	o := &output{path: path, abs: abs, sys: t.sysPath(abs), perm: perm, batch: pre != nil}
 	var fi os.FileInfo
 	if pre != nil && (pre.fi != nil || pre.err != nil) {
 		fi, err = pre.fi, pre.err
@@ -342,7 +345,7 @@ func (t *Txn) output(path string, perm os.FileMode, pre *lstatResult) (int, erro
 		o.existing = fi
 		t.outID[id] = len(t.outs)
 	case os.IsNotExist(err):
-		o.direct = t.small && len(t.outs) > 0
+		o.direct = t.small && pre != nil && len(t.outs) > 0
 	default:
 		return 0, fmt.Errorf("cannot write %s: %v", path, unwrapPath(err))
 	}
@@ -427,7 +430,7 @@ func (t *Txn) WriteFile(i int, data []byte) error {
 	if o.direct {
 		return t.writeDirect(o, data)
 	}
-	if t.small && i > 0 && o.existing != nil && len(data) <= MaxInPlace {
+	if t.small && o.batch && i > 0 && o.existing != nil && len(data) <= MaxInPlace {
 		done, err := t.writeInPlace(i, data)
 		if done || err != nil {
 			return err

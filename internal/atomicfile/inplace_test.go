@@ -120,15 +120,50 @@ func setupInPlace(t *testing.T) (string, []string, []fileState) {
 func writeInPlaceTxn(t *testing.T, paths []string) *Txn {
 	tx := New()
 	tx.InPlace()
-	for _, p := range paths {
-		if _, err := tx.Output(p, 0o644); err != nil {
-			t.Fatal(err)
-		}
+	if _, err := tx.Outputs(paths, 0o644, 2); err != nil {
+		t.Fatal(err)
 	}
 	if err := tx.WriteFiles(2, func(i int) []byte { return []byte(inPlaceCases[i].data) }); err != nil {
 		t.Fatal(err)
 	}
 	return tx
+}
+
+// Only outputs declared with Outputs are written in place; one declared
+// with Output is staged even when small (a manifest, a cache).
+func TestInPlaceOnlyForOutputs(t *testing.T) {
+	dir := t.TempDir()
+	first, batch, single, fresh := filepath.Join(dir, "first"), filepath.Join(dir, "batch"), filepath.Join(dir, "single"), filepath.Join(dir, "fresh")
+	for _, p := range []string{batch, single} {
+		oldFile("old!", 0o644)(t, p)
+	}
+	before := map[string]fileState{batch: stateOf(t, batch), single: stateOf(t, single)}
+	tx := New()
+	tx.InPlace()
+	if _, err := tx.Outputs([]string{first, batch}, 0o644, 2); err != nil {
+		t.Fatal(err)
+	}
+	tx.Output(single, 0o644)
+	tx.Output(fresh, 0o644)
+	if err := tx.WriteFiles(2, func(int) []byte { return []byte("new!") }); err != nil {
+		t.Fatal(err)
+	}
+	// Before Commit: the batch output is written, the others are not.
+	if got := stateOf(t, batch); got.content != "new!" || got.ino != before[batch].ino {
+		t.Errorf("batch output before Commit: %+v, want new bytes in the old inode", got)
+	}
+	if got := stateOf(t, single); got.content != "old!" {
+		t.Errorf("single output before Commit: %q, want the old bytes (staged)", got.content)
+	}
+	if got := stateOf(t, fresh); got != (fileState{}) {
+		t.Errorf("new single output before Commit: %+v, want none (staged)", got)
+	}
+	if err := tx.Commit(2); err != nil {
+		t.Fatal(err)
+	}
+	if got := stateOf(t, single); got.content != "new!" || got.ino == before[single].ino {
+		t.Errorf("single output after Commit: %+v, want new bytes in a new inode", got)
+	}
 }
 
 // dirState lists a directory: name → content (links as "→ target").
