@@ -250,13 +250,40 @@ func (t *Txn) Outputs(paths []string, perm os.FileMode, workers int) (int, error
 	}
 	pre := make([]lstatResult, len(paths))
 	parallel.ForEach(len(paths)-start, workers, func(_, k int) error {
-		r := &pre[start+k]
 		if abs, err := t.abs(paths[start+k]); err == nil {
-			r.abs = abs
-			r.fi, r.err = os.Lstat(t.sysPath(abs))
+			pre[start+k].abs = abs
 		}
 		return nil
 	})
+	// Their directories, each once, and the destinations, in parallel.
+	var dirs []string
+	for _, r := range pre[start:] {
+		if r.abs == "" {
+			continue
+		}
+		dir, _ := filepath.Split(r.abs)
+		if _, ok := t.dirs[dir]; !ok && (len(dirs) == 0 || dirs[len(dirs)-1] != dir) {
+			dirs = append(dirs, dir)
+		}
+	}
+	checked := make([]dirCheck, len(dirs))
+	ok := make([]bool, len(dirs))
+	parallel.ForEach(len(dirs), workers, func(_, k int) error {
+		checked[k], ok[k] = statDir(dirs[k])
+		return nil
+	})
+	for k, dir := range dirs {
+		if ok[k] {
+			t.dirs[dir] = checked[k]
+		}
+	}
+	parallel.ForEach(len(paths)-start, workers, func(_, k int) error {
+		if r := &pre[start+k]; r.abs != "" {
+			r.fi, r.err = os.Lstat(t.sysPath(r.abs))
+		}
+		return nil
+	})
+	t.reserve(len(paths))
 	for i := start; i < len(paths); i++ {
 		if _, err := t.output(paths[i], perm, &pre[i]); err != nil {
 			return 0, err
@@ -353,6 +380,41 @@ func (t *Txn) output(path string, perm os.FileMode, pre *lstatResult) (int, erro
 	t.outName[nid] = len(t.outs)
 	t.outs = append(t.outs, o)
 	return len(t.outs) - 1, nil
+}
+
+// reserve makes room for n more outputs in the maps.
+func (t *Txn) reserve(n int) {
+	if n < 64 {
+		return
+	}
+	n += len(t.outs)
+	outPath, outName, outID := make(map[string]int, n), make(map[nameID]int, n), make(map[fileID]int, n)
+	for k, v := range t.outPath {
+		outPath[k] = v
+	}
+	for k, v := range t.outName {
+		outName[k] = v
+	}
+	for k, v := range t.outID {
+		outID[k] = v
+	}
+	t.outPath, t.outName, t.outID = outPath, outName, outID
+}
+
+// statDir is checkDir for a directory that exists (ok false otherwise:
+// checkDir then says what is wrong or creates it). Safe to call from
+// several goroutines.
+func statDir(dir string) (dirCheck, bool) {
+	var st syscall.Stat_t
+	if err := syscall.Stat(dir, &st); err != nil || st.Mode&syscall.S_IFMT != syscall.S_IFDIR {
+		return dirCheck{}, false
+	}
+	var d dirCheck
+	if err := syscall.Access(dir, 2|1); err != nil { // W_OK|X_OK
+		d.err = fmt.Errorf("directory %s is not writable: %v", dir, err)
+	}
+	d.id, d.st = fileID{uint64(st.Dev), uint64(st.Ino)}, &st
+	return d, true
 }
 
 // checkDir stats a destination directory once and checks it can be written.

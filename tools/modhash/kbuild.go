@@ -133,9 +133,11 @@ func runKbuild(e *env, args []string) error {
 	if tree, err = merkle.NewTree(digests); err != nil {
 		return err
 	}
-	manifest = &merkle.Manifest{Levels: uint32(tree.Levels()), Root: tree.Root()}
-	for i, l := range ls {
-		manifest.Modules = append(manifest.Modules, merkle.ManifestEntry{Pos: uint32(i), Name: mods[i].Path, Size: l.Size, Leaf: l.Leaf})
+	if *manifestOut != "" {
+		manifest = &merkle.Manifest{Levels: uint32(tree.Levels()), Root: tree.Root()}
+		for i, l := range ls {
+			manifest.Modules = append(manifest.Modules, merkle.ManifestEntry{Pos: uint32(i), Name: mods[i].Path, Size: l.Size, Leaf: l.Leaf})
+		}
 	}
 	// Output 0 is ROOT_C, output i+1 the proof of module i, then -manifest
 	// -record as given, then the leaf cache.
