@@ -58,7 +58,8 @@ type nameID struct {
 type output struct {
 	path     string // as the caller gave it, for messages
 	abs      string // absolute, cleaned
-	tmp, old string
+	sys      string // for system calls: abs, or relative to the working directory (a shorter walk)
+	tmp, old string // set by names
 	perm     os.FileMode
 	existing os.FileInfo // the destination before this run (nil if none)
 	touch    bool        // if unchanged, still set its modification time
@@ -68,6 +69,13 @@ type output struct {
 	unchanged bool     // the destination already holds the new content
 	aside     bool     // old holds the old content (commit)
 	renamed   bool     // tmp was renamed to the destination
+
+	kept    bool   // not written (Keep)
+	batch   bool   // declared with Outputs: may be written in place (InPlace)
+	direct  bool   // new output created at its final name (InPlace)
+	created bool   // direct: this run created the destination
+	inPlace bool   // the destination was overwritten in place (InPlace)
+	undo    undoOp // inPlace: how to put the old bytes back
 }
 
 // Txn is a set of outputs replaced all or nothing. Declare inputs and
@@ -86,6 +94,7 @@ type Txn struct {
 	outID   map[fileID]int      // identity of an existing destination → output index
 	dirs    map[string]dirCheck // checked directories by absolute path
 
+	small   bool     // InPlace: small outputs after the first skip staging
 	mkdirs  bool     // create missing destination directories
 	missing []string // directories to create, parents first
 	created []string // directories created by this run
@@ -96,6 +105,22 @@ type Txn struct {
 	done      bool // committed or aborted
 	committed bool // every output renamed; only old files left to remove
 }
+
+// InPlace makes WriteFile write the outputs declared with Outputs (after
+// the first output, MaxInPlace bytes at most) without staging them under a
+// temporary name: a new output is created at its final name, an existing
+// one of the same size is overwritten in place after its old bytes were
+// saved in the journal. It halves the file system operations of a run that
+// writes thousands of proofs, and a re-run allocates no inode at all; the
+// journal still undoes everything (docs/outputs.md). Outputs declared with
+// Output, the first among them, are staged and renamed at Commit, after
+// the others are complete: a make rule whose target is the first never
+// sees it new while others are not.
+func (t *Txn) InPlace() { t.small = true }
+
+// MaxInPlace is the largest output InPlace writes without staging: the
+// journal holds a copy of each old one.
+const MaxInPlace = 64 << 10
 
 // CreateDirs makes the transaction create missing destination directories
 // (when it begins writing; Abort removes them again if they are empty).
@@ -166,17 +191,116 @@ func (t *Txn) abs(path string) (string, error) {
 	return filepath.Join(t.cwd, path), nil
 }
 
+// sysPath is abs relative to the working directory if it is below it:
+// system calls then walk fewer directories (the same lexically cleaned
+// path, so the same file).
+func (t *Txn) sysPath(abs string) string {
+	if t.cwd != "" && len(abs) > len(t.cwd)+1 && strings.HasPrefix(abs, t.cwd) && abs[len(t.cwd)] == '/' {
+		return abs[len(t.cwd)+1:]
+	}
+	return abs
+}
+
+// names sets o's temporary names (only outputs that are staged need them).
+func (t *Txn) names(o *output) {
+	if o.tmp == "" {
+		dir, base := filepath.Split(o.sys)
+		o.tmp = dir + "." + base + "." + t.run + newSuffix
+		o.old = dir + "." + base + "." + t.run + oldSuffix
+	}
+}
+
 // Output declares an output with the given mode and returns its index. It
 // refuses, naming the path: an output that is an input or another output
 // (by path, by directory entry or by the existing file's device and inode),
 // a destination that is a directory, in a directory that does not exist or
 // cannot be written, or another user's file in a sticky directory.
 func (t *Txn) Output(path string, perm os.FileMode) (int, error) {
+	return t.output(path, perm, nil)
+}
+
+// lstatResult is an os.Lstat of a destination made ahead (Outputs).
+type lstatResult struct {
+	abs string
+	fi  os.FileInfo
+	err error
+}
+
+// Outputs declares outputs with the same mode, as Output does one by one,
+// and returns the index of the first. The destinations are looked at on up
+// to workers goroutines: thousands of proofs are checked in a fraction of
+// the time.
+func (t *Txn) Outputs(paths []string, perm os.FileMode, workers int) (int, error) {
+	first, start := len(t.outs), 0
+	if len(paths) == 0 {
+		return first, nil
+	}
+	if len(t.outs) == 0 {
+		// The first output recovers a killed run's journal, which may
+		// change the other destinations: look at them afterwards.
+		if _, err := t.Output(paths[0], perm); err != nil {
+			return 0, err
+		}
+		start = 1
+	}
+	if start < len(paths) {
+		if _, err := t.abs(paths[start]); err != nil { // the working directory, once
+			return 0, fmt.Errorf("cannot write %s: %v", paths[start], err)
+		}
+	}
+	pre := make([]lstatResult, len(paths))
+	parallel.ForEach(len(paths)-start, workers, func(_, k int) error {
+		if abs, err := t.abs(paths[start+k]); err == nil {
+			pre[start+k].abs = abs
+		}
+		return nil
+	})
+	// Their directories, each once, and the destinations, in parallel.
+	var dirs []string
+	for _, r := range pre[start:] {
+		if r.abs == "" {
+			continue
+		}
+		dir, _ := filepath.Split(r.abs)
+		if _, ok := t.dirs[dir]; !ok && (len(dirs) == 0 || dirs[len(dirs)-1] != dir) {
+			dirs = append(dirs, dir)
+		}
+	}
+	checked := make([]dirCheck, len(dirs))
+	ok := make([]bool, len(dirs))
+	parallel.ForEach(len(dirs), workers, func(_, k int) error {
+		checked[k], ok[k] = statDir(dirs[k])
+		return nil
+	})
+	for k, dir := range dirs {
+		if ok[k] {
+			t.dirs[dir] = checked[k]
+		}
+	}
+	parallel.ForEach(len(paths)-start, workers, func(_, k int) error {
+		if r := &pre[start+k]; r.abs != "" {
+			r.fi, r.err = os.Lstat(t.sysPath(r.abs))
+		}
+		return nil
+	})
+	t.reserve(len(paths))
+	for i := start; i < len(paths); i++ {
+		if _, err := t.output(paths[i], perm, &pre[i]); err != nil {
+			return 0, err
+		}
+	}
+	return first, nil
+}
+
+func (t *Txn) output(path string, perm os.FileMode, pre *lstatResult) (int, error) {
 	if t.journal != nil || t.done {
 		return 0, fmt.Errorf("cannot write %s: output declared after writing began", path)
 	}
-	abs, err := t.abs(path)
-	if err != nil {
+	var abs string
+	var err error
+	if pre != nil && pre.abs != "" {
+		abs = pre.abs
+	} else if abs, err = t.abs(path); err != nil {
 		return 0, fmt.Errorf("cannot write %s: %v", path, err)
 	}
 	if in, ok := t.inPath[abs]; ok {
@@ -200,9 +324,7 @@ func (t *Txn) Output(path string, perm os.FileMode) (int, error) {
 	if d.missing {
 		// A directory to create: identified by its path; the first
 		// existing ancestor must be writable.
-		o := &output{path: path, abs: abs, perm: perm,
-			tmp: filepath.Join(dir, "."+base+"."+t.run+newSuffix),
-			old: filepath.Join(dir, "."+base+"."+t.run+oldSuffix)}
+		o := &output{path: path, abs: abs, sys: t.sysPath(abs), perm: perm}
 		t.outPath[abs] = len(t.outs)
 		t.outs = append(t.outs, o)
 		return len(t.outs) - 1, nil
@@ -214,10 +336,13 @@ func (t *Txn) Output(path string, perm os.FileMode) (int, error) {
 	if j, ok := t.outName[nid]; ok {
 		return 0, fmt.Errorf("cannot write %s: it is also the output %s", path, t.outs[j].path)
 	}
-	o := &output{path: path, abs: abs, perm: perm,
-		tmp: filepath.Join(dir, "."+base+"."+t.run+newSuffix),
-		old: filepath.Join(dir, "."+base+"."+t.run+oldSuffix)}
-	fi, err := os.Lstat(abs)
+	o := &output{path: path, abs: abs, sys: t.sysPath(abs), perm: perm, batch: pre != nil}
+	var fi os.FileInfo
+	if pre != nil && (pre.fi != nil || pre.err != nil) {
+		fi, err = pre.fi, pre.err
+	} else {
+		fi, err = os.Lstat(o.sys)
+	}
 	switch {
 	case err == nil:
 		if fi.IsDir() {
@@ -247,6 +372,7 @@ func (t *Txn) Output(path string, perm os.FileMode) (int, error) {
 		o.existing = fi
 		t.outID[id] = len(t.outs)
 	case os.IsNotExist(err):
+		o.direct = t.small && pre != nil && len(t.outs) > 0
 	default:
 		return 0, fmt.Errorf("cannot write %s: %v", path, unwrapPath(err))
 	}
@@ -254,6 +380,41 @@ func (t *Txn) Output(path string, perm os.FileMode) (int, error) {
 	t.outName[nid] = len(t.outs)
 	t.outs = append(t.outs, o)
 	return len(t.outs) - 1, nil
+}
+
+// reserve makes room for n more outputs in the maps.
+func (t *Txn) reserve(n int) {
+	if n < 64 {
+		return
+	}
+	n += len(t.outs)
+	outPath, outName, outID := make(map[string]int, n), make(map[nameID]int, n), make(map[fileID]int, n)
+	for k, v := range t.outPath {
+		outPath[k] = v
+	}
+	for k, v := range t.outName {
+		outName[k] = v
+	}
+	for k, v := range t.outID {
+		outID[k] = v
+	}
+	t.outPath, t.outName, t.outID = outPath, outName, outID
+}
+
+// statDir is checkDir for a directory that exists (ok false otherwise:
+// checkDir then says what is wrong or creates it). Safe to call from
+// several goroutines.
+func statDir(dir string) (dirCheck, bool) {
+	var st syscall.Stat_t
+	if err := syscall.Stat(dir, &st); err != nil || st.Mode&syscall.S_IFMT != syscall.S_IFDIR {
+		return dirCheck{}, false
+	}
+	var d dirCheck
+	if err := syscall.Access(dir, 2|1); err != nil { // W_OK|X_OK
+		d.err = fmt.Errorf("directory %s is not writable: %v", dir, err)
+	}
+	d.id, d.st = fileID{uint64(st.Dev), uint64(st.Ino)}, &st
+	return d, true
 }
 
 // checkDir stats a destination directory once and checks it can be written.
@@ -324,12 +485,24 @@ func (t *Txn) Path(i int) string { return t.outs[i].path }
 // WriteFile stages output i with the given content. A destination that
 // already holds exactly these bytes, with the mode and as a regular file,
 // is left alone (no write, no rename): a re-run that changes nothing
-// touches nothing.
+// touches nothing. With InPlace, small outputs are written at their final
+// names instead (see InPlace).
 func (t *Txn) WriteFile(i int, data []byte) error {
 	o := t.outs[i]
+	if o.direct {
+		return t.writeDirect(o, data)
+	}
+	if t.small && o.batch && i > 0 && o.existing != nil && len(data) <= MaxInPlace {
+		done, err := t.writeInPlace(i, data)
+		if done || err != nil {
+			return err
+		}
+		// Not a plain file of ours with one link and the mode: staged
+		// and renamed as without InPlace.
+	}
 	if o.existing != nil && o.existing.Mode().IsRegular() && o.existing.Size() == int64(len(data)) &&
-		o.existing.Mode().Perm() == o.perm.Perm() && sameContent(o.abs, data) &&
-		(!o.touch || touch(o.abs) == nil) {
+		o.existing.Mode().Perm() == o.perm.Perm() && sameContent(o.sys, data) &&
+		(!o.touch || touch(o.sys) == nil) {
 		t.mu.Lock()
 		o.unchanged = true
 		t.mu.Unlock()
@@ -367,13 +540,39 @@ func sameContent(path string, data []byte) bool {
 	return err == io.ErrUnexpectedEOF && n == len(data) && bytes.Equal(buf[:n], data)
 }
 
-// WriteFiles stages every output with content data(i), on up to workers
-// goroutines.
+// WriteFiles stages every output not kept (Keep) with content data(i), on
+// up to workers goroutines.
 func (t *Txn) WriteFiles(workers int, data func(i int) []byte) error {
-	_, err := parallel.ForEach(len(t.outs), workers, func(_, i int) error {
-		return t.WriteFile(i, data(i))
+	// Each worker takes a run of outputs in one directory: creating files
+	// locks the directory, so two workers in one directory wait for each
+	// other.
+	const maxRun = 16
+	var runs []int // start of each run; runs[k+1] ends run k
+	for i, o := range t.outs {
+		if i == 0 || i-runs[len(runs)-1] >= maxRun || filepath.Dir(o.abs) != filepath.Dir(t.outs[i-1].abs) {
+			runs = append(runs, i)
+		}
+	}
+	runs = append(runs, len(t.outs))
+	_, err := parallel.ForEach(len(runs)-1, workers, func(_, k int) error {
+		for i := runs[k]; i < runs[k+1]; i++ {
+			if t.outs[i].kept {
+				continue
+			}
+			if err := t.WriteFile(i, data(i)); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	return err
+}
+
+// Keep leaves output i as it is: it is not written in this run. For an
+// optional output, such as a cache with nothing new to say.
+func (t *Txn) Keep(i int) {
+	t.outs[i].kept = true
+	t.outs[i].unchanged = true
 }
 
 // Create stages output i as a stream: write the content to the returned
@@ -389,6 +588,7 @@ func (t *Txn) Create(i int) (*File, error) {
 	if t.isDone() {
 		return nil, ErrInterrupted
 	}
+	t.names(o)
 	f, err := plainfile.CreateExclusive(o.tmp, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("cannot create %s: %v", o.path, unwrapPath(err))
@@ -448,9 +648,14 @@ func (t *Txn) begin() error {
 	dir, base := filepath.Split(first.abs)
 	jpath := filepath.Join(dir, "."+base+journalSuffix)
 	var b strings.Builder
-	fmt.Fprintf(&b, "modhash-txn 1\nrun %s\n", t.run)
+	fmt.Fprintf(&b, "modhash-txn 2\nrun %s\n", t.run)
 	for _, o := range t.outs {
-		fmt.Fprintf(&b, "out %s\n", strconv.Quote(o.abs))
+		if o.direct {
+			// Did not exist: created at its name; undone by removing it.
+			fmt.Fprintf(&b, "new %s\n", strconv.Quote(o.abs))
+		} else {
+			fmt.Fprintf(&b, "out %s\n", strconv.Quote(o.abs))
+		}
 	}
 	interruptMu.RLock()
 	defer interruptMu.RUnlock()
@@ -541,8 +746,8 @@ func removeUnlocked(path string) error {
 func (t *Txn) Commit(workers int) error {
 	var staged []int
 	for i, o := range t.outs {
-		if o.unchanged {
-			continue
+		if o.unchanged || o.created || o.inPlace {
+			continue // final already
 		}
 		if err := t.finish(o); err != nil {
 			t.Abort()
@@ -551,9 +756,18 @@ func (t *Txn) Commit(workers int) error {
 		staged = append(staged, i)
 	}
 	if len(staged) == 0 {
+		// Nothing to rename; outputs written in place or created at
+		// their names are final once the done record is written.
+		if t.journal != nil {
+			if err := t.journalWrite("done\n"); err != nil {
+				t.Abort()
+				return fmt.Errorf("cannot write %s: journal %s: %v", t.outs[0].path, t.jpath, err)
+			}
+		}
 		t.mu.Lock()
-		t.done = true
+		t.done, t.committed = true, true
 		t.mu.Unlock()
+		t.closeJournal()
 		return nil
 	}
 	// The commit record: from here on, the next run undoes these renames.
@@ -613,6 +827,14 @@ func (t *Txn) journalWrite(s string) error {
 	return err
 }
 
+// journalAppend writes one record; the caller holds interruptMu. One
+// write(2) per record: a record cut short by a kill is the last one and
+// is ignored by Recover, and what it announced was never done.
+func (t *Txn) journalAppend(rec []byte) error {
+	_, err := t.journal.Write(rec)
+	return err
+}
+
 // replace moves the old destination aside (a hard link, so the destination
 // never disappears) and renames the new content into place.
 func (t *Txn) replace(o *output) error {
@@ -621,16 +843,17 @@ func (t *Txn) replace(o *output) error {
 	if t.isDone() {
 		return ErrInterrupted
 	}
+	t.names(o)
 	if o.existing != nil {
-		err := os.Link(o.abs, o.old)
+		err := os.Link(o.sys, o.old)
 		if err != nil && !os.IsNotExist(err) {
 			// No hard links here (or not allowed to link another
 			// user's file): move it aside instead, unless it has become
 			// a directory since it was checked.
-			if fi, lerr := os.Lstat(o.abs); lerr == nil && fi.IsDir() {
+			if fi, lerr := os.Lstat(o.sys); lerr == nil && fi.IsDir() {
 				return fmt.Errorf("cannot write %s: it is a directory", o.path)
 			}
-			err = rename(o.abs, o.old)
+			err = rename(o.sys, o.old)
 		}
 		switch {
 		case err == nil:
@@ -640,7 +863,7 @@ func (t *Txn) replace(o *output) error {
 			return fmt.Errorf("cannot write %s: cannot keep the old file: %v", o.path, unwrapPath(err))
 		}
 	}
-	if err := rename(o.tmp, o.abs); err != nil {
+	if err := rename(o.tmp, o.sys); err != nil {
 		return fmt.Errorf("cannot write %s: %v", o.path, unwrapPath(err))
 	}
 	o.renamed = true
@@ -669,16 +892,22 @@ func (t *Txn) abort() {
 			o.file.Close()
 		}
 		switch {
+		case o.inPlace:
+			o.undo.restore(o.sys)
+		case o.created:
+			removeIfSame(o.sys, o.undo.ino)
 		case o.aside && !o.renamed:
 			// old is a second link to the destination (or the destination
 			// moved aside): rename(2) of two links of one file does nothing.
-			restoreOld(o.old, o.abs)
+			restoreOld(o.old, o.sys)
 		case o.aside:
-			rename(o.old, o.abs)
+			rename(o.old, o.sys)
 		case o.renamed:
-			os.Remove(o.abs)
+			os.Remove(o.sys)
 		}
-		os.Remove(o.tmp)
+		if o.tmp != "" {
+			os.Remove(o.tmp)
+		}
 	}
 	t.closeJournal()
 	for i := len(t.created) - 1; i >= 0; i-- {
@@ -732,10 +961,22 @@ func Recover(jpath string) error {
 		dir, base := filepath.Split(abs)
 		tmp := filepath.Join(dir, "."+base+"."+j.run+newSuffix)
 		old := filepath.Join(dir, "."+base+"."+j.run+oldSuffix)
+		u, inPlace := j.undo[i]
 		switch {
-		case j.done || !j.committed[i]:
+		case j.done:
 			os.Remove(tmp)
 			os.Remove(old)
+		case inPlace:
+			// Overwritten in place (or about to be): the old bytes back.
+			if err := u.restore(abs); err != nil {
+				return fmt.Errorf("journal %s: cannot restore %s: %v", jpath, abs, unwrapPath(err))
+			}
+		case !j.committed[i]:
+			os.Remove(tmp)
+			os.Remove(old)
+			if j.isNew[i] {
+				os.Remove(abs) // created at its name by the killed run
+			}
 		case exists(old):
 			// Moved aside (and maybe replaced): put it back.
 			if err := restoreOld(old, abs); err != nil {
@@ -757,14 +998,16 @@ func Recover(jpath string) error {
 type journal struct {
 	run       string
 	outs      []string
+	isNew     map[int]bool // created at its name (InPlace)
+	undo      map[int]undoOp
 	committed map[int]bool
 	done      bool
 }
 
 func parseJournal(data []byte) (journal, error) {
-	j := journal{committed: map[int]bool{}}
+	j := journal{committed: map[int]bool{}, isNew: map[int]bool{}, undo: map[int]undoOp{}}
 	lines := strings.Split(string(data), "\n")
-	if len(lines) < 2 || lines[0] != "modhash-txn 1" || !strings.HasPrefix(lines[1], "run ") {
+	if len(lines) < 2 || (lines[0] != "modhash-txn 1" && lines[0] != "modhash-txn 2") || !strings.HasPrefix(lines[1], "run ") {
 		return j, errors.New("not a modhash journal")
 	}
 	j.run = strings.TrimPrefix(lines[1], "run ")
@@ -773,12 +1016,23 @@ func parseJournal(data []byte) (journal, error) {
 	}
 	for n, l := range lines[2:] {
 		switch {
-		case strings.HasPrefix(l, "out "):
+		case strings.HasPrefix(l, "out ") || strings.HasPrefix(l, "new "):
 			p, err := strconv.Unquote(l[4:])
 			if err != nil || !filepath.IsAbs(p) {
 				return j, fmt.Errorf("line %d: bad output path", n+3)
 			}
+			if l[0] == 'n' {
+				j.isNew[len(j.outs)] = true
+			}
 			j.outs = append(j.outs, p)
+		case strings.HasPrefix(l, "undo ") && n+3 < len(lines):
+			// (The last line, without its newline, was cut short by the
+			// kill before the write it announces.)
+			i, u, err := parseUndo(strings.Fields(l[5:]), len(j.outs))
+			if err != nil {
+				return j, fmt.Errorf("line %d: %v", n+3, err)
+			}
+			j.undo[i] = u
 		case l == "commit" || strings.HasPrefix(l, "commit "):
 			for _, f := range strings.Fields(l)[1:] {
 				i, err := strconv.Atoi(f)

@@ -8,12 +8,15 @@
 package leaves
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"runtime"
 	"sync/atomic"
+	"syscall"
+	"time"
 
 	"github.com/modhash/modhash/internal/parallel"
 	"github.com/modhash/modhash/internal/plainfile"
@@ -53,12 +56,18 @@ type Options struct {
 	// Progress, if set, counts finished files and hashed bytes as they
 	// complete; read it from another goroutine for a progress display.
 	Progress *Progress
+	// Cache, if set, gives the leaves of modules unchanged since an
+	// earlier run, which are then not read, and records this run's
+	// leaves for the next (Cache.Marshal).
+	Cache *Cache
 }
 
 // Progress counts completed work; safe for concurrent use.
 type Progress struct {
 	Files atomic.Int64
 	Bytes atomic.Int64
+	// Cached counts the files whose leaf came from Options.Cache (not read).
+	Cached atomic.Int64
 }
 
 // ErrEmpty reports an empty module file, which the kernel could never load.
@@ -80,7 +89,21 @@ func Hash(inputs []Input, opts Options) ([]Leaf, error) {
 	}
 	bufs := make([][]byte, workers) // one per worker, allocated on first use
 	out := make([]Leaf, len(inputs))
+	cache := opts.Cache
+	if cache != nil {
+		cache.begin()
+	}
 	failures, err := parallel.ForEach(len(inputs), workers, func(w, i int) error {
+		if cache != nil && len(cache.old) > 0 {
+			if l, ok := cache.lookup(inputs[i]); ok {
+				out[i] = l
+				if opts.Progress != nil {
+					opts.Progress.Files.Add(1)
+					opts.Progress.Cached.Add(1)
+				}
+				return nil
+			}
+		}
 		if bufs[w] == nil {
 			bufs[w] = make([]byte, bufSize)
 		}
@@ -101,6 +124,9 @@ func Hash(inputs []Input, opts Options) ([]Leaf, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cache != nil {
+		cache.finish(inputs, out)
+	}
 	return out, nil
 }
 
@@ -108,6 +134,12 @@ func Hash(inputs []Input, opts Options) ([]Leaf, error) {
 // (ErrSigned) unless removeSignature is set, in which case only the bytes
 // before its signature are hashed. buf is the read buffer (nil allocates).
 func HashFile(path string, pos uint32, removeSignature bool, buf []byte) (Leaf, error) {
+	if buf == nil {
+		buf = make([]byte, bufSize)
+	}
+	if l, done, err := hashSmall(path, pos, removeSignature, buf); done {
+		return l, err
+	}
 	m, err := OpenModule(path, removeSignature)
 	if err != nil {
 		return Leaf{}, err
@@ -126,6 +158,48 @@ func HashFile(path string, pos uint32, removeSignature bool, buf []byte) (Leaf, 
 	return Leaf{Leaf: leaf, Size: m.Size, Removed: m.Removed, Info: m.Info}, nil
 }
 
+// hashSmall hashes a module that fits in buf with one read: most of a
+// kernel's modules are a few tens of kilobytes, where the system calls
+// around the read cost as much as hashing it. It reports done=false, having
+// checked nothing, for a file that is larger or not a regular file (the
+// general path then opens it again and says what is wrong).
+func hashSmall(path string, pos uint32, removeSignature bool, buf []byte) (Leaf, bool, error) {
+	fd, err := openRead(path)
+	if err != nil {
+		return Leaf{}, false, nil // the general path reports it
+	}
+	defer syscall.Close(fd)
+	var st syscall.Stat_t
+	if err := fstat(fd, &st); err != nil || st.Mode&syscall.S_IFMT != syscall.S_IFREG || st.Size >= int64(len(buf)) || st.Size == 0 {
+		return Leaf{}, false, nil
+	}
+	// One byte more than its size: a file that grew meanwhile shows it.
+	n, err := preadFull(fd, buf[:st.Size+1])
+	if err != nil {
+		return Leaf{}, true, &os.PathError{Op: "read", Path: path, Err: err}
+	}
+	info := &statInfo{name: path, st: st}
+	m := &Module{Size: st.Size, Info: info}
+	if int64(n) != st.Size {
+		return Leaf{}, true, fmt.Errorf("%s: %w: %d bytes read, %d expected (its size changed)", path, ErrChanged, n, st.Size)
+	}
+	if err := m.checkTrailer(bytes.NewReader(buf[:n]), path, removeSignature); err != nil {
+		return Leaf{}, true, err
+	}
+	h := merkle.NewLeafHash(pos)
+	h.Write(buf[:m.Size])
+	var leaf merkle.Digest
+	h.Sum(leaf[:0])
+	var after syscall.Stat_t
+	if err := fstat(fd, &after); err != nil {
+		return Leaf{}, true, &os.PathError{Op: "stat", Path: path, Err: err}
+	}
+	if err := m.checkSame(path, &statInfo{name: path, st: after}); err != nil {
+		return Leaf{}, true, err
+	}
+	return Leaf{Leaf: leaf, Size: m.Size, Removed: m.Removed, Info: info}, true, nil
+}
+
 // ErrChanged reports a module that changed while it was read.
 var ErrChanged = errors.New("changed while it was read")
 
@@ -141,13 +215,30 @@ func (m *Module) CheckUnchanged(n int64) error {
 	if err != nil {
 		return err
 	}
+	return m.checkSame(m.Name(), st)
+}
+
+// checkSame compares the file's status after reading (st) with that when
+// it was opened.
+func (m *Module) checkSame(name string, st os.FileInfo) error {
 	switch {
 	case st.Size() != m.Info.Size():
-		return fmt.Errorf("%s: %w: its size went from %d to %d bytes", m.Name(), ErrChanged, m.Info.Size(), st.Size())
+		return fmt.Errorf("%s: %w: its size went from %d to %d bytes", name, ErrChanged, m.Info.Size(), st.Size())
 	case !st.ModTime().Equal(m.Info.ModTime()):
-		return fmt.Errorf("%s: %w: modified at %s", m.Name(), ErrChanged, st.ModTime().Format("15:04:05.000000000"))
+		return fmt.Errorf("%s: %w: modified at %s", name, ErrChanged, st.ModTime().Format("15:04:05.000000000"))
+	case ctime(st) != ctime(m.Info):
+		// Rewritten with the same size and its mtime set back (cp -p,
+		// touch -r): only the status change time shows it.
+		return fmt.Errorf("%s: %w: its status changed at %s", name, ErrChanged, time.Unix(0, ctime(st)).Format("15:04:05.000000000"))
 	}
 	return nil
+}
+
+func ctime(fi os.FileInfo) int64 {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return syscall.TimespecToNsec(st.Ctim)
+	}
+	return 0
 }
 
 // Module is an open module file and the part of it that is the module
@@ -194,20 +285,30 @@ func checkModule(f *os.File, path string, removeSignature bool) (*Module, error)
 	if m.Size == 0 {
 		return nil, fmt.Errorf("%s: %w", path, ErrEmpty)
 	}
-	tr, err := ReadTrailer(f, m.Size)
+	if err := m.checkTrailer(f, path, removeSignature); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// checkTrailer looks at the end of the module (r holds its m.Size bytes):
+// a signed module is refused unless removeSignature is set, in which case
+// m.Size becomes the size without the signature.
+func (m *Module) checkTrailer(r io.ReaderAt, path string, removeSignature bool) error {
+	tr, err := ReadTrailer(r, m.Size)
 	switch {
 	case errors.Is(err, merkle.ErrUnsigned):
-		return m, nil
+		return nil
 	case err != nil:
-		return nil, fmt.Errorf("%s: ends with the signature marker but %v", path, err)
+		return fmt.Errorf("%s: ends with the signature marker but %v", path, err)
 	case !removeSignature:
-		return nil, fmt.Errorf("%s: %w (%s signature, %d bytes); remove it first (modhash leaf and sign: -remove-signature)",
+		return fmt.Errorf("%s: %w (%s signature, %d bytes); remove it first (modhash leaf and sign: -remove-signature)",
 			path, ErrSigned, merkle.TypeName(tr.Header.IDType), tr.Size)
 	case tr.ModuleSize == 0:
-		return nil, fmt.Errorf("%s: %w: nothing but a %s signature", path, ErrEmpty, merkle.TypeName(tr.Header.IDType))
+		return fmt.Errorf("%s: %w: nothing but a %s signature", path, ErrEmpty, merkle.TypeName(tr.Header.IDType))
 	}
 	m.Size, m.Removed = tr.ModuleSize, &tr
-	return m, nil
+	return nil
 }
 
 // ReadTrailer reads the end of a file of the given size and parses its

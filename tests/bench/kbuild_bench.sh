@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Benchmark "modhash kbuild" on the real modules of a Debian kernel against
-# one OpenSSL SHA-256 pass over the same files.
+# Benchmark "modhash kbuild" against the kernel's own tool
+# (scripts/modules-merkle-tree) on the real modules of a Debian kernel, on
+# the disk a kernel object tree lives on.
 #
 # 1. Fetches Debian's linux-image-6.1.0-50-amd64 with apt-get download (or the
 #    closest 6.1.0-*-amd64 if that one is really not available, after an
@@ -10,46 +11,77 @@
 #    once (a module is its first module_size bytes, from modhash inspect
 #    -json), and modules.order rewritten to name objects (kernel/.../x.o).
 #    The prepared tree is kept in the cache and reused by later runs.
-# 2. Builds modhash with the host Go (crypto/sha256) and with Bazel (Go
-#    1.19.13, minio/sha256-simd).
-# 3. Checks that both binaries write byte-identical outputs, and recomputes
-#    the root of a few modules from their .merkle proofs with openssl alone.
-# 4. With a warm page cache, times REPS times (round robin, outputs removed
-#    before every run): openssl dgst -sha256 over all modules in one process
-#    pinned to one CPU (the baseline), the same on all CPUs (reference),
-#    modhash kbuild -j 1 pinned to one CPU, and modhash kbuild on all CPUs;
-#    then prints a table and whether modhash met the target: kbuild on two
-#    cores in at most 0.5x the time of the one-core OpenSSL pass.
+# 2. Builds modhash with the host Go and with Bazel (Go 1.19.13).
+# 3. Times, interleaved (every repetition runs every tool once per
+#    scenario, in a rotating order) and with a warm page cache:
+#      kernel tool      the kernel's scripts/modules-merkle-tree (one core)
+#      modhash-go       modhash kbuild built by go build
+#      modhash-bazel    modhash kbuild built by Bazel
+#      modhash-go -cache=false   the same without the leaf cache
+#    in three scenarios, each in its own copy of the object tree (hard
+#    links to the same module files):
+#      (a) fresh tree: no .merkle file, no leaf cache;
+#      (b) the proofs of an earlier run with other modules exist (written by
+#          the kernel tool with modules.order reversed: every proof and the
+#          root differ, every .merkle file exists);
+#      (c) a re-run with nothing changed (right after (a), in its tree).
+#    It checks after each run of the first repetition that the .merkle
+#    files are byte-identical to the kernel tool's and that root.c holds the
+#    same levels and root (the kernel tool's C layout is series v4's).
+# 4. Prints the best (fastest) and median time of each, the ratios to the
+#    kernel tool and whether the targets are met: (a) and (b) at most 0.5x
+#    the kernel tool, (c) at most 0.2x.
 #
-# A benchmark, not a test: it exits 0 whether the target is met or not, and
-# non-zero only when something fails (download, build, wrong outputs).
+# The kernel's tool is not part of this repository. Build it from a kernel
+# tree that has the series "module: Introduce hash-based integrity checking"
+# (scripts/modules-merkle-tree.c, needs libssl-dev):
+#     gcc -O2 -o modules-merkle-tree scripts/modules-merkle-tree.c -lcrypto
+# (with OpenSSL older than 3.4 add -DEVP_MD_CTX_get_size_ex=EVP_MD_CTX_get_size)
+# and pass its path with --kernel-tool PATH or KBUILD_BENCH_KERNEL_TOOL.
 #
-# Where the timed runs happen: by default a copy of the object tree on
-# /dev/shm (tmpfs) when there is room, else in the cache directory. The
-# inputs are read from the page cache either way; what differs is creating
-# the 4022 .merkle files. On an ext4 without a journal, the inode allocator
-# skips inodes deleted in the last few seconds (minutes while their inode
-# table block is dirty), scanning them one by one, so deleting the outputs
-# and creating them again, run after run, gets slower each time and says
-# more about the file system than about modhash. Set KBUILD_BENCH_WORKDIR to
-# a directory on disk to measure there anyway.
+# Where: the timed trees are made under KBUILD_BENCH_WORKDIR (default: the
+# cache directory), which must be on a real disk, not tmpfs: creating four
+# thousand files is what differs between the tools, and tmpfs says nothing
+# about a disk. KBUILD_BENCH_TMPFS=1 adds the same table on /dev/shm.
+# Nothing is deleted before or during the timing: on an ext4 without a
+# journal the inode allocator skips, one by one, every inode deleted in the
+# last minutes (up to six), so a benchmark that deletes its outputs between
+# runs measures its own deletions. The trees are removed at the end, and
+# the next run waits until six minutes have passed since (or set
+# KBUILD_BENCH_NO_WAIT=1).
 #
-# usage: tests/bench/kbuild_bench.sh [REPS]
-# env:   KBUILD_BENCH_CACHE      cache directory (default:
+# A benchmark, not a test: it exits 0 whether the targets are met or not,
+# and non-zero only when something fails (download, build, wrong outputs).
+#
+# usage: tests/bench/kbuild_bench.sh [--kernel-tool PATH] [REPS]
+# env:   KBUILD_BENCH_KERNEL_TOOL the kernel's modules-merkle-tree binary
+#        KBUILD_BENCH_CACHE      cache directory (default:
 #                                ${XDG_CACHE_HOME:-$HOME/.cache}/modhash-bench)
 #        KBUILD_BENCH_PACKAGE    kernel package (default linux-image-6.1.0-50-amd64)
 #        KBUILD_BENCH_REPS       repetitions (default 5; the argument wins)
 #        KBUILD_BENCH_SKIP_BAZEL set to 1 to leave out the Bazel-built binary
-#        KBUILD_BENCH_WORKDIR    parent directory of the timed object tree
-#        KBUILD_BENCH_TARGET     target ratio modhash/OpenSSL (default 0.5)
-#        KBUILD_BENCH_KEEP       set to 1 to keep the work directory
-#        KBUILD_BENCH_WAIT_IDLE  seconds to wait, in all, for an idle machine
-#                                before each repetition (default 0: don't);
-#                                on a shared machine other work skews the times
+#        KBUILD_BENCH_WORKDIR    parent directory of the timed trees (on disk)
+#        KBUILD_BENCH_TMPFS      set to 1 to also time on /dev/shm
+#        KBUILD_BENCH_NO_WAIT    set to 1 not to wait after an earlier run's cleanup
+#        KBUILD_BENCH_KEEP       set to 1 to keep the work directory and trees
+#        KBUILD_BENCH_NICE       run the timed commands with nice -n N (e.g. -10
+#                                as root, on a machine shared with other work)
+#        KBUILD_BENCH_RT         set to 1 to run the timed commands with
+#                                chrt -f 1 (root): on a machine busy with other
+#                                work, close to what an idle machine gives
+#                                (the kernel still leaves others 5% of the CPU)
 set -euo pipefail
 
 usage() { sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0"; }
-case "${1:-}" in -h | --help) usage; exit 0 ;; esac
+kernel_tool=${KBUILD_BENCH_KERNEL_TOOL:-}
+while (($#)); do
+	case "$1" in
+	-h | --help) usage; exit 0 ;;
+	--kernel-tool) kernel_tool=${2:-}; shift 2 ;;
+	--kernel-tool=*) kernel_tool=${1#*=}; shift ;;
+	*) break ;;
+	esac
+done
 
 reps=${1:-${KBUILD_BENCH_REPS:-5}}
 pkg_wanted=${KBUILD_BENCH_PACKAGE:-linux-image-6.1.0-50-amd64}
@@ -58,37 +90,46 @@ parent=${KBUILD_BENCH_WORKDIR:-}
 # Relative directories are taken from the caller's working directory.
 [[ "$cache" == /* ]] || cache="$PWD/$cache"
 [[ -z "$parent" || "$parent" == /* ]] || parent="$PWD/$parent"
+[[ -z "$kernel_tool" || "$kernel_tool" == */* ]] || kernel_tool=$(command -v "$kernel_tool" || echo "$kernel_tool")
+[[ -z "$kernel_tool" || "$kernel_tool" == /* ]] || kernel_tool="$PWD/$kernel_tool"
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$repo"
-target=${KBUILD_BENCH_TARGET:-0.5}
 skip_bazel=${KBUILD_BENCH_SKIP_BAZEL:-0}
-wait_idle=${KBUILD_BENCH_WAIT_IDLE:-0}
 expect_modules=4022 # linux-image-6.1.0-50-amd64
 expect_mib=375      # its modules without signatures (~390 MB on disk, signed)
+settle=360          # seconds ext4 (no journal) treats a deleted inode as recent
 
 log() { printf '%s\n' "kbuild_bench: $*" >&2; }
 die() { printf '%s\n' "kbuild_bench: error: $*" >&2; exit 1; }
 
 [[ "$reps" =~ ^[1-9][0-9]*$ ]] || die "REPS must be a positive integer, got '$reps'"
-[[ "$wait_idle" =~ ^[0-9]+$ ]] || die "KBUILD_BENCH_WAIT_IDLE must be a number of seconds, got '$wait_idle'"
-for tool in go apt-get apt-cache dpkg-deb openssl jq truncate find xargs awk sort od sha256sum comm cmp; do
-	command -v "$tool" >/dev/null 2>&1 || die "$tool not found (jq: apt-get install jq; openssl: apt-get install openssl)"
+if [[ -z "$kernel_tool" ]]; then
+	die "the kernel's tool is needed: build scripts/modules-merkle-tree.c of a kernel tree with the module hashes series (gcc -O2 -o modules-merkle-tree scripts/modules-merkle-tree.c -lcrypto) and pass --kernel-tool PATH or set KBUILD_BENCH_KERNEL_TOOL (see --help)"
+fi
+[[ -x "$kernel_tool" && -f "$kernel_tool" ]] || die "--kernel-tool $kernel_tool is not an executable file"
+for tool in go apt-get apt-cache dpkg-deb jq truncate find xargs awk sort sha256sum cmp cp; do
+	command -v "$tool" >/dev/null 2>&1 || die "$tool not found (jq: apt-get install jq)"
 done
 
 mkdir -p "$cache"
 cache=$(cd "$cache" && pwd)
 work=$(mktemp -d "$cache/run.XXXXXX")
-obj=""
+trees=""
 prep=""
+stamp="$cache/last-cleanup"
 cleanup() {
 	local rc=$?
 	[[ -z "$prep" ]] || rm -rf "$prep"
 	if [[ "${KBUILD_BENCH_KEEP:-0}" == 1 ]]; then
-		log "keeping $work${obj:+ and $obj}"
+		log "keeping $work${trees:+ and $trees}"
 	else
 		rm -rf "$work"
-		if [[ -n "$obj" && "$obj" != "$work"/* ]]; then rm -rf "$obj"; fi
+		if [[ -n "$trees" ]]; then
+			log "removing the timed trees"
+			rm -rf $trees
+			date +%s >"$stamp"
+		fi
 	fi
 	exit "$rc"
 }
@@ -113,14 +154,7 @@ ncpu=$(nproc)
 cpu_model=$(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo 2>/dev/null || true)
 [[ -n "$cpu_model" ]] || cpu_model=$(uname -m)
 if grep -qw sha_ni /proc/cpuinfo 2>/dev/null; then sha_ni=yes; else sha_ni=no; fi
-pin=()
-pin_label="unpinned (taskset not found)"
-if command -v taskset >/dev/null 2>&1; then
-	# The first CPU this process may run on (CPU 0 unless a cpuset says otherwise).
-	cpu0=$(taskset -cp $$ | sed 's/.*: *//; s/[,-].*//')
-	pin=(taskset -c "$cpu0")
-	pin_label="pinned to CPU $cpu0"
-fi
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---------------------------------------------------------------- binaries
 bin="$work/bin"
@@ -305,107 +339,49 @@ mib=$(awk -v b="$bytes" 'BEGIN {printf "%.1f", b / 1048576}')
 mb=$(awk -v b="$bytes" 'BEGIN {printf "%.1f", b / 1e6}')
 sed 's/\.o$/.ko/' "$tree/modules.order" >"$work/files"
 
-# ---------------------------------------------------------------- object tree
-if [[ -z "$parent" ]]; then
-	parent=$cache
-	if [[ -d /dev/shm && -w /dev/shm && "$(stat -f -c %T /dev/shm 2>/dev/null)" == tmpfs ]]; then
-		free=$(($(stat -f -c %a /dev/shm) * $(stat -f -c %S /dev/shm)))
-		if ((free > 2 * bytes + (256 << 20))); then parent=/dev/shm; fi
-	fi
+# ---------------------------------------------------------------- tools
+# id, label and command line (run in the object tree) of each implementation.
+ids=(kt go)
+declare -A label=([kt]="kernel tool" [go]="modhash-go" [bazel]="modhash-bazel" [nocache]="modhash-go -cache=false")
+if [[ " ${impls[*]} " == *" bazel "* ]]; then ids+=(bazel); fi
+ids+=(nocache)
+nice_n=${KBUILD_BENCH_NICE:-}
+[[ -z "$nice_n" || "$nice_n" =~ ^-?[0-9]+$ ]] || die "KBUILD_BENCH_NICE must be a number, got '$nice_n'"
+prio=()
+[[ -z "$nice_n" ]] || prio=(nice -n "$nice_n")
+rt=${KBUILD_BENCH_RT:-0}
+if [[ "$rt" == 1 ]]; then
+	command -v chrt >/dev/null || die "KBUILD_BENCH_RT=1 needs chrt (util-linux)"
+	chrt -f 1 true 2>/dev/null || die "KBUILD_BENCH_RT=1: chrt -f 1 is not permitted here (root or CAP_SYS_NICE)"
+	prio+=(chrt -f 1)
 fi
-mkdir -p "$parent"
-if [[ "$(cd "$parent" && pwd)" == "$cache" ]]; then
-	obj="$work/obj"
-else
-	obj=$(mktemp -d "$parent/modhash-kbuild-bench.XXXXXX")
-	rmdir "$obj"
-fi
-# Hard links when on the same file system (outputs are new files; modhash
-# never writes to a module), else a copy.
-cp -al "$tree" "$obj" 2>/dev/null || { rm -rf "$obj"; cp -a "$tree" "$obj"; }
-fstype=$(stat -f -c %T "$obj")
-cd "$obj"
-clean() { find kernel -name '*.merkle' -delete; rm -f root.c; }
-clean
-
-# Warm the page cache: read every module once.
-xargs -a "$work/files" -d '\n' cat >/dev/null
-
-# ---------------------------------------------------------------- correctness
-# One untimed run of each binary (also a warm-up): same root C file and same
-# .merkle files, byte for byte.
-outputs_digest() {
-	{
-		sha256sum root.c
-		find kernel -name '*.merkle' -print0 | sort -z | xargs -0 sha256sum
-	}
+run_impl() { # id
+	case "$1" in
+	kt) "${prio[@]}" "$kernel_tool" root.c .ko ;;
+	go) "${prio[@]}" "$bin/modhash-go" kbuild root.c .ko ;;
+	bazel) "${prio[@]}" "$bin/modhash-bazel" kbuild root.c .ko ;;
+	nocache) "${prio[@]}" "$bin/modhash-go" kbuild -cache=false root.c .ko ;;
+	esac
 }
-for impl in "${impls[@]}"; do
-	clean
-	"$bin/modhash-$impl" kbuild root.c .ko >"$work/kbuild-$impl.log" 2>&1 ||
-		{ cat "$work/kbuild-$impl.log" >&2; die "modhash-$impl kbuild failed"; }
-	n=$(find kernel -name '*.merkle' | wc -l)
-	((n == nmod)) || die "modhash-$impl kbuild wrote $n .merkle files for $nmod modules"
-	outputs_digest >"$work/outputs-$impl.sha256"
-done
-if [[ " ${impls[*]} " == *" bazel "* ]]; then
-	if ! cmp -s "$work/outputs-go.sha256" "$work/outputs-bazel.sha256"; then
-		diff "$work/outputs-go.sha256" "$work/outputs-bazel.sha256" | head -n 20 >&2
-		die "modhash-go and modhash-bazel wrote different outputs"
-	fi
-	same="modhash-go and modhash-bazel outputs byte-identical (root.c and $nmod .merkle files)"
-else
-	same="(Bazel binary skipped: no cross-check of the two builds)"
-fi
 
-# Independently of modhash's SHA-256: recompute the root of a few modules
-# from their bytes and their .merkle proof with openssl (docs/format.md: leaf =
-# H(01 || be32 pos || module), node = H(02 || left || right)).
-hex() { od -An -v -tx1 | tr -d ' \n'; }
-# shellcheck disable=SC2059 # the format holds the bytes as \xHH escapes
-unhex() { local h=$1; printf "$(printf '%s' "$h" | sed 's/../\\x&/g')"; }
-sha() { openssl dgst -sha256 -binary | hex; }
-levels=$(sed -n 's/.*\.levels = \([0-9]*\),.*/\1/p' root.c)
-root=$(grep -o '0x[0-9a-f][0-9a-f]' root.c | sed 's/0x//' | tr -d '\n')
-[[ -n "$levels" && ${#root} == 64 ]] || die "cannot read levels and root from root.c"
-checked=""
-for pos in 0 $((nmod / 2)) $((nmod - 1)); do
-	ko=$(sed -n "$((pos + 1))p" "$work/files")
-	proof=$(hex <"${ko%.ko}.merkle")
-	((${#proof} == 2 * (44 + 32 * levels))) || die "${ko%.ko}.merkle: wrong size for $levels levels"
-	((16#${proof:0:8} == pos)) || die "${ko%.ko}.merkle: position $((16#${proof:0:8})), want $pos"
-	cur=$({ unhex "01$(printf '%08x' "$pos")"; cat "$ko"; } | sha)
-	p=$pos
-	for ((i = 0; i < levels; i++)); do
-		sib=${proof:$((8 + 64 * i)):64}
-		if ((p % 2 == 0)); then cur=$(unhex "02$cur$sib" | sha); else cur=$(unhex "02$sib$cur" | sha); fi
-		p=$((p / 2))
-	done
-	[[ "$cur" == "$root" ]] || die "$ko: root from its proof (openssl) $cur != root.c $root"
-	checked+=" $pos"
-done
-clean
-
-# ---------------------------------------------------------------- timing
-xargs_n=100000 # as many files per openssl process as the command line allows
-smax=$(xargs --show-limits </dev/null 2>&1 | awk -F': *' '/actually use/ {print $2 + 0}' || true)
-[[ "$smax" =~ ^[1-9][0-9]*$ ]] || smax=131072
-per_proc=$(((nmod + ncpu * 4 - 1) / (ncpu * 4)))
-names=() cmds=()
-add() { names+=("$1"); cmds+=("$2"); }
-q() { printf '%q ' "$@"; } # a command line for eval
-add "openssl dgst -sha256, 1 process, ${pin_label#pinned to }" \
-	"$(q "${pin[@]}" xargs -a "$work/files" -d '\n' -n "$xargs_n" -s "$smax" openssl dgst -sha256)"
-if ((ncpu > 1)); then
-	add "openssl dgst -sha256, $ncpu processes (ref.)" \
-		"$(q xargs -a "$work/files" -d '\n' -P "$ncpu" -n "$per_proc" -s "$smax" openssl dgst -sha256)"
-fi
-for impl in "${impls[@]}"; do
-	add "modhash-$impl kbuild -j 1, ${pin_label#pinned to }" "$(q "${pin[@]}" "$bin/modhash-$impl" kbuild -j 1 root.c .ko)"
-done
-for impl in "${impls[@]}"; do
-	add "modhash-$impl kbuild -j $ncpu (all CPUs)" "$(q "$bin/modhash-$impl" kbuild root.c .ko)"
-done
+# ---------------------------------------------------------------- checks
+# What must be equal to the kernel tool's: every .merkle file byte for
+# byte, and the levels and root in root.c (whose C layout differs).
+outputs_id() {
+	local levels root
+	levels=$(sed -n 's/.*\.levels = \([0-9]*\),.*/\1/p' root.c)
+	root=$(grep -o '0x[0-9a-f][0-9a-f]' root.c | sed 's/0x//' | tr -d '\n')
+	printf 'levels %s root %s proofs ' "$levels" "$root"
+	find kernel -name '*.merkle' -printf '%P\n' | sort | tee "$work/proof-list" | wc -l | tr '\n' ' '
+	sed 's|^|kernel/|' "$work/proof-list" | xargs -d '\n' cat | sha256sum | cut -c1-64
+}
+check_tree() { # what; compares the current directory with the reference
+	local got leftovers
+	got=$(outputs_id)
+	[[ "$got" == "$ref_id" ]] || die "$1: outputs differ from the kernel tool's: got '$got', want '$ref_id'"
+	leftovers=$(find . -name '.*.modhash-*' ! -name '*.modhash-leaves' | head -n 3)
+	[[ -z "$leftovers" ]] || die "$1: left behind: $leftovers"
+}
 
 # How busy the machine is without us: other processes distort every number.
 cpu_busy_pct() { # over one second, all CPUs
@@ -417,109 +393,172 @@ cpu_busy_pct() { # over one second, all CPUs
 		busy = y[1] - x[1]; idle = y[2] - x[2]
 		printf "%.0f", (busy + idle > 0) ? 100 * busy / (busy + idle) : 0}'
 }
-# Before a repetition: optionally wait for two idle seconds in a row, then
-# record how busy the last second was (the worst one is reported).
-idle_deadline=$(($(date +%s) + wait_idle))
 busy_max=0
-before_rep() {
-	local b
+load_max=0
+note_load() {
+	local b l
 	b=$(cpu_busy_pct)
-	while ((b > 5 && $(date +%s) < idle_deadline)); do
-		sleep 2
-		b=$(cpu_busy_pct)
-		((b > 5)) || b=$(cpu_busy_pct)
-	done
 	((b <= busy_max)) || busy_max=$b
+	l=$(cut -d' ' -f1 /proc/loadavg)
+	if awk -v l="$l" -v m="$load_max" 'BEGIN {exit !(l > m)}'; then load_max=$l; fi
 }
 
-# openssl speed: how well SHA-256 itself scales over the CPUs of this
-# machine, independent of files. Other work on the machine lowers it, and so
-# do vCPUs that share a physical core or a host time slice.
-speed_kbs() { # [-multi N] -> kB/s
-	openssl speed "$@" -seconds 1 -bytes 16384 -evp sha256 2>/dev/null |
-		awk '$1 == "sha256" {v = $NF} END {sub(/k$/, "", v); print v + 0}'
-}
-((wait_idle == 0)) || log "waiting up to ${wait_idle}s in all for an idle machine"
-before_rep
-speed1=$(speed_kbs || echo 0)
-speedn=$speed1
-if ((ncpu > 1)); then speedn=$(speed_kbs -multi "$ncpu" || echo 0); fi
+# ---------------------------------------------------------------- timing
+fs_type() { df --output=fstype "$1" 2>/dev/null | tail -n 1 || stat -f -c %T "$1"; }
+declare -A times=() # "set scenario id" -> " ns ns ..."
+ref_id=""
 
-declare -A times=()
-log "timing ${#names[@]} commands x $reps repetitions in $obj ($fstype)"
-for ((r = 1; r <= reps; r++)); do
-	before_rep
-	for i in "${!names[@]}"; do
-		clean
-		t0=$(now_ns)
-		if ! eval "${cmds[$i]}" >"$work/out" 2>"$work/err"; then
-			cat "$work/err" >&2
-			die "failed: ${cmds[$i]}"
-		fi
-		t1=$(now_ns)
-		times[$i]+=" $((t1 - t0))"
-		# (Only the one-process pass: parallel openssl output interleaves.)
-		if ((i == 0 && r == 1)); then
-			n=$(grep -Ec '^SHA(2-)?256\(' "$work/out" || true)
-			((n == nmod)) || die "openssl hashed $n files, want $nmod"
-		fi
+# run_set NAME PARENT: makes a set of trees under PARENT, every one before
+# any is timed (nothing is deleted until the end), then times them.
+run_set() {
+	local set=$1 where=$2 sdir base r id k dir t0 t1 n
+	sdir=$(mktemp -d "$where/modhash-kbuild-bench.XXXXXX")
+	trees+=" $sdir"
+	base="$sdir/base"
+	if ! cp -al "$tree" "$base" 2>/dev/null; then
+		rm -rf "$base"
+		log "$set: copying the modules to $where (another file system)"
+		cp -a "$tree" "$base"
+	fi
+	tac "$base/modules.order" >"$sdir/reversed.order"
+	log "$set: making $((2 * reps * ${#ids[@]} + 1)) object trees in $sdir ($(fs_type "$sdir"))"
+	mktree() { # dir [earlier]: a copy of base; with "earlier", holding the proofs of the reversed order
+		cp -al "$base" "$1"
+		[[ "${2:-}" == earlier ]] || return 0
+		(
+			cd "$1"
+			rm modules.order
+			cp "$sdir/reversed.order" modules.order
+			"$kernel_tool" root.c .ko >/dev/null
+			rm modules.order
+			cp "$base/modules.order" modules.order
+		)
+	}
+	mktree "$sdir/ref"
+	for ((r = 1; r <= reps; r++)); do
+		for id in "${ids[@]}"; do
+			mktree "$sdir/a-$r-$id"
+			mktree "$sdir/b-$r-$id" earlier
+		done
 	done
-	log "repetition $r/$reps done"
-done
-clean
-busy_after=$(cpu_busy_pct)
-((busy_after <= busy_max)) || busy_max=$busy_after
+	# Warm the page cache (every tree links the same module files), and
+	# let the modules' status change times (cp -al changed them) age past
+	# the leaf cache's margin, as a kernel's modules are by its next build.
+	(cd "$base" && xargs -a "$work/files" -d '\n' cat >/dev/null)
+	sleep 3
+	# The reference: the kernel tool in a fresh tree, untimed.
+	(cd "$sdir/ref" && "$kernel_tool" root.c .ko >/dev/null) || die "the kernel tool failed in $sdir/ref"
+	ref_id=$(cd "$sdir/ref" && outputs_id)
+	n=$(awk '{print $6}' <<<"$ref_id")
+	((n == nmod)) || die "the kernel tool wrote $n .merkle files for $nmod modules"
 
-stat_of() { # ns list -> "median min" in seconds
+	timed() { # set scenario id dir
+		cd "$4"
+		t0=$(now_ns)
+		run_impl "$3" >"$work/out" 2>"$work/err" || { cat "$work/err" >&2; die "$1 ($2): ${label[$3]} failed in $4"; }
+		t1=$(now_ns)
+		cd "$repo"
+		times["$1 $2 $3"]+=" $((t1 - t0))"
+		if ((r == 1)); then (cd "$4" && check_tree "$1 ($2) ${label[$3]}"); fi
+	}
+	log "$set: timing ${#ids[@]} implementations x 3 scenarios x $reps repetitions"
+	for ((r = 1; r <= reps; r++)); do
+		note_load
+		# A rotating order: no implementation always runs first or last.
+		local order=()
+		for ((k = 0; k < ${#ids[@]}; k++)); do order+=("${ids[$(((k + r - 1) % ${#ids[@]}))]}"); done
+		for id in "${order[@]}"; do
+			timed "$set" a "$id" "$sdir/a-$r-$id"
+			timed "$set" c "$id" "$sdir/a-$r-$id"
+		done
+		for id in "${order[@]}"; do
+			timed "$set" b "$id" "$sdir/b-$r-$id"
+		done
+		log "$set: repetition $r/$reps done"
+	done
+	note_load
+	# Every tree at the end (the first repetition was checked after each run).
+	for dir in "$sdir"/[ab]-*; do (cd "$dir" && check_tree "$set: $(basename "$dir")"); done
+	fstype_of[$set]="$(fs_type "$sdir") in $where"
+}
+declare -A fstype_of=()
+
+stat_of() { # ns list -> "best median" in seconds
 	tr ' ' '\n' | grep . | sort -n | awk '{a[NR] = $1} END {
 		m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
-		printf "%.3f %.3f", m / 1e9, a[1] / 1e9 }'
+		printf "%.3f %.3f", a[1] / 1e9, m / 1e9 }'
 }
-read -r base_med base_min <<<"$(stat_of <<<"${times[0]}")"
+
+[[ -n "$parent" ]] || parent=$cache
+mkdir -p "$parent"
+parent=$(cd "$parent" && pwd)
+fstype=$(fs_type "$parent")
+case "$fstype" in
+tmpfs | ramfs) die "KBUILD_BENCH_WORKDIR $parent is on $fstype: time on the disk a kernel tree lives on (KBUILD_BENCH_TMPFS=1 adds a tmpfs table)" ;;
+esac
+if [[ -f "$stamp" && "${KBUILD_BENCH_NO_WAIT:-0}" != 1 ]]; then
+	left=$(($(cat "$stamp") + settle - $(date +%s)))
+	if ((left > 0)); then
+		log "an earlier run removed its trees $((settle - left)) s ago: waiting $left s until ext4 no longer skips their inodes as recently deleted (KBUILD_BENCH_NO_WAIT=1 does not wait)"
+		sleep "$left"
+	fi
+fi
+sets=(disk)
+run_set disk "$parent"
+if [[ "${KBUILD_BENCH_TMPFS:-0}" == 1 ]]; then
+	if [[ -d /dev/shm && "$(fs_type /dev/shm)" == tmpfs ]]; then
+		sets+=(tmpfs)
+		run_set tmpfs /dev/shm
+	else
+		log "KBUILD_BENCH_TMPFS=1 but /dev/shm is not a tmpfs: no tmpfs table"
+	fi
+fi
+load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---------------------------------------------------------------- report
+declare -A scen=([a]="(a) fresh tree" [b]="(b) proofs of an earlier run" [c]="(c) re-run, nothing changed")
+declare -A target=([a]=0.5 [b]=0.5 [c]=0.2)
 echo
-echo "== modhash kbuild benchmark"
+echo "== modhash kbuild against the kernel's tool"
 echo "machine:  $ncpu CPUs ($cpu_model), sha_ni: $sha_ni, $(uname -r)"
-awk -v a="$speed1" -v b="$speedn" -v n="$ncpu" 'BEGIN {
-	if (a > 0 && b > 0) printf "          openssl speed sha256 (16 KiB blocks): 1 process %.0f MB/s, %d processes %.0f MB/s (%.2fx)\n", a / 1000, n, b / 1000, b / a }'
+echo "load:     load average $load_start at the start, $load_end at the end (1-min up to $load_max before a repetition); other processes kept up to ${busy_max}% of the CPUs busy"
 echo "package:  $(info package) $(info version) ($(info deb)), kernel $kver"
-echo "modules:  $nmod modules, $bytes bytes ($mib MiB, $mb MB) unsigned; signed in the package: $(info signed)"
-echo "binaries: modhash-go ($(sha_impl "$bin/modhash-go"))"
+echo "modules:  $nmod modules, $bytes bytes ($mib MiB) unsigned"
+echo "tools:    kernel tool $kernel_tool"
+echo "          modhash-go ($(sha_impl "$bin/modhash-go"))"
 if [[ -x "$bin/modhash-bazel" ]]; then echo "          modhash-bazel ($(sha_impl "$bin/modhash-bazel"))"; fi
-echo "tree:     $obj ($fstype), page cache warm, $reps repetition(s), outputs removed before each run"
-echo "load:     other processes kept up to ${busy_max}% of the CPUs busy (measured for 1 s before each repetition and after the last)"
-echo "check:    $same"
-echo "          roots recomputed with openssl from the .merkle proofs of positions$checked: equal to root.c"
-echo
-printf '%-44s %9s %9s %8s %7s %9s\n' implementation "median s" "min s" "MiB/s" "ratio" "ratio min"
-printf '%-44s %9s %9s %8s %7s %9s\n' "--------------" "--------" "-----" "-----" "-----" "---------"
-declare -A ratio=() ratio_min=()
-for i in "${!names[@]}"; do
-	read -r med min <<<"$(stat_of <<<"${times[$i]}")"
-	ratio[$i]=$(awk -v m="$med" -v b="$base_med" 'BEGIN {printf "%.2f", m / b}')
-	ratio_min[$i]=$(awk -v m="$min" -v b="$base_min" 'BEGIN {printf "%.2f", m / b}')
-	mibs=$(awk -v m="$med" -v b="$bytes" 'BEGIN {printf "%.0f", b / 1048576 / m}')
-	printf '%-44s %9s %9s %8s %7s %9s\n' "${names[$i]}" "$med" "$min" "$mibs" "${ratio[$i]}" "${ratio_min[$i]}"
+echo "method:   best and median of $reps, interleaved, page cache warm, one new object tree per run of (a) and (b)${prio[*]:+, timed commands under ${prio[*]}}"
+echo "check:    every .merkle file byte-identical to the kernel tool's, same levels and root in root.c, no temporary file left"
+summary=()
+for set in "${sets[@]}"; do
+	echo
+	echo "-- ${fstype_of[$set]}"
+	printf '%-32s %-26s %8s %9s %7s %8s\n' scenario implementation "best s" "median s" ratio "(median)"
+	for s in a b c; do
+		read -r kbest kmed <<<"$(stat_of <<<"${times["$set $s kt"]}")"
+		first=1
+		for id in "${ids[@]}"; do
+			read -r best med <<<"$(stat_of <<<"${times["$set $s $id"]}")"
+			ratio="" ratio_med=""
+			if [[ "$id" != kt ]]; then
+				ratio=$(awk -v a="$best" -v b="$kbest" 'BEGIN {printf "%.2fx", a / b}')
+				ratio_med=$(awk -v a="$med" -v b="$kmed" 'BEGIN {printf "(%.2fx)", a / b}')
+			fi
+			printf '%-32s %-26s %8s %9s %7s %8s\n' "$( ((first)) && echo "${scen[$s]}")" "${label[$id]}" "$best" "$med" "$ratio" "$ratio_med"
+			first=0
+			if [[ "$set" == disk && ( "$id" == go || "$id" == bazel ) ]]; then
+				r=${ratio%x}
+				if awk -v r="$r" -v t="${target[$s]}" 'BEGIN {exit !(r <= t)}'; then met=MET; else met="NOT MET"; fi
+				summary+=("target $met: ${scen[$s]}: ${label[$id]} ${ratio} of the kernel tool (best of $reps; target <= ${target[$s]}x)")
+			fi
+		done
+	done
+	echo "(ratio: best / the kernel tool's best; in parentheses the same for the medians)"
 done
-echo "(ratio: median / median of the one-process OpenSSL pass; ratio min: the same for the fastest runs; MiB/s from the median)"
 echo
-if ((ncpu != 2)); then
-	echo "NOTE: the target is defined for 2 cores; this machine has $ncpu, kbuild used all of them."
-fi
-for i in "${!names[@]}"; do
-	[[ "${names[$i]}" == *"(all CPUs)" ]] || continue
-	impl=${names[$i]%% kbuild*}
-	if awk -v r="${ratio[$i]}" -v t="$target" 'BEGIN {exit !(r <= t)}'; then
-		echo "target MET:     $impl kbuild took ${ratio[$i]}x the OpenSSL pass (median; fastest runs ${ratio_min[$i]}x; target <= ${target}x)"
-	else
-		echo "target NOT MET: $impl kbuild took ${ratio[$i]}x the OpenSSL pass (median; fastest runs ${ratio_min[$i]}x; target <= ${target}x)"
-	fi
-done
-awk -v a="$speed1" -v b="$speedn" -v n="$ncpu" 'BEGIN {
-	if (n > 1 && a > 0 && b / a < 1.5) printf "NOTE: SHA-256 on %d processes ran at only %.2fx one process (openssl speed, before the builds): the other CPUs were busy or share a core, so 0.5x was out of reach for any tool in this run.\n", n, b / a }'
+printf '%s\n' "${summary[@]}"
 if ((busy_max > 10)); then
-	echo "WARNING: the machine was busy with other work (up to ${busy_max}% CPU): the times are unreliable; run again when it is idle (KBUILD_BENCH_WAIT_IDLE=600 waits for it)."
+	echo "WARNING: other processes kept up to ${busy_max}% of the CPUs busy: the times are unreliable; run again when the machine is idle."
 fi
 awk -v n="$nmod" -v e="$expect_modules" -v m="$mib" -v em="$expect_mib" 'BEGIN {
 	if (n < e * 0.9 || n > e * 1.1 || m < em * 0.9 || m > em * 1.1)

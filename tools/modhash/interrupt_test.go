@@ -29,25 +29,32 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// proofState is every file of the tree except the modules: the outputs and
-// anything left next to them.
+// proofState is every file of the tree except the modules and the leaf
+// cache (whose entries depend on the modules' ages, see
+// TestKbuildLeafCache): the outputs and anything left next to them.
 func proofState(t *testing.T, dir string) map[string]string {
 	st := fsState(t, dir)
 	for k, v := range st {
-		if strings.HasSuffix(k, ".ko") || k == "modules.order" || v == "dir" {
+		if strings.HasSuffix(k, ".ko") || k == "modules.order" || k == leafCache || v == "dir" {
 			delete(st, k)
 		}
 	}
 	return st
 }
 
+// leafCache is where "kbuild root.c" keeps its leaf cache.
+const leafCache = ".root.c.modhash-leaves"
+
 // TestKbuildInterrupted kills "modhash kbuild" over 2000 modules with
-// SIGINT, SIGTERM and SIGKILL at several points. After SIGINT or SIGTERM
-// the tree holds the complete old outputs (or the complete new ones if the
-// run had finished), and no temporary file. After SIGKILL it may hold the
-// journal and temporary files; recovering the journal (as the next run
-// does) gives the complete old or new outputs, and the next successful run
-// leaves the complete new outputs and nothing else.
+// SIGINT, SIGTERM and SIGKILL at several points, over old outputs (which it
+// overwrites in place) and in a fresh tree (where it creates the proofs at
+// their names). After SIGINT or SIGTERM the tree holds the complete old
+// outputs (none in a fresh tree; or the complete new ones if the run had
+// finished), and no temporary file. After SIGKILL it may hold the journal,
+// temporary files and a mix of old, new and missing proofs; recovering the
+// journal (as the next run does) gives the complete old or new outputs,
+// and the next successful run leaves the complete new outputs and nothing
+// else.
 func TestKbuildInterrupted(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills processes; slow")
@@ -97,64 +104,95 @@ func TestKbuildInterrupted(t *testing.T) {
 			writeFile(t, filepath.Join(dir, fmt.Sprintf("sub/m%d.ko", i)), []byte(fmt.Sprintf("module %d generation %d\n", i, g)))
 		}
 	}
+	// A fresh tree: no outputs, no leaf cache. Its proofs are created at
+	// their names (atomicfile.Txn.InPlace).
+	removeOutputs := func() {
+		for k := range proofState(t, dir) {
+			os.Remove(k)
+		}
+		os.Remove(leafCache)
+	}
+	removeOutputs()
+	gen(2)
+	start = time.Now()
+	if out, err := kbuild().CombinedOutput(); err != nil {
+		t.Fatalf("kbuild: %v: %s", err, out)
+	}
+	fullFresh := time.Since(start)
 	is := func(st, want map[string]string) bool { return diffState(st, want) == "" }
 	counts := map[string]int{}
-	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGKILL} {
-		for k := 0; k <= 6; k++ {
-			delay := full * time.Duration(k) / 5
-			// Start from the complete old outputs.
-			gen(1)
-			if out, err := kbuild().CombinedOutput(); err != nil {
-				t.Fatalf("kbuild: %v: %s", err, out)
-			}
-			if !is(proofState(t, dir), oldState) {
-				t.Fatalf("could not set up the old outputs")
-			}
-			gen(2)
-			c := kbuild()
-			if err := c.Start(); err != nil {
-				t.Fatal(err)
-			}
-			time.Sleep(delay)
-			c.Process.Signal(sig)
-			c.Wait()
-			st := proofState(t, dir)
-			what := fmt.Sprintf("%v after %v of %v", sig, delay, full)
-			switch {
-			case is(st, oldState):
-				counts[sig.String()+": old"]++
-			case is(st, newState):
-				counts[sig.String()+": new"]++
-			case sig != syscall.SIGKILL:
-				t.Fatalf("%s: the tree holds neither the old nor the new outputs: old → %s", what, diffState(oldState, st))
-			default:
-				// A killed run: the journal tells the next run what to undo.
-				jp := atomicfile.JournalPath("root.c")
-				if _, err := os.Stat(jp); err != nil {
-					t.Fatalf("%s: a mix of outputs and no journal: %s", what, diffState(oldState, st))
+	for _, fresh := range []bool{false, true} {
+		for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGKILL} {
+			for k := 0; k <= 6; k++ {
+				delay := full * time.Duration(k) / 5
+				oldState := oldState
+				if fresh {
+					if k%2 == 1 {
+						continue // fewer points: 0, 0.4, 0.8 and 1.2 runs
+					}
+					// Start from nothing: "old" is no output at all.
+					delay = fullFresh * time.Duration(k) / 5
+					removeOutputs()
+					oldState = proofState(t, dir)
+					if len(oldState) != 0 {
+						t.Fatalf("could not remove the outputs: %v", oldState)
+					}
+				} else {
+					// Start from the complete old outputs.
+					gen(1)
+					if out, err := kbuild().CombinedOutput(); err != nil {
+						t.Fatalf("kbuild: %v: %s", err, out)
+					}
+					if !is(proofState(t, dir), oldState) {
+						t.Fatalf("could not set up the old outputs")
+					}
 				}
-				if k%2 == 1 {
-					// Leave it to the next run.
-					counts[sig.String()+": left to the next run"]++
-					break
+				gen(2)
+				c := kbuild()
+				if err := c.Start(); err != nil {
+					t.Fatal(err)
 				}
-				if err := atomicfile.Recover(jp); err != nil {
-					t.Fatalf("%s: %v", what, err)
+				time.Sleep(delay)
+				c.Process.Signal(sig)
+				c.Wait()
+				st := proofState(t, dir)
+				what := fmt.Sprintf("%v after %v of %v (fresh tree: %v)", sig, delay, full, fresh)
+				switch {
+				case is(st, oldState):
+					counts[fmt.Sprintf("fresh %v, %v: old", fresh, sig)]++
+				case is(st, newState):
+					counts[fmt.Sprintf("fresh %v, %v: new", fresh, sig)]++
+				case sig != syscall.SIGKILL:
+					t.Fatalf("%s: the tree holds neither the old nor the new outputs: old → %s", what, diffState(oldState, st))
+				default:
+					// A killed run: the journal tells the next run what to undo.
+					jp := atomicfile.JournalPath("root.c")
+					if _, err := os.Stat(jp); err != nil {
+						t.Fatalf("%s: a mix of outputs and no journal: %s", what, diffState(oldState, st))
+					}
+					if k%2 == 1 || fresh && k%4 == 2 {
+						// Leave it to the next run.
+						counts[fmt.Sprintf("fresh %v, %v: left to the next run", fresh, sig)]++
+						break
+					}
+					if err := atomicfile.Recover(jp); err != nil {
+						t.Fatalf("%s: %v", what, err)
+					}
+					st = proofState(t, dir)
+					if !is(st, oldState) && !is(st, newState) {
+						t.Fatalf("%s: after recovery neither old nor new: old → %s", what, diffState(oldState, st))
+					}
+					counts[fmt.Sprintf("fresh %v, %v: recovered", fresh, sig)]++
 				}
-				st = proofState(t, dir)
-				if !is(st, oldState) && !is(st, newState) {
-					t.Fatalf("%s: after recovery neither old nor new: old → %s", what, diffState(oldState, st))
+				// The next run finishes the job and leaves nothing else.
+				if out, err := kbuild().CombinedOutput(); err != nil {
+					t.Fatalf("%s: next kbuild: %v: %s", what, err, out)
 				}
-				counts[sig.String()+": recovered"]++
-			}
-			// The next run finishes the job and leaves nothing else.
-			if out, err := kbuild().CombinedOutput(); err != nil {
-				t.Fatalf("%s: next kbuild: %v: %s", what, err, out)
-			}
-			if st := proofState(t, dir); !is(st, newState) {
-				t.Fatalf("%s: after the next run: new → %s", what, diffState(newState, st))
+				if st := proofState(t, dir); !is(st, newState) {
+					t.Fatalf("%s: after the next run: new → %s", what, diffState(newState, st))
+				}
 			}
 		}
 	}
-	t.Logf("one run takes %v; outcomes: %v", full, counts)
+	t.Logf("one run takes %v over old outputs, %v in a fresh tree; outcomes: %v", full, fullFresh, counts)
 }

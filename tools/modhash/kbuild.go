@@ -1,6 +1,9 @@
 package main
 
 import (
+	"path/filepath"
+	"runtime/debug"
+
 	"github.com/modhash/modhash/internal/atomicfile"
 	"github.com/modhash/modhash/merkle"
 	"github.com/modhash/modhash/merkle/kbuild"
@@ -14,7 +17,10 @@ drivers/foo/bar.o; the module is that path with .o replaced by SUFFIX, for
 example .ko or .ko.stripped), writes ROOT_C (the C definition of
 module_hashes_root) and one <object>.merkle proof per module, byte-identical
 to the kernel tool's. Modules are hashed in parallel; nothing is written
-unless every module could be hashed.
+unless every module could be hashed. The leaves are remembered in
+.ROOT_C.modhash-leaves next to ROOT_C, and a module whose device, inode,
+size, mtime and ctime have not changed since is not read again (-cache=false
+neither reads nor writes that file).
 
 With -manifest it also writes the tree's manifest (levels, root, and per
 module pos, modules.order path, size, leaf), which "modhash patch -manifest"
@@ -42,6 +48,7 @@ func runKbuild(e *env, args []string) error {
 	manifestOut := fs.String("manifest", "", "also write the tree's manifest JSON (input of modhash patch -manifest)")
 	recordOut := fs.String("record", "", "also write the 36-byte root record (the .module_hashes section data)")
 	byteOrder := byteOrderFlag(fs, "byte-order", "byte order of -record: little or big (the target's)")
+	useCache := fs.Bool("cache", true, "remember module leaves in .ROOT_C.modhash-leaves next to ROOT_C and do not read again a module whose device, inode, size, mtime and ctime are unchanged (docs/outputs.md)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -49,6 +56,9 @@ func runKbuild(e *env, args []string) error {
 		return usagef("want ROOT_C and SUFFIX, got %d arguments", fs.NArg())
 	}
 	rootC, suffix := fs.Arg(0), fs.Arg(1)
+	// A few MB per thousand modules, nearly all of it live until the end:
+	// collecting at every doubling costs more than the memory saved.
+	debug.SetGCPercent(400)
 	if *removeSig {
 		return usagef("-remove-signature is not supported by kbuild: the kernel's install step appends each proof to the .ko as it is, after its old signature, and the kernel would refuse the module; remove the old signatures from the modules first, or use modhash leaf -remove-signature and modhash sign -remove-signature")
 	}
@@ -60,6 +70,7 @@ func runKbuild(e *env, args []string) error {
 	// Every output is checked before anything is hashed or written.
 	out := atomicfile.New()
 	defer out.Abort()
+	out.InPlace() // thousands of small proofs: no temporary names
 	if err := out.Input(*order); err != nil {
 		return err
 	}
@@ -67,27 +78,47 @@ func runKbuild(e *env, args []string) error {
 		return err
 	}
 	out.Touch(0) // make compares ROOT_C with the modules: it must look rebuilt
-	for _, m := range mods {
-		if _, err := out.Output(m.ProofPath, 0o644); err != nil {
-			return err
-		}
-	}
-	// The optional outputs come after the proofs (output i+1 is proof i),
-	// each with what writes it once the tree is known.
+	// The other single outputs come next, each with what writes it once
+	// the tree is known, then the proofs: the writers take outputs in
+	// order, so the large ones (manifest, cache) are written while the
+	// proofs are, not after them.
 	var tree *merkle.Tree
 	var manifest *merkle.Manifest
-	var extra []func() []byte
+	var cache *leaves.Cache
+	single := map[int]func() []byte{0: func() []byte { return kbuild.RootC(tree.Record()) }}
+	add := func(path string, data func() []byte) (int, error) {
+		i, err := out.Output(path, 0o644)
+		if err == nil {
+			single[i] = data
+		}
+		return i, err
+	}
 	if *manifestOut != "" {
-		if _, err := out.Output(*manifestOut, 0o644); err != nil {
+		if _, err := add(*manifestOut, func() []byte { return merkle.MarshalManifest(manifest) }); err != nil {
 			return err
 		}
-		extra = append(extra, func() []byte { return merkle.MarshalManifest(manifest) })
 	}
 	if *recordOut != "" {
-		if _, err := out.Output(*recordOut, 0o644); err != nil {
+		if _, err := add(*recordOut, func() []byte { return tree.Record().Marshal(byteOrder.order) }); err != nil {
 			return err
 		}
-		extra = append(extra, func() []byte { return tree.Record().Marshal(byteOrder.order) })
+	}
+	cacheOut := -1
+	if *useCache {
+		dir, base := filepath.Split(rootC)
+		cachePath := filepath.Join(dir, "."+base+".modhash-leaves")
+		if cacheOut, err = add(cachePath, func() []byte { return cache.Marshal() }); err != nil {
+			return err
+		}
+		cache = leaves.LoadCache(cachePath)
+	}
+	proofs := make([]string, len(mods))
+	for i, m := range mods {
+		proofs[i] = m.ProofPath
+	}
+	firstProof, err := out.Outputs(proofs, 0o644, *workers)
+	if err != nil {
+		return err
 	}
 	inputs := make([]leaves.Input, len(mods))
 	for i, m := range mods {
@@ -95,10 +126,13 @@ func runKbuild(e *env, args []string) error {
 	}
 	var prog leaves.Progress
 	stop := showProgress(e.stderr, len(inputs), &prog)
-	ls, err := leaves.Hash(inputs, leaves.Options{Workers: *workers, Progress: &prog})
+	ls, err := leaves.Hash(inputs, leaves.Options{Workers: *workers, Progress: &prog, Cache: cache})
 	stop()
 	if err != nil {
 		return err
+	}
+	if cache != nil && cache.Len() == 0 {
+		out.Keep(cacheOut) // nothing to remember (modules too new)
 	}
 	digests := make([]merkle.Digest, len(ls))
 	for i, l := range ls {
@@ -110,20 +144,17 @@ func runKbuild(e *env, args []string) error {
 	if tree, err = merkle.NewTree(digests); err != nil {
 		return err
 	}
-	manifest = &merkle.Manifest{Levels: uint32(tree.Levels()), Root: tree.Root()}
-	for i, l := range ls {
-		manifest.Modules = append(manifest.Modules, merkle.ManifestEntry{Pos: uint32(i), Name: mods[i].Path, Size: l.Size, Leaf: l.Leaf})
-	}
-	// Output 0 is ROOT_C, output i+1 the proof of module i, then -manifest
-	// and -record as given.
-	if err := out.WriteFiles(*workers, func(i int) []byte {
-		switch {
-		case i == 0:
-			return kbuild.RootC(tree.Record())
-		case i <= len(mods):
-			return tree.Proof(i - 1).Signature()
+	if *manifestOut != "" {
+		manifest = &merkle.Manifest{Levels: uint32(tree.Levels()), Root: tree.Root()}
+		for i, l := range ls {
+			manifest.Modules = append(manifest.Modules, merkle.ManifestEntry{Pos: uint32(i), Name: mods[i].Path, Size: l.Size, Leaf: l.Leaf})
 		}
-		return extra[i-len(mods)-1]()
+	}
+	if err := out.WriteFiles(*workers, func(i int) []byte {
+		if i >= firstProof {
+			return tree.Proof(i - firstProof).Signature()
+		}
+		return single[i]()
 	}); err != nil {
 		return err
 	}

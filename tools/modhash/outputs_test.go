@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -8,6 +9,9 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/modhash/modhash/merkle/leaves"
 )
 
 // fsState lists everything below dir, hidden files included: a directory
@@ -259,5 +263,72 @@ func TestOutputsReplaced(t *testing.T) {
 	}
 	if len(after) != len(first) {
 		t.Errorf("files added or removed: %s", diffState(first, after))
+	}
+}
+
+// TestKbuildLeafCache: kbuild remembers the leaves of modules older than
+// leaves.CacheMargin and does not read them again; whatever changed, its
+// outputs are exactly those of a run without the cache.
+func TestKbuildLeafCache(t *testing.T) {
+	old := leaves.CacheMargin
+	t.Cleanup(func() { leaves.CacheMargin = old })
+
+	// With the default margin, modules written just now are not cached,
+	// and no cache file appears.
+	dir := t.TempDir()
+	kbuildTree(t, dir, 5)
+	chdir(t, dir)
+	if code, _, stderr := modhash(t, "kbuild", "root.c", ".ko"); code != 0 {
+		t.Fatal(stderr)
+	}
+	if _, err := os.Lstat(leafCache); !os.IsNotExist(err) {
+		t.Errorf("a cache of modules written just now: %v", err)
+	}
+
+	leaves.CacheMargin = 50 * time.Millisecond
+	tests := []struct {
+		name   string
+		change func(t *testing.T)
+	}{
+		{"nothing", func(t *testing.T) {}},
+		{"module rewritten, same size, mtime set back", func(t *testing.T) {
+			fi, _ := os.Stat("sub/m2.ko")
+			writeFile(t, "sub/m2.ko", []byte("module X\n"))
+			os.Chtimes("sub/m2.ko", fi.ModTime(), fi.ModTime())
+		}},
+		{"modules.order reordered", func(t *testing.T) {
+			writeFile(t, "modules.order", []byte("sub/m4.o\nsub/m1.o\nsub/m2.o\nsub/m3.o\nsub/m0.o\n"))
+		}},
+		{"a module removed from modules.order", func(t *testing.T) {
+			writeFile(t, "modules.order", []byte("sub/m0.o\nsub/m1.o\nsub/m3.o\nsub/m4.o\n"))
+		}},
+		{"cache damaged", func(t *testing.T) {
+			writeFile(t, leafCache, []byte("modhash-leaves 1\nrubbish\n"))
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			kbuildTree(t, dir, 5)
+			chdir(t, dir)
+			time.Sleep(80 * time.Millisecond)
+			if code, _, stderr := modhash(t, "kbuild", "root.c", ".ko"); code != 0 {
+				t.Fatal(stderr)
+			}
+			if b, err := os.ReadFile(leafCache); err != nil || bytes.Count(b, []byte("\n")) != 6 {
+				t.Fatalf("cache after the first run: %q, %v; want 5 entries", b, err)
+			}
+			tc.change(t)
+			if code, _, stderr := modhash(t, "kbuild", "root.c", ".ko"); code != 0 {
+				t.Fatal(stderr)
+			}
+			withCache := proofState(t, dir)
+			if code, _, stderr := modhash(t, "kbuild", "-cache=false", "root.c", ".ko"); code != 0 {
+				t.Fatal(stderr)
+			}
+			if d := diffState(withCache, proofState(t, dir)); d != "" {
+				t.Errorf("outputs with the cache differ from those without: %s", d)
+			}
+		})
 	}
 }

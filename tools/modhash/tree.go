@@ -108,6 +108,7 @@ func runTree(e *env, args []string) error {
 	out := atomicfile.New()
 	defer out.Abort()
 	out.CreateDirs() // for -proofs-dir
+	out.InPlace()    // proofs: small, often thousands
 	for _, in := range append([]string{*orderFile}, fs.Args()...) {
 		if in == "" {
 			continue
@@ -140,22 +141,26 @@ func runTree(e *env, args []string) error {
 			return err
 		}
 	}
+	// The proofs, declared together: looked at in parallel and, being
+	// small and many, written at their names (Txn.InPlace).
+	var proofs []string
 	for i, la := range ls {
 		sig := tree.Proof(i).Signature()
 		if la.proof != "" {
-			if err := add(la.proof, sig); err != nil {
-				return err
-			}
+			proofs = append(proofs, la.proof)
+			data = append(data, sig)
 		}
 		if *proofsDir != "" {
 			p, err := proofInDir(*proofsDir, strings.TrimSuffix(la.entry.Name, *suffix)+".merkle")
 			if err != nil {
 				return fmt.Errorf("%s (%s): %v", la.file, la.entry.Name, err)
 			}
-			if err := add(p, sig); err != nil {
-				return err
-			}
+			proofs = append(proofs, p)
+			data = append(data, sig)
 		}
+	}
+	if _, err := out.Outputs(proofs, 0o644, runtime.GOMAXPROCS(0)); err != nil {
+		return err
 	}
 	if err := out.WriteFiles(runtime.GOMAXPROCS(0), func(i int) []byte { return data[i] }); err != nil {
 		return err
