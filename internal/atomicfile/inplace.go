@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"time"
 	"unsafe"
+
+	"github.com/modhash/modhash/internal/plainfile"
 )
 
 // Writing without staging (Txn.InPlace). A run that writes thousands of
@@ -111,7 +113,7 @@ func (t *Txn) writeInPlace(i int, data []byte) (bool, error) {
 	} else {
 		old = make([]byte, len(data))
 	}
-	n, err := preadAll(fd, old)
+	n, err := plainfile.PreadFull(fd, old)
 	if err != nil || n != len(data) {
 		return false, nil
 	}
@@ -260,25 +262,6 @@ func pwriteAll(fd int, b []byte, off int64) error {
 		b, off = b[n:], off+int64(n)
 	}
 	return nil
-}
-
-// preadAll reads into b from offset 0 until b is full or the end of file.
-func preadAll(fd int, b []byte) (int, error) {
-	n := 0
-	for n < len(b) {
-		m, err := syscall.Pread(fd, b[n:], int64(n))
-		if err == syscall.EINTR {
-			continue
-		}
-		if err != nil {
-			return n, err
-		}
-		if m == 0 {
-			break
-		}
-		n += m
-	}
-	return n, nil
 }
 
 func ftruncate(fd int, size int64) error {

@@ -132,3 +132,24 @@ func typeName(mode uint32) string {
 	}
 	return fmt.Sprintf("file type %#o", mode&syscall.S_IFMT)
 }
+
+// PreadFull reads into b from offset 0 of the descriptor fd until b is full
+// or the file ends, retrying on EINTR, and returns the bytes read. For the
+// small files read whole with one system call (modules, old proofs).
+func PreadFull(fd int, b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		m, err := syscall.Pread(fd, b[n:], int64(n))
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return n, err
+		}
+		if m == 0 {
+			break
+		}
+		n += m
+	}
+	return n, nil
+}

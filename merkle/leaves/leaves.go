@@ -174,7 +174,7 @@ func hashSmall(path string, pos uint32, removeSignature bool, buf []byte) (Leaf,
 		return Leaf{}, false, nil
 	}
 	// One byte more than its size: a file that grew meanwhile shows it.
-	n, err := preadFull(fd, buf[:st.Size+1])
+	n, err := plainfile.PreadFull(fd, buf[:st.Size+1])
 	if err != nil {
 		return Leaf{}, true, &os.PathError{Op: "read", Path: path, Err: err}
 	}

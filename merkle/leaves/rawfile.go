@@ -28,25 +28,6 @@ func fstat(fd int, st *syscall.Stat_t) error {
 	}
 }
 
-// preadFull reads from offset 0 until b is full or the end of the file.
-func preadFull(fd int, b []byte) (int, error) {
-	n := 0
-	for n < len(b) {
-		m, err := syscall.Pread(fd, b[n:], int64(n))
-		if err == syscall.EINTR {
-			continue
-		}
-		if err != nil {
-			return n, err
-		}
-		if m == 0 {
-			break
-		}
-		n += m
-	}
-	return n, nil
-}
-
 // statInfo is an os.FileInfo of a syscall.Stat_t, like the one os.Stat
 // returns (Sys is the *syscall.Stat_t).
 type statInfo struct {
