@@ -759,14 +759,12 @@ func (t *Txn) Commit(workers int) error {
 		// Nothing to rename; outputs written in place or created at
 		// their names are final once the done record is written.
 		if t.journal != nil {
-			if err := t.journalWrite("done\n"); err != nil {
-				t.Abort()
-				return fmt.Errorf("cannot write %s: journal %s: %v", t.outs[0].path, t.jpath, err)
+			if err := t.markCommitted(); err != nil {
+				return err
 			}
+		} else {
+			t.setCommitted()
 		}
-		t.mu.Lock()
-		t.done, t.committed = true, true
-		t.mu.Unlock()
 		t.closeJournal()
 		return nil
 	}
@@ -789,13 +787,9 @@ func (t *Txn) Commit(workers int) error {
 		t.Abort()
 		return err
 	}
-	if err := t.journalWrite("done\n"); err != nil {
-		t.Abort()
-		return fmt.Errorf("cannot write %s: journal %s: %v", t.outs[0].path, t.jpath, err)
+	if err := t.markCommitted(); err != nil {
+		return err
 	}
-	t.mu.Lock()
-	t.done, t.committed = true, true
-	t.mu.Unlock()
 	parallel.ForEach(len(staged), workers, func(_, k int) error {
 		if o := t.outs[staged[k]]; o.aside {
 			os.Remove(o.old)
@@ -804,6 +798,23 @@ func (t *Txn) Commit(workers int) error {
 	})
 	t.closeJournal()
 	return nil
+}
+
+// markCommitted writes the journal's done record, after which the run is
+// final, and marks the transaction committed; on failure it aborts.
+func (t *Txn) markCommitted() error {
+	if err := t.journalWrite("done\n"); err != nil {
+		t.Abort()
+		return fmt.Errorf("cannot write %s: journal %s: %v", t.outs[0].path, t.jpath, err)
+	}
+	t.setCommitted()
+	return nil
+}
+
+func (t *Txn) setCommitted() {
+	t.mu.Lock()
+	t.done, t.committed = true, true
+	t.mu.Unlock()
 }
 
 // cleanCommitted removes the old files left by a commit interrupted while
