@@ -15,6 +15,8 @@ step() { printf '\n=== %s\n' "$*"; }
 
 step "Debian packages of bazel/debian-packages.txt (./bazelw installs what is missing)"
 ./bazelw info release >/dev/null
+step "the pinned kernel source can still be had (examples/linux/check_pin.sh)"
+examples/linux/check_pin.sh
 
 if [[ "$what" == all || "$what" == go ]]; then
   step "cross toolchains for the ELF tests"
