@@ -2,6 +2,7 @@ package merkle
 
 import (
 	"bytes"
+	"encoding/asn1"
 	"encoding/binary"
 	"math/rand"
 	"testing"
@@ -129,7 +130,11 @@ func TestVerifyMalformed(t *testing.T) {
 		file []byte
 		want Outcome
 	}{
-		{"PKCS#7", hdrOnly(SignatureHeader{IDType: IDTypePKCS7, SigLen: 4}, 100), NeedsKeyring},
+		{"PKCS#7 of the kernel's shape", withPKCS7(t, 100, pkcs7Blob(t)), NeedsKeyring},
+		{"PKCS#7 with a corrupted signature value", withPKCS7(t, 100, flipLast(pkcs7Blob(t))), NeedsKeyring},
+		{"PKCS#7 garbage", hdrOnly(SignatureHeader{IDType: IDTypePKCS7, SigLen: 4}, 100), EBADMSG},
+		{"PKCS#7 of another content type", withPKCS7(t, 100, pkcs7BlobOfType(t, asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 1})), EBADMSG},
+		{"PKCS#7 with trailing bytes", withPKCS7(t, 100, append(pkcs7Blob(t), 0)), EBADMSG},
 		{"PKCS#7 sig_len covers everything", hdrOnly(SignatureHeader{IDType: IDTypePKCS7, SigLen: 100}, 100), EBADMSG},
 		{"PKCS#7 key_id_len set", hdrOnly(SignatureHeader{IDType: IDTypePKCS7, KeyIDLen: 1, SigLen: 4}, 100), EBADMSG},
 		{"PKCS#7 algo set", hdrOnly(SignatureHeader{IDType: IDTypePKCS7, Algo: 1, SigLen: 4}, 100), EBADMSG},
@@ -144,4 +149,52 @@ func TestVerifyMalformed(t *testing.T) {
 			t.Errorf("with CONFIG_MODULE_SIG, %s: got %v (%s), %v; want %v", c.name, got.Outcome, got.Reason, err, c.want)
 		}
 	}
+}
+
+// pkcs7Blob is a DER PKCS#7 signedData of the shape sign-file writes:
+// version, digest algorithms, content info (detached), one signer info.
+func pkcs7Blob(t *testing.T) []byte {
+	return pkcs7BlobOfType(t, oidSignedData)
+}
+
+func pkcs7BlobOfType(t *testing.T, contentType asn1.ObjectIdentifier) []byte {
+	t.Helper()
+	signer, err := asn1.Marshal(struct {
+		Version   int
+		Signature []byte
+	}{1, bytes.Repeat([]byte{0x5a}, 32)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sd, err := asn1.Marshal(struct {
+		Version          int
+		DigestAlgorithms []asn1.ObjectIdentifier `asn1:"set"`
+		ContentInfo      struct{ Type asn1.ObjectIdentifier }
+		SignerInfos      []asn1.RawValue `asn1:"set"`
+	}{1, []asn1.ObjectIdentifier{{2, 16, 840, 1, 101, 3, 4, 2, 1}}, struct{ Type asn1.ObjectIdentifier }{asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 1}}, []asn1.RawValue{{FullBytes: signer}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	blob, err := asn1.Marshal(struct {
+		Type    asn1.ObjectIdentifier
+		Content asn1.RawValue
+	}{contentType, asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: sd}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return blob
+}
+
+// flipLast flips a bit of the last byte: inside the signature value.
+func flipLast(b []byte) []byte {
+	b[len(b)-1] ^= 1
+	return b
+}
+
+// withPKCS7 is a module of n bytes with blob appended as a PKCS#7 signature.
+func withPKCS7(t *testing.T, n int, blob []byte) []byte {
+	t.Helper()
+	h := SignatureHeader{IDType: IDTypePKCS7, SigLen: uint32(len(blob))}.Marshal()
+	out := append(bytes.Repeat([]byte{0x7f}, n), blob...)
+	return append(append(out, h[:]...), Marker...)
 }

@@ -118,6 +118,13 @@ func VerifyKernel(r io.ReaderAt, size int64, k Kernel) (Result, error) {
 			return reject(res, EBADMSG, "PKCS#7 signature: "+err.Error()), nil
 		}
 		res.ModuleSize = modlen - int64(h.SigLen) - HeaderSize
+		blob := make([]byte, h.SigLen)
+		if _, err := r.ReadAt(blob, res.ModuleSize); err != nil && err != io.EOF {
+			return res, err
+		}
+		if err := checkPKCS7Shape(blob); err != nil {
+			return reject(res, EBADMSG, "PKCS#7 signature the kernel cannot parse: "+err.Error()), nil
+		}
 		return reject(res, NeedsKeyring, fmt.Sprintf("PKCS#7 signature (%d bytes): the kernel checks it against its keyring (CONFIG_MODULE_SIG), which modhash does not have; it loads the module only if a trusted key signed these %d bytes", h.SigLen, res.ModuleSize)), nil
 	}
 	if h.IDType != IDTypeMerkle {

@@ -17,8 +17,28 @@ kernel_build(
 
 declares `:x86_64/vmlinux`, `:x86_64/lib/crc7.ko`, ... (paths in the kernel's
 object tree, below the target's name), `:x86_64/modules.order` and
-`:x86_64/kernel.config`, made by one action (`KernelBuild`).
+`:x86_64/kernel.config` and `:x86_64/kernel.buildinfo` (what the build was
+made with: the pinned source, the exact Debian package versions of the
+toolchain, the outputs' SHA-256, as Debian's .buildinfo), made by one action
+(`KernelBuild`).
 """
+
+KernelBuildInfo = provider(
+    doc = "What later steps of a kernel build (kernel_images, kernel_module, kernel_modules_install) take from it.",
+    fields = {
+        "arch": "String: kbuild ARCH.",
+        "cross_compile": "String: kbuild CROSS_COMPILE.",
+        "env": "Dict: the build's environment (KBUILD_BUILD_*, PATH, ...), for later makes over its tree.",
+        "kernel_release": "File: include/config/kernel.release (the release modules are installed under).",
+        "modules_order": "File: modules.order.",
+        "module_outs": "List of Files: the modules, in declaration order.",
+        "module_symvers": "File or None: Module.symvers (the symbols external modules link against).",
+        "objtree_archive": "File or None: `<name>/objtree.tar`, the object-tree paths kept for later makes " +
+                            "(tree paths read @SRCTREE@ and @OBJTREE@).",
+        "srcs": "Depset of Files: the kernel source tree.",
+        "makefile": "File: the source tree's top-level Makefile.",
+    },
+)
 
 def kernel_makefile(label, files):
     """The top-level Makefile of a kernel source tree: the shortest path.
@@ -45,7 +65,13 @@ def _object_tree_path(ctx, f):
 
 def _kernel_build_impl(ctx):
     makefile = kernel_makefile(ctx.label, ctx.files.srcs)
-    outputs = ctx.outputs.outs + ctx.outputs.module_outs + [ctx.outputs.modules_order, ctx.outputs.config]
+    outputs = ctx.outputs.outs + ctx.outputs.module_outs + [
+        ctx.outputs.modules_order,
+        ctx.outputs.config,
+        ctx.outputs.buildinfo,
+        ctx.outputs.kernel_release,
+        ctx.outputs.module_symvers,
+    ]
     if ctx.outputs.objtree_archive:
         outputs.append(ctx.outputs.objtree_archive)
     out_dir = ctx.outputs.modules_order.dirname
@@ -64,29 +90,43 @@ def _kernel_build_impl(ctx):
     args.add(":".join([_object_tree_path(ctx, f) for f in ctx.outputs.outs]))
     args.add(":".join([_object_tree_path(ctx, f) for f in ctx.outputs.module_outs]))
     args.add(":".join(goals))
+    args.add(":".join(["%s=%s" % (t.files.to_list()[0].path, dest) for t, dest in ctx.attr.objtree_files.items()]))
     if ctx.outputs.objtree_archive:
         args.add(ctx.outputs.objtree_archive)
         args.add(":".join(ctx.attr.objtree_archive_paths))
+    # Host tools (make, gcc or the cross gcc, flex, bison, ...) from a fixed
+    # PATH; the reproducibility settings of kbuild.
+    env = {
+        "KBUILD_BUILD_HOST": "modhash",
+        "KBUILD_BUILD_TIMESTAMP": ctx.attr.build_timestamp,
+        "KBUILD_BUILD_USER": "modhash",
+        "KBUILD_BUILD_VERSION": "1",
+        "LC_ALL": "C",
+        "PATH": "/usr/bin:/bin",
+        "TZ": "UTC",
+    }
     ctx.actions.run(
         executable = ctx.executable._script,
         arguments = [args],
-        inputs = depset(ctx.files.config_fragments, transitive = [depset(ctx.files.srcs)]),
+        inputs = depset(ctx.files.config_fragments + ctx.files.objtree_files, transitive = [depset(ctx.files.srcs)]),
         outputs = outputs,
         mnemonic = "KernelBuild",
         progress_message = "Building the %s kernel %s (make %s)" % (ctx.attr.arch, ctx.label, " ".join(goals)),
-        # Host tools (make, gcc or the cross gcc, flex, bison, ...) from a
-        # fixed PATH; the reproducibility settings of kbuild.
-        env = {
-            "KBUILD_BUILD_HOST": "modhash",
-            "KBUILD_BUILD_TIMESTAMP": ctx.attr.build_timestamp,
-            "KBUILD_BUILD_USER": "modhash",
-            "KBUILD_BUILD_VERSION": "1",
-            "LC_ALL": "C",
-            "PATH": "/usr/bin:/bin",
-            "TZ": "UTC",
-        },
+        env = env,
     )
     return [
+        KernelBuildInfo(
+            arch = ctx.attr.arch,
+            cross_compile = ctx.attr.cross_compile,
+            env = env,
+            kernel_release = ctx.outputs.kernel_release,
+            makefile = makefile,
+            module_outs = ctx.outputs.module_outs,
+            module_symvers = ctx.outputs.module_symvers,
+            modules_order = ctx.outputs.modules_order,
+            objtree_archive = ctx.outputs.objtree_archive,
+            srcs = depset(ctx.files.srcs),
+        ),
         DefaultInfo(files = depset(outputs)),
         OutputGroupInfo(
             modules = depset(ctx.outputs.module_outs),
@@ -99,8 +139,11 @@ _kernel_build = rule(
     attrs = {
         "arch": attr.string(mandatory = True, doc = "kbuild ARCH (x86_64, arm64, s390, powerpc)."),
         "build_timestamp": attr.string(default = "Thu Jan  1 00:00:00 UTC 1970"),
+        "buildinfo": attr.output(),
         "config": attr.output(),
         "config_fragments": attr.label_list(allow_files = True),
+        "kernel_release": attr.output(),
+        "module_symvers": attr.output(),
         "cross_compile": attr.string(doc = "kbuild CROSS_COMPILE, e.g. aarch64-linux-gnu-."),
         "defconfig": attr.string(default = "tinyconfig"),
         "make_goals": attr.string_list(default = ["vmlinux"]),
@@ -108,6 +151,10 @@ _kernel_build = rule(
         "modules_order": attr.output(),
         "objtree_archive": attr.output(),
         "objtree_archive_paths": attr.string_list(doc = "Object-tree paths archived in `objtree_archive`."),
+        "objtree_files": attr.label_keyed_string_dict(
+            allow_files = True,
+            doc = "Files copied into the object tree before make, to the path given (e.g. the signing key that CONFIG_MODULE_SIG_KEY names).",
+        ),
         "outs": attr.output_list(),
         "srcs": attr.label_list(allow_files = True, mandatory = True),
         "_script": attr.label(
@@ -142,6 +189,9 @@ def kernel_build(name, srcs, outs, module_outs = [], objtree_archive = [], **kwa
         module_outs = [name + "/" + m for m in module_outs],
         modules_order = name + "/modules.order",
         config = name + "/kernel.config",
+        buildinfo = name + "/kernel.buildinfo",
+        kernel_release = name + "/include/config/kernel.release",
+        module_symvers = name + "/Module.symvers",
         objtree_archive = name + "/objtree.tar" if objtree_archive else None,
         objtree_archive_paths = objtree_archive,
         **kwargs

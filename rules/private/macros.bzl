@@ -35,7 +35,8 @@ def kernel_module_hashes(name, vmlinux_unstripped, modules, modules_order = None
       modules_order: the kbuild `modules.order` giving the tree order;
         without it, the order of `modules`.
       **kwargs: further `module_hashes_root` attributes (`strip`,
-        `strip_flags`, `suffix`, `compression`, `byte_order`), and common
+        `strip_flags`, `suffix`, `compression`, `byte_order`,
+        `external_modules`), and common
         attributes (`visibility`, `testonly`, `compatible_with`, ...)
         applied to all three targets. `tags` go to all three targets too;
         `size`, `timeout` and `flaky` only to the test.

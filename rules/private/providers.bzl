@@ -23,7 +23,8 @@ both orders agree).""",
         "manifest": "File: `<name>/manifest.json`, the tree's levels and root and " +
                     "per module its position, name, size and leaf hash.",
         "modules": "List of Files: the input modules, in tree order.",
-        "modules_order": "File or None: the kbuild `modules.order` that gave the order.",
+        "modules_order": "File or None: the kbuild `modules.order` that gave the order; with " +
+                         "`external_modules`, `<name>/modules.order`: that file, then `extra/<stem>.o` per external module.",
         "proofs": "List of Files: one proof per module " +
                   "(`<name>/proofs/<stem>.merkle`, what the kernel build appends), " +
                   "in tree order.",

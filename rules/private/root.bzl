@@ -44,7 +44,7 @@ def _collect_modules(ctx):
     where = "module_hashes_root %s" % ctx.label
     modules = []
     by_basename = {}
-    for target in ctx.attr.modules:
+    for target in ctx.attr.modules + ctx.attr.external_modules:
         files = target.files.to_list()
         if len(files) != 1:
             fail("%s: modules: %s gives %d files, want exactly one module file (%s)" % (
@@ -113,15 +113,18 @@ def _strip(ctx, module):
     )
     return out
 
-def _order_name(ctx, module):
+def _order_name(ctx, module, external):
     """Returns the module's name in its leaf.
 
     With modules_order: its path relative to the directory of modules.order
-    (how that file names modules; the tree matches names exactly). Else its
+    (how that file names modules; the tree matches names exactly), and for
+    an external module `extra/<basename>`, where it is installed. Else its
     workspace-relative path.
     """
     if not ctx.file.modules_order:
         return module.short_path
+    if external:
+        return "extra/" + module.basename
     d = ctx.file.modules_order.short_path.rpartition("/")[0]
     prefix = d + "/" if d else ""
     if not module.short_path.startswith(prefix):
@@ -133,7 +136,7 @@ def _order_name(ctx, module):
         ))
     return module.short_path[len(prefix):]
 
-def _leaf(ctx, module, hashed, pos, stem):
+def _leaf(ctx, module, hashed, pos, stem, external):
     """Declares <name>/leaves/<stem>.json: leaf(pos, hashed) of one module.
 
     The position is the module's index in `modules`, known at analysis: with
@@ -150,7 +153,7 @@ def _leaf(ctx, module, hashed, pos, stem):
     # The name recorded in the leaf and matched exactly against modules.order
     # by the tree: the input module's path (configuration independent), not
     # that of its stripped copy.
-    args.add("-name", _order_name(ctx, module))
+    args.add("-name", _order_name(ctx, module, external))
     args.add(hashed)
     run_modhash_worker_action(
         ctx,
@@ -162,7 +165,24 @@ def _leaf(ctx, module, hashed, pos, stem):
     )
     return out
 
-def _tree(ctx, leaves, proofs):
+def _tree_order(ctx, stems):
+    """The modules.order of the tree: the kernel build's, then one line per
+    external module (`extra/<stem>.o`), in `external_modules` order."""
+    if not ctx.attr.external_modules or not ctx.file.modules_order:
+        return ctx.file.modules_order
+    out = ctx.actions.declare_file(ctx.label.name + "/modules.order")
+    lines = ["extra/%s.o" % stem for stem in stems[len(ctx.attr.modules):]]
+    ctx.actions.run_shell(
+        command = 'cat "$1" > "$2" && printf "%s\\n" "${@:3}" >> "$2"',
+        arguments = [ctx.file.modules_order.path, out.path] + lines,
+        inputs = [ctx.file.modules_order],
+        outputs = [out],
+        mnemonic = "ModuleHashOrder",
+        progress_message = "Appending %d external modules to %s for %s" % (len(lines), ctx.file.modules_order.short_path, ctx.label),
+    )
+    return out
+
+def _tree(ctx, leaves, proofs, order):
     """Declares the manifest and root record; writes all proofs."""
     manifest = ctx.actions.declare_file(ctx.label.name + "/manifest.json")
     record = ctx.actions.declare_file(ctx.label.name + "/root.bin")
@@ -175,10 +195,10 @@ def _tree(ctx, leaves, proofs):
     args.add("-record", record)
     args.add("-byte-order", ctx.attr.byte_order)
     inputs = list(leaves)
-    if ctx.file.modules_order:
-        args.add("-order", ctx.file.modules_order)
+    if order:
+        args.add("-order", order)
         args.add("-suffix", ctx.attr.suffix)
-        inputs.append(ctx.file.modules_order)
+        inputs.append(order)
     args.add_all(["%s=%s" % (leaf.path, proof.path) for leaf, proof in zip(leaves, proofs)])
     params = _params_file(ctx, "tree.params", args)
     cmd = ctx.actions.args()
@@ -253,15 +273,17 @@ def _module_hashes_root_impl(ctx):
     modules = _collect_modules(ctx)
     hashed = [_strip(ctx, m) for m in modules] if ctx.attr.strip else modules
     stems = [_stem(m.basename, ctx.attr.suffix) for m in modules]
+    n_in_tree = len(ctx.attr.modules)
     leaves = [
-        _leaf(ctx, modules[pos], hashed[pos], pos, stems[pos])
+        _leaf(ctx, modules[pos], hashed[pos], pos, stems[pos], pos >= n_in_tree)
         for pos in range(len(modules))
     ]
     proofs = [
         ctx.actions.declare_file("%s/proofs/%s.merkle" % (ctx.label.name, stem))
         for stem in stems
     ]
-    manifest, record = _tree(ctx, leaves, proofs)
+    order = _tree_order(ctx, stems)
+    manifest, record = _tree(ctx, leaves, proofs, order)
     signed = _sign(ctx, hashed, proofs, manifest) if modules else []
     compressed = []
     if ctx.attr.compression != "none":
@@ -291,7 +313,7 @@ def _module_hashes_root_impl(ctx):
             leaves = leaves,
             manifest = manifest,
             modules = modules,
-            modules_order = ctx.file.modules_order,
+            modules_order = order,
             proofs = proofs,
             root_record = record,
             signed_modules = signed,
@@ -358,6 +380,17 @@ zero bytes, no proofs; the kernel then refuses every module.""",
                   "`\"xz\"` (`.xz`) or `\"zstd\"` (`.zst`), as the kernel's " +
                   "`CONFIG_MODULE_COMPRESS_*` do after signing: the proof is " +
                   "inside the compressed file, the kernel checks the decompressed bytes.",
+        ),
+        "external_modules": attr.label_list(
+            allow_files = True,
+            doc = "External (out-of-tree) modules built against the same kernel, " +
+                  "each target giving one file: leaves after all of `modules`, in " +
+                  "this order. With `modules_order`, the tree's order is that file " +
+                  "followed by one line `extra/<stem>.o` per external module, and " +
+                  "their leaves are named `extra/<basename>`, where " +
+                  "`modules_install` puts them. Adding one changes the root and " +
+                  "every proof (the tree has one more leaf), so every module must " +
+                  "be signed again: which the rules do.",
         ),
         "modules": attr.label_list(
             allow_files = True,

@@ -50,11 +50,14 @@ printf '  %s\n' "${modules[@]}"
 add_compression_package "$src1" tests/repro/generated "${modules[@]}"
 add_compression_package "$src2" tests/repro/generated "${modules[@]}"
 
-# The real kernel too: the x86_64 kernel build (vmlinux, modules) and its
-# chains (stripped, compressed, unstripped): a key-free, reproducible kernel.
-# (One architecture: every kernel build here costs minutes.)
+# The real kernel too: the x86_64 kernel build (vmlinux, bzImage, modules,
+# kernel.buildinfo), its external modules, its chains (stripped, compressed,
+# unstripped), the bzImage made from the vmlinux with the root, and the
+# installed module tree with depmod's files: a key-free, reproducible
+# kernel. (One architecture: every kernel build here costs minutes.)
 linux=(//examples/linux:x86_64 //examples/linux:x86_64_hashes //examples/linux:x86_64_hashes_vmlinux
-  //examples/linux:x86_64_hashes_xz //examples/linux:x86_64_hashes_unstripped_vmlinux)
+  //examples/linux:x86_64_hashes_xz //examples/linux:x86_64_hashes_unstripped_vmlinux
+  //examples/linux:x86_64_images //examples/linux:x86_64_modules_install //examples/linux:x86_64_modules_install_xz)
 targets=(//examples/minikernel/... "${linux[@]}" //tools/modhash //tests/repro/generated/...)
 
 # run_build N SRC OB TZ LC_ALL UMASK
@@ -120,7 +123,7 @@ o1, o2 = outputs(log1), outputs(log2)
 # wrote, and the linked Go binaries (the modhash tool); the compressed
 # variants only with their compressed modules.
 def deliverable(path, mnemonic):
-    if mnemonic == "GoLink" or mnemonic == "KernelLink" or mnemonic == "KernelBuild":
+    if mnemonic in ("GoLink", "KernelLink", "KernelBuild", "KernelImages", "KernelModule", "KernelModulesInstall"):
         return True
     if not mnemonic.startswith("ModuleHash"):
         return False
@@ -147,7 +150,8 @@ for path in sorted(set(o1) | set(o2)):
 
 def kind(m, p):
     order = ["ModuleHashTree", "ModuleHashLeaf", "ModuleHashStrip", "ModuleHashSign",
-             "ModuleHashCompress", "ModuleHashCheck", "KernelLink", "KernelBuild", "ModuleHashPatch", "GoLink"]
+             "ModuleHashCompress", "ModuleHashCheck", "KernelLink", "KernelBuild", "KernelModule",
+             "ModuleHashPatch", "KernelImages", "KernelModulesInstall", "GoLink"]
     return (order.index(m) if m in order else len(order), p)
 
 rows.sort(key=lambda r: kind(r[0], r[1]))
@@ -188,6 +192,11 @@ need = {
     "real kernel with the root": r"/examples/linux/x86_64_hashes_vmlinux$",
     "real kernel signed module": r"/examples/linux/x86_64_hashes/signed/[^/]+\.ko$",
     "real kernel proof": r"/examples/linux/x86_64_hashes/proofs/[^/]+\.merkle$",
+    "real kernel build-info": r"/examples/linux/x86_64/kernel\.buildinfo$",
+    "real kernel bzImage (as linked)": r"/examples/linux/x86_64/arch/x86/boot/bzImage$",
+    "real kernel bzImage with the root": r"/examples/linux/x86_64_images/bzImage$",
+    "external module": r"/examples/linux/modhash_crcuser/modhash_crcuser\.ko$",
+    "installed module tree": r"/examples/linux/x86_64_modules_install",
 }
 for what, pat in need.items():
     if not any(re.search(pat, r[1]) for r in rows):
@@ -197,4 +206,7 @@ for p in problems:
 if different or odiff or problems:
     sys.exit(1)
 EOF
+say "the toolchain both builds used (examples/linux x86_64/kernel.buildinfo, identical in both)"
+sed -n '/^Build-Environment:/,/^Environment:/p' "$ob1/execroot/modhash/bazel-out/k8-fastbuild/bin/examples/linux/x86_64/kernel.buildinfo" | sed '$d'
+grep -E '^(Source|Kernel-Release)' "$ob1/execroot/modhash/bazel-out/k8-fastbuild/bin/examples/linux/x86_64/kernel.buildinfo"
 echo "OK: the two builds wrote byte-identical files"

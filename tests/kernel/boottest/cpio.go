@@ -14,9 +14,10 @@ type newcArchive struct {
 }
 
 const (
-	modeDir  = 0o040755
-	modeFile = 0o100644
-	modeExec = 0o100755
+	modeDir     = 0o040755
+	modeFile    = 0o100644
+	modeExec    = 0o100755
+	modeSymlink = 0o120777 // data is the link's target
 )
 
 func (a *newcArchive) add(name string, mode int, data []byte) {

@@ -53,16 +53,37 @@ type config struct {
 	signed, compressed, unsigned  listFlag
 	other                         listFlag
 	timeout                       time.Duration
+
+	// An installed tree (kernel_modules_install): modules loaded by
+	// modprobe, as a system loads them.
+	installed, installedXZ, busybox string
+	request, tamper, badBase        string
+	rebuilt                         string
+
+	// A kernel that also has CONFIG_MODULE_SIG.
+	moduleSig         bool
+	pkcs7, pkcs7Other string
 }
 
 // testCase is one module file loaded by the init, and what it must give.
 type testCase struct {
 	name    string // unique, [a-z0-9_.-]
-	file    string // path in the initramfs
+	file    string // path in the initramfs (finit_module cases)
 	module  string // the name the kernel gives the module
 	data    []byte
 	want    merkle.Outcome
 	wantWhy string
+
+	// modprobe and kernel-request cases: what the init runs
+	// ("modprobe:NAME", "mount:FSTYPE:DIR"), the installed tree, and the
+	// modules the load takes (dependencies, then the module).
+	how   string
+	tree  *installedTree
+	chain []string
+
+	// keyring: when modhash verify must say needs-keyring, what the kernel,
+	// which has the keyring, must say.
+	keyring string
 }
 
 // result is the kernel's and modhash's verdicts on one case of one boot.
@@ -96,6 +117,16 @@ func main() {
 	flag.Var(&c.other, "other", "a module signed in a tree of another size (repeated; the first is used)")
 	flag.DurationVar(&c.timeout, "timeout", 240*time.Second, "time limit of one boot")
 	flag.StringVar(&c.outDir, "out", os.Getenv("TEST_UNDECLARED_OUTPUTS_DIR"), "directory for the serial logs")
+	flag.StringVar(&c.installed, "installed", "", "an installed module tree (DIR/lib/modules/<release>): every module is loaded with modprobe")
+	flag.StringVar(&c.installedXZ, "installed-xz", "", "the same tree with compressed modules")
+	flag.StringVar(&c.busybox, "busybox", "/bin/busybox", "a static busybox for the initramfs (its modprobe)")
+	flag.StringVar(&c.request, "request", "", "FSTYPE:DIR: mounting it makes the kernel request the module FSTYPE itself")
+	flag.StringVar(&c.tamper, "tamper", "", "a module deep in dependency chains: one boot loads its dependents with it tampered")
+	flag.StringVar(&c.rebuilt, "rebuilt", "", "an external module rebuilt after the tree was made, carrying the proof of the one in the tree: refused (ENOKEY)")
+	flag.BoolVar(&c.moduleSig, "module-sig", false, "the kernel also has CONFIG_MODULE_SIG (modhash verify -module-sig)")
+	flag.StringVar(&c.pkcs7, "pkcs7", "", "an external module signed with scripts/sign-file and the kernel's key (-module-sig)")
+	flag.StringVar(&c.pkcs7Other, "pkcs7-other", "", "the same module signed with a key the kernel does not have (-module-sig)")
+	flag.StringVar(&c.badBase, "bad-base", "", "the module (name) the refused cases are derived from (default: the first -signed)")
 	flag.Parse()
 	if err := run(&c); err != nil {
 		fmt.Fprintf(os.Stderr, "boottest: %v\n", err)
@@ -114,6 +145,9 @@ func run(c *config) error {
 	}
 	if len(c.signed) == 0 || len(c.unsigned) == 0 || len(c.other) == 0 {
 		return errors.New("-signed, -unsigned and -other are required")
+	}
+	if c.installed != "" {
+		return runInstalled(c)
 	}
 	if c.outDir == "" {
 		c.outDir = os.TempDir()
@@ -136,9 +170,15 @@ func run(c *config) error {
 	if err != nil {
 		return err
 	}
-	bad, err := badCases(signed[0], c.unsigned[0], c.other[0])
+	bad, err := badCases(badBase(c, signed), c.unsigned[0], c.other[0])
 	if err != nil {
 		return err
+	}
+	var pkcs7 []testCase // enforcing only: without enforcement, the keyring's refusals load and taint
+	if c.pkcs7 != "" {
+		if pkcs7, err = pkcs7Cases(c.pkcs7, c.pkcs7Other); err != nil {
+			return err
+		}
 	}
 	var zeroRoot []testCase
 	for _, s := range signed {
@@ -152,7 +192,7 @@ func run(c *config) error {
 		enforce               bool
 		cases                 []testCase
 	}{
-		{"enforcing", c.kernel, c.vmlinux, true, concat(signed, compressed, bad)},
+		{"enforcing", c.kernel, c.vmlinux, true, concat(signed, compressed, bad, pkcs7)},
 		{"permissive", c.kernel, c.vmlinux, false, concat(signed[:1], bad)},
 		{"zero-root", c.zeroKernel, c.zeroVmlinux, true, zeroRoot},
 	}
@@ -318,11 +358,27 @@ func boot(c *config, accel, name, kernel, vmlinux string, enforce bool, cases []
 	var list strings.Builder
 	dirs := map[string]bool{}
 	files := map[string]bool{}
+	var tree *installedTree
 	for _, tc := range cases {
+		if tc.tree != nil {
+			if tree != nil && tree != tc.tree {
+				return nil, fmt.Errorf("boot %s: cases from two installed trees", name)
+			}
+			tree = tc.tree
+			fmt.Fprintf(&list, "%s %s %s\n", tc.name, tc.how, tc.module)
+			continue
+		}
 		for d := filepath.Dir(tc.file); d != "/"; d = filepath.Dir(d) {
 			dirs[d] = true
 		}
 		fmt.Fprintf(&list, "%s %s %s\n", tc.name, tc.file, tc.module)
+	}
+	if tree != nil {
+		bb, err := os.ReadFile(c.busybox)
+		if err != nil {
+			return nil, fmt.Errorf("-busybox: %v (Debian package busybox-static)", err)
+		}
+		tree.addTo(&a, bb)
 	}
 	var sortedDirs []string
 	for d := range dirs {
@@ -333,7 +389,7 @@ func boot(c *config, accel, name, kernel, vmlinux string, enforce bool, cases []
 		a.add(strings.TrimPrefix(d, "/"), modeDir, nil)
 	}
 	for _, tc := range cases {
-		if files[tc.file] {
+		if tc.tree != nil || files[tc.file] {
 			continue
 		}
 		files[tc.file] = true
@@ -364,7 +420,7 @@ func boot(c *config, accel, name, kernel, vmlinux string, enforce bool, cases []
 		return nil, fmt.Errorf("the init did not finish (%v); last lines of %s:\n%s", runErr, logPath, tail(out, 25))
 	}
 
-	verdicts, err := verifyFiles(c, vmlinux, cases)
+	verdicts, err := verifyFiles(c, vmlinux, cases, tree)
 	if err != nil {
 		return nil, err
 	}
@@ -378,10 +434,29 @@ func boot(c *config, accel, name, kernel, vmlinux string, enforce bool, cases []
 			continue
 		}
 		r.errno, r.taint, r.log = kl.errno, kl.taint, kl.log
+		if tc.tree != nil {
+			kernel, refused := chainKernelVerdict(kl, tc.how)
+			r.kernel = kernel
+			verify, o := chainExpected(tc, verdicts, refused, kernel, enforce)
+			r.verify, r.reason = verify, "over "+strings.Join(tc.chain, " ")
+			switch {
+			case o != tc.want:
+				r.problem = fmt.Sprintf("modhash verify says %s, the case must give %s (%s)", verify, tc.want, tc.wantWhy)
+			case r.kernel != verify:
+				r.problem = fmt.Sprintf("the kernel says %q where modhash verify says %q", r.kernel, verify)
+			}
+			rs = append(rs, r)
+			continue
+		}
 		r.kernel = kernelVerdict(kl)
 		v := verdicts[tc.name]
 		r.verify, r.reason = v.Outcome, v.Reason
 		means := expectedKernel(outcomeByName(r.verify), enforce)
+		if r.verify == merkle.NeedsKeyring.String() {
+			// The keyring decides: the kernel must say what the case says
+			// a kernel holding that keyring says.
+			means = tc.keyring
+		}
 		switch {
 		case r.verify != tc.want.String():
 			r.problem = fmt.Sprintf("modhash verify says %s, the case must give %s (%s)", r.verify, tc.want, tc.wantWhy)
@@ -414,7 +489,8 @@ func runQEMU(qemu string, args []string, timeout time.Duration) ([]byte, error) 
 
 type kernelLine struct {
 	errno int
-	taint string
+	taint string // "-": not loaded
+	out   string // modprobe's output
 	log   string
 }
 
@@ -439,11 +515,12 @@ func parseSerial(out []byte) (map[string]kernelLine, bool) {
 		if rest == l {
 			continue
 		}
-		// <case> errno=<n> taint=<flags> log=<text>
+		// <case> errno=<n> taint=<flags> out=<modprobe's output> log=<text>
 		var kl kernelLine
 		name, rest, _ := cut(rest, " errno=")
 		num, rest, _ := cut(rest, " taint=")
-		kl.taint, kl.log, _ = cut(rest, " log=")
+		kl.taint, rest, _ = cut(rest, " out=")
+		kl.out, kl.log, _ = cut(rest, " log=")
 		n, err := strconv.Atoi(num)
 		if err != nil {
 			n = -1
@@ -474,17 +551,16 @@ const loadedTainted = "loaded, tainted E"
 func kernelVerdict(kl kernelLine) string {
 	switch kl.errno {
 	case 0:
-		if strings.Contains(kl.taint, "E") {
-			return loadedTainted
-		}
-		return "accepted"
+		return loadedVerdict(kl.taint)
 	case int(syscall.EKEYREJECTED):
 		for o, words := range kernelReasons {
 			if strings.Contains(kl.log, "Loading of "+words+" is rejected") {
 				return o.String()
 			}
 		}
-		return "EKEYREJECTED without a known reason in the log"
+		// Not one of the non-fatal refusals: a signature that does not
+		// verify against the key it names (fatal).
+		return "EKEYREJECTED"
 	case int(syscall.EBADMSG):
 		return merkle.EBADMSG.String()
 	}
@@ -519,15 +595,36 @@ type verifyVerdict struct {
 
 // verifyFiles runs `modhash verify -json` on the very files the kernel
 // loaded (written out again from the cases), keyed by case name.
-func verifyFiles(c *config, vmlinux string, cases []testCase) (map[string]verifyVerdict, error) {
+func verifyFiles(c *config, vmlinux string, cases []testCase, tree *installedTree) (map[string]verifyVerdict, error) {
 	dir, err := os.MkdirTemp(c.outDir, "verify")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
 	args := []string{"verify", "-json", "-vmlinux", vmlinux}
+	if c.moduleSig {
+		args = append(args, "-module-sig")
+	}
 	byPath := map[string]string{}
+	if tree != nil {
+		// Every module of the installed tree, as the kernel got it
+		// (keyed <tree root>/<path in lib/modules/<release>>).
+		for _, m := range tree.order {
+			p := filepath.Join(dir, "tree", m)
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				return nil, err
+			}
+			if err := os.WriteFile(p, tree.files[m], 0o644); err != nil {
+				return nil, err
+			}
+			args = append(args, p)
+			byPath[p] = tree.root + "/" + m
+		}
+	}
 	for i, tc := range cases {
+		if tc.tree != nil {
+			continue
+		}
 		p := filepath.Join(dir, fmt.Sprintf("%03d-%s", i, filepath.Base(tc.file)))
 		if err := os.WriteFile(p, tc.data, 0o644); err != nil {
 			return nil, err
@@ -554,7 +651,11 @@ func verifyFiles(c *config, vmlinux string, cases []testCase) (map[string]verify
 		res[byPath[v.Module]] = v
 	}
 	for _, tc := range cases {
-		if _, ok := res[tc.name]; !ok {
+		key := tc.name
+		if tc.tree != nil {
+			key = tc.tree.root + "/" + tc.chain[len(tc.chain)-1]
+		}
+		if _, ok := res[key]; !ok {
 			return nil, fmt.Errorf("modhash verify gave no verdict for case %s", tc.name)
 		}
 	}
