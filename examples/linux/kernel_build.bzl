@@ -30,13 +30,13 @@ KernelBuildInfo = provider(
         "cross_compile": "String: kbuild CROSS_COMPILE.",
         "env": "Dict: the build's environment (KBUILD_BUILD_*, PATH, ...), for later makes over its tree.",
         "kernel_release": "File: include/config/kernel.release (the release modules are installed under).",
-        "modules_order": "File: modules.order.",
+        "makefile": "File: the source tree's top-level Makefile.",
         "module_outs": "List of Files: the modules, in declaration order.",
         "module_symvers": "File or None: Module.symvers (the symbols external modules link against).",
+        "modules_order": "File: modules.order.",
         "objtree_archive": "File or None: `<name>/objtree.tar`, the object-tree paths kept for later makes " +
-                            "(tree paths read @SRCTREE@ and @OBJTREE@).",
+                           "(tree paths read @SRCTREE@ and @OBJTREE@).",
         "srcs": "Depset of Files: the kernel source tree.",
-        "makefile": "File: the source tree's top-level Makefile.",
     },
 )
 
@@ -94,6 +94,7 @@ def _kernel_build_impl(ctx):
     if ctx.outputs.objtree_archive:
         args.add(ctx.outputs.objtree_archive)
         args.add(":".join(ctx.attr.objtree_archive_paths))
+
     # Host tools (make, gcc or the cross gcc, flex, bison, ...) from a fixed
     # PATH; the reproducibility settings of kbuild.
     env = {
@@ -142,12 +143,12 @@ _kernel_build = rule(
         "buildinfo": attr.output(),
         "config": attr.output(),
         "config_fragments": attr.label_list(allow_files = True),
-        "kernel_release": attr.output(),
-        "module_symvers": attr.output(),
         "cross_compile": attr.string(doc = "kbuild CROSS_COMPILE, e.g. aarch64-linux-gnu-."),
         "defconfig": attr.string(default = "tinyconfig"),
+        "kernel_release": attr.output(),
         "make_goals": attr.string_list(default = ["vmlinux"]),
         "module_outs": attr.output_list(),
+        "module_symvers": attr.output(),
         "modules_order": attr.output(),
         "objtree_archive": attr.output(),
         "objtree_archive_paths": attr.string_list(doc = "Object-tree paths archived in `objtree_archive`."),

@@ -29,8 +29,8 @@ load(":kernel_build.bzl", "KernelBuildInfo")
 KernelModuleInfo = provider(
     doc = "An external module build: its modules and the symbols they export.",
     fields = {
-        "modules": "List of Files: the .ko files, in `outs` order.",
         "module_symvers": "File: the Module.symvers of this build (its exports).",
+        "modules": "List of Files: the .ko files, in `outs` order.",
         "symvers": "Depset of Files: the Module.symvers of this build and of its deps.",
     },
 )

@@ -166,8 +166,11 @@ def _leaf(ctx, module, hashed, pos, stem, external):
     return out
 
 def _tree_order(ctx, stems):
-    """The modules.order of the tree: the kernel build's, then one line per
-    external module (`extra/<stem>.o`), in `external_modules` order."""
+    """The modules.order of the tree.
+
+    The kernel build's, then one line per external module
+    (`extra/<stem>.o`), in `external_modules` order.
+    """
     if not ctx.attr.external_modules or not ctx.file.modules_order:
         return ctx.file.modules_order
     out = ctx.actions.declare_file(ctx.label.name + "/modules.order")
