@@ -56,7 +56,7 @@ def _kernel_module_impl(ctx):
     args.add(kb.arch)
     args.add(kb.cross_compile)
     args.add(symvers)
-    args.add_joined(dep_symvers, join_with = ":")
+    args.add_joined(dep_symvers, join_with = ":", omit_if_empty = False)
     args.add_joined(ctx.files.srcs, join_with = ":")
     args.add_all(outs)
     ctx.actions.run(
