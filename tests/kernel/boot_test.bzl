@@ -77,6 +77,7 @@ def _kernel_boot_test_impl(ctx):
     if compressed:
         for m in compressed.compressed_modules:
             args += ["-compressed", m.short_path]
+
     # The unsigned case: the bad-case base module as hashed (a module with
     # no dependencies loads without enforcement), else the first.
     unsigned = [
