@@ -18,7 +18,7 @@ step "Debian packages of bazel/debian-packages.txt (./bazelw installs what is mi
 
 if [[ "$what" == all || "$what" == go ]]; then
   step "cross toolchains for the ELF tests"
-  tests/elf/install-cross.sh
+  tests/elftest/install-cross.sh
   step "go vet ./..."
   go vet ./...
   step "go test ./..."

@@ -94,22 +94,13 @@ func budget(fi os.FileInfo) int64 {
 	return b
 }
 
-// A FormatError reports an ELF image that cannot be read or patched. Its
-// message names the file and the problem; Unwrap returns one of the Err
-// values of this package.
-type FormatError struct {
-	Path string // the ELF file
-	Err  error  // ErrNotELF, ErrTruncated, ...
-	Msg  string // what exactly is wrong
-}
-
-func (e *FormatError) Error() string { return e.Path + ": " + e.Msg }
-
-// Unwrap returns the error kind, for errors.Is.
-func (e *FormatError) Unwrap() error { return e.Err }
+// A FormatError reports an ELF image that cannot be read or patched: a
+// merkle.FileError (Path the file, Kind one of the Err values of this
+// package, Msg the message, which names the file).
+type FormatError = merkle.FileError
 
 func formatErr(path string, kind error, format string, args ...interface{}) error {
-	return &FormatError{Path: path, Err: kind, Msg: fmt.Sprintf(format, args...)}
+	return &FormatError{Path: path, Kind: kind, Msg: path + ": " + fmt.Sprintf(format, args...)}
 }
 
 // A Section describes where the .module_hashes section of an image is and
@@ -129,7 +120,7 @@ type Section struct {
 // String describes the section and image for messages, e.g.
 // "section 3 at offset 0x2060, big-endian ELF64 EM_S390".
 func (s *Section) String() string {
-	return fmt.Sprintf("section %d at offset 0x%x, %s %s %s", s.Index, s.Offset, orderName(s.ByteOrder), className(s.Class), s.Machine)
+	return fmt.Sprintf("section %d at offset 0x%x, %s %s %s", s.Index, s.Offset, merkle.OrderName(s.ByteOrder), className(s.Class), s.Machine)
 }
 
 // Find locates the .module_hashes section of the ELF file at path. It checks
@@ -161,7 +152,7 @@ func ReadRecord(path string) (merkle.RootRecord, binary.ByteOrder, error) {
 	}
 	b := make([]byte, s.Size)
 	if _, err := f.ReadAt(b, s.Offset); err != nil {
-		return merkle.RootRecord{}, nil, fmt.Errorf("%s: reading %s: %v", path, SectionName, err)
+		return merkle.RootRecord{}, nil, fmt.Errorf("%s: reading %s: %w", path, SectionName, err)
 	}
 	r, err := merkle.ParseRootRecord(b, s.ByteOrder)
 	if err != nil {
@@ -221,11 +212,11 @@ func checkOrder(data []byte, s *Section) error {
 	if v := other.Uint32(data); v <= merkle.MaxLevels {
 		return formatErr(s.Path, ErrByteOrder,
 			"section data has levels 0x%08x (%d) in the image's %s byte order, more than %d; read as %s it is %d: the record was likely written for a %s target",
-			levels, levels, orderName(s.ByteOrder), merkle.MaxLevels, orderName(other), v, orderName(other))
+			levels, levels, merkle.OrderName(s.ByteOrder), merkle.MaxLevels, merkle.OrderName(other), v, merkle.OrderName(other))
 	}
 	return formatErr(s.Path, ErrByteOrder,
 		"section data has levels 0x%08x (%d) in the image's %s byte order, more than %d in either byte order: not a root record",
-		levels, levels, orderName(s.ByteOrder), merkle.MaxLevels)
+		levels, levels, merkle.OrderName(s.ByteOrder), merkle.MaxLevels)
 }
 
 // patch copies in to a temporary file beside out, writes the bytes that
@@ -257,13 +248,13 @@ func patch(in, out string, encode func(*Section) ([]byte, error)) error {
 	// (*os.File).ReadFrom, which uses copy_file_range on Linux.
 	n, err := io.Copy(tmp, src) // errors name out, not the temporary file
 	if err != nil {
-		return fmt.Errorf("copying %s to %s: %v", in, out, err)
+		return fmt.Errorf("copying %s to %s: %w", in, out, err)
 	}
 	if n != fi.Size() {
 		return fmt.Errorf("copying %s to %s: copied %d bytes, file was %d bytes: changed while being copied?", in, out, n, fi.Size())
 	}
 	if _, err := tmp.WriteAt(data, s.Offset); err != nil {
-		return fmt.Errorf("%s: writing %s: %v", out, SectionName, err)
+		return fmt.Errorf("%s: writing %s: %w", out, SectionName, err)
 	}
 	if err := checkPatched(tmp.File, s, data, out); err != nil {
 		return err
@@ -277,7 +268,7 @@ func patch(in, out string, encode func(*Section) ([]byte, error)) error {
 func checkPatched(f *os.File, want *Section, data []byte, out string) error {
 	s, err := find(f, want.FileSize, minBudget+want.FileSize, out)
 	if err != nil {
-		return fmt.Errorf("%s: the patched copy does not read back (nothing was written): %v", out, err)
+		return fmt.Errorf("%s: the patched copy does not read back (nothing was written): %w", out, err)
 	}
 	if s.Index != want.Index || s.Offset != want.Offset {
 		return fmt.Errorf("%s: the patched copy has %s at section %d offset 0x%x, not section %d offset 0x%x (nothing was written)", out, SectionName, s.Index, s.Offset, want.Index, want.Offset)
@@ -296,7 +287,7 @@ func find(r io.ReaderAt, size, budget int64, path string) (*Section, error) {
 	var ident [elf.EI_NIDENT]byte
 	if n, err := r.ReadAt(ident[:], 0); n < 4 || !bytes.Equal(ident[:4], []byte(elf.ELFMAG)) {
 		if err != nil && err != io.EOF {
-			return nil, fmt.Errorf("%s: %v", path, err)
+			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 		if n == 0 {
 			return nil, formatErr(path, ErrNotELF, "not an ELF file (the file is empty)")
@@ -363,7 +354,7 @@ func find(r io.ReaderAt, size, budget int64, path string) (*Section, error) {
 	// not fit in the ELF header (extended section numbering).
 	sec0, err := readSection(r, int64(shoff), s.Class, s.ByteOrder)
 	if err != nil {
-		return nil, fmt.Errorf("%s: reading section header 0: %v", path, err)
+		return nil, fmt.Errorf("%s: reading section header 0: %w", path, err)
 	}
 	n := uint64(shnum)
 	if n == 0 {
@@ -385,7 +376,7 @@ func find(r io.ReaderAt, size, budget int64, path string) (*Section, error) {
 	}
 	table := make([]byte, n*uint64(shentsize))
 	if _, err := r.ReadAt(table, int64(shoff)); err != nil {
-		return nil, fmt.Errorf("%s: reading section headers: %v", path, err)
+		return nil, fmt.Errorf("%s: reading section headers: %w", path, err)
 	}
 	headers := make([]section, n)
 	for i := range headers {
@@ -407,7 +398,7 @@ func find(r io.ReaderAt, size, budget int64, path string) (*Section, error) {
 	}
 	names := make([]byte, strtab.size)
 	if _, err := r.ReadAt(names, int64(strtab.off)); err != nil {
-		return nil, fmt.Errorf("%s: reading section name string table: %v", path, err)
+		return nil, fmt.Errorf("%s: reading section name string table: %w", path, err)
 	}
 
 	found := -1
@@ -585,14 +576,7 @@ func truncErr(path string, err error, format string, args ...interface{}) error 
 	if err == io.EOF || err == io.ErrUnexpectedEOF {
 		return formatErr(path, ErrTruncated, format, args...)
 	}
-	return fmt.Errorf("%s: %v", path, err)
-}
-
-func orderName(order binary.ByteOrder) string {
-	if order == binary.BigEndian {
-		return "big-endian"
-	}
-	return "little-endian"
+	return fmt.Errorf("%s: %w", path, err)
 }
 
 func className(c elf.Class) string {
