@@ -1,0 +1,148 @@
+package audit
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/modhash/modhash/internal/modcompress"
+	"github.com/modhash/modhash/internal/plainfile"
+	"github.com/modhash/modhash/merkle"
+)
+
+// A Module is the kernel's verdict on one module file.
+type Module struct {
+	Path string
+	// Compressed is the format of a compressed module file ("" for a
+	// plain .ko), whose decompressed content got the verdict; FileSize
+	// is then the file's size.
+	Compressed string
+	FileSize   int64
+	// Refusal is set when the kernel's module decompressor refuses the
+	// file (finit_module fails with EINVAL before any signature is read);
+	// Result is then empty.
+	Refusal *modcompress.Refusal
+	Result  merkle.Result
+}
+
+// Outcome is the verdict's name: "EINVAL" for a refused compressed file,
+// else merkle.Outcome's.
+func (m *Module) Outcome() string {
+	if m.Refusal != nil {
+		return "EINVAL"
+	}
+	return m.Result.Outcome.String()
+}
+
+// Reason is the verdict's reason.
+func (m *Module) Reason() string {
+	if m.Refusal != nil {
+		return m.Refusal.Error()
+	}
+	return m.Result.Reason
+}
+
+// CheckFile checks the module file at path exactly as kernel k checks it
+// at load time: a compressed file (gzip, xz, zstd, told by its first
+// bytes) is decompressed as the kernel's module decompressor does, then
+// merkle.VerifyKernel judges the module. The error is for a file that
+// cannot be read or checked at all; every verdict is in Module.
+func CheckFile(path string, k merkle.Kernel) (Module, error) {
+	f, st, err := plainfile.OpenStat(path)
+	if err != nil {
+		return Module{}, err
+	}
+	defer f.Close()
+	var r io.ReaderAt = f
+	size := st.Size()
+	head := make([]byte, 6)
+	n, _ := f.ReadAt(head, 0)
+	format := modcompress.Detect(head[:n])
+	m := Module{Path: path, Compressed: format}
+	if format != "" {
+		m.FileSize = size
+		if size > modcompress.MaxDecompressed {
+			return Module{}, fmt.Errorf("%s: %s-compressed file of %d bytes, more than any module", path, format, size)
+		}
+		data := make([]byte, size)
+		if _, err := f.ReadAt(data, 0); err != nil {
+			return Module{}, fmt.Errorf("%s: %w", path, err)
+		}
+		module, err := modcompress.Decompress(data, format)
+		var refusal *modcompress.Refusal
+		switch {
+		case errors.As(err, &refusal):
+			m.Refusal = refusal
+			return m, nil
+		case err != nil:
+			return Module{}, fmt.Errorf("%s: %w", path, err)
+		}
+		r, size = bytes.NewReader(module), int64(len(module))
+	}
+	m.Result, err = merkle.VerifyKernel(r, size, k)
+	if err != nil {
+		return Module{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return m, nil
+}
+
+// impliedRecord returns the root record the Merkle proof of the module at
+// path leads to (the root its leaf and siblings give, with the proof's
+// levels), for the scan of a raw image; ok is false for a module without
+// a well-formed Merkle proof.
+func impliedRecord(path string) (rec merkle.RootRecord, ok bool, err error) {
+	f, st, err := plainfile.OpenStat(path)
+	if err != nil {
+		return rec, false, err
+	}
+	defer f.Close()
+	var r io.ReaderAt = f
+	size := st.Size()
+	head := make([]byte, 6)
+	n, _ := f.ReadAt(head, 0)
+	if format := modcompress.Detect(head[:n]); format != "" {
+		data := make([]byte, size)
+		if _, err := f.ReadAt(data, 0); err != nil {
+			return rec, false, fmt.Errorf("%s: %w", path, err)
+		}
+		module, err := modcompress.Decompress(data, format)
+		if err != nil {
+			return rec, false, nil // refused or undecodable: no root to look for
+		}
+		r, size = bytes.NewReader(module), int64(len(module))
+	}
+	tail := make([]byte, merkle.TrailerTailSize)
+	if size < int64(len(tail)) {
+		return rec, false, nil
+	}
+	if _, err := r.ReadAt(tail, size-int64(len(tail))); err != nil {
+		return rec, false, fmt.Errorf("%s: %w", path, err)
+	}
+	tr, err := merkle.ParseTrailer(tail, size)
+	if err != nil || tr.Header.IDType != merkle.IDTypeMerkle || tr.Header.SigLen > 4+merkle.HashSize*merkle.MaxLevels {
+		return rec, false, nil
+	}
+	levels := (int(tr.Header.SigLen) - 4) / merkle.HashSize
+	if merkle.ProofSize(levels) != int(tr.Header.SigLen) {
+		return rec, false, nil
+	}
+	// The verifier itself hashes the module and reports the leaf: a
+	// kernel with the proof's levels and no root gives ENOKEY with it.
+	res, err := merkle.VerifyKernel(r, size, merkle.Kernel{Root: merkle.RootRecord{Levels: uint32(levels)}})
+	if err != nil {
+		return rec, false, fmt.Errorf("%s: %w", path, err)
+	}
+	if res.Leaf == (merkle.Digest{}) {
+		return rec, false, nil
+	}
+	sig := make([]byte, tr.Size)
+	if _, err := r.ReadAt(sig, tr.ModuleSize); err != nil {
+		return rec, false, fmt.Errorf("%s: %w", path, err)
+	}
+	p, err := merkle.ParseMerkleSignature(sig)
+	if err != nil {
+		return rec, false, nil
+	}
+	return merkle.RootRecord{Levels: uint32(levels), Root: p.Root(res.Leaf)}, true, nil
+}
