@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/bzip2"
 	"compress/gzip"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -111,6 +112,13 @@ func DecompressImage(data []byte, format string, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("compression format %q: want one of %v", format, ImageFormats)
 	}
 	var out bytes.Buffer
+	// kbuild appends the decompressed size to every format (gzip has it
+	// in its trailer): a hint, which saves growing the buffer by doubling.
+	if len(data) >= 4 {
+		if hint := int64(binary.LittleEndian.Uint32(data[len(data)-4:])); hint >= int64(len(data)) && hint <= limit && hint <= 64*int64(len(data)) {
+			out.Grow(int(hint) + 1)
+		}
+	}
 	n, err := io.Copy(&out, io.LimitReader(r, limit+1))
 	if n > limit {
 		return nil, fmt.Errorf("%s: decompresses to more than %d bytes: %w", format, limit, ErrTooLarge)

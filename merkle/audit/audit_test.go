@@ -443,7 +443,11 @@ func TestBadInputs(t *testing.T) {
 		{"empty", nil, "", ErrImage, "empty"},
 		{"text", []byte("just some text, not a kernel"), "", ErrImage, "give -system-map"},
 		{"bzImage payload outside", func() []byte { b := bzImage(gz, 3); binary.LittleEndian.PutUint32(b[0x24c:], 1<<30); return b }(), "", ErrImage, "does not lie inside"},
-		{"bzImage payload damaged", func() []byte { b := bzImage(gz, 3); copy(b[4*512+0x3c0+100:], bytes.Repeat([]byte{0xff}, 200)); return b }(), "", ErrImage, "gzip"},
+		{"bzImage payload damaged", func() []byte {
+			b := bzImage(gz, 3)
+			copy(b[4*512+0x3c0+100:], bytes.Repeat([]byte{0xff}, 200))
+			return b
+		}(), "", ErrImage, "gzip"},
 		{"bzImage not compressed", bzImage(raw, 3), "", ErrImage, "magic of no kernel compression"},
 		{"zboot type mismatch", zboot(gz, "lz4"), "", ErrImage, "should be lz4-compressed"},
 		{"System.map of another kernel", image, badMap + ".banner", ErrSystemMap, "System.map of another kernel"},

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/modhash/modhash/internal/modcompress"
 	"github.com/modhash/modhash/internal/plainfile"
@@ -82,7 +83,7 @@ type Kernel struct {
 // vmlinux in a bzImage), else through sysmap when given. Without sysmap a
 // raw image is scanned later, by Locate, for the roots the modules lead to.
 func ReadKernel(path string, sysmap *SystemMap) (*Kernel, error) {
-	data, err := plainfile.ReadFile(path, MaxImage)
+	data, err := readWhole(path, MaxImage)
 	if err != nil {
 		return nil, err
 	}
@@ -145,6 +146,25 @@ func ReadKernel(path string, sysmap *SystemMap) (*Kernel, error) {
 		return k, k.fromSystemMap(sysmap)
 	}
 	return k, nil
+}
+
+// readWhole reads a regular file of at most limit bytes in one piece: a
+// kernel image is tens of megabytes, which io.ReadAll would grow into by
+// doubling (and clearing) its buffer again and again.
+func readWhole(path string, limit int64) ([]byte, error) {
+	f, st, err := plainfile.OpenStat(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if st.Size() > limit {
+		return nil, fileErr(path, ErrImage, "%s: %d bytes, more than any kernel image (%d)", path, st.Size(), limit)
+	}
+	b := make([]byte, st.Size())
+	if _, err := io.ReadFull(f, b); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return b, nil
 }
 
 // decompress decodes a compressed kernel; format "" means: by its magic.
