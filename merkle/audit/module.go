@@ -49,41 +49,63 @@ func (m *Module) Reason() string {
 // merkle.VerifyKernel judges the module. The error is for a file that
 // cannot be read or checked at all; every verdict is in Module.
 func CheckFile(path string, k merkle.Kernel) (Module, error) {
-	f, st, err := plainfile.OpenStat(path)
-	if err != nil {
-		return Module{}, err
+	f, err := openModule(path)
+	if err != nil || f.refusal != nil {
+		return f.Module, err
 	}
-	defer f.Close()
-	var r io.ReaderAt = f
-	size := st.Size()
-	head := make([]byte, 6)
-	n, _ := f.ReadAt(head, 0)
-	format := modcompress.Detect(head[:n])
-	m := Module{Path: path, Compressed: format}
-	if format != "" {
-		m.FileSize = size
-		if size > modcompress.MaxDecompressed {
-			return Module{}, fmt.Errorf("%s: %s-compressed file of %d bytes, more than any module", path, format, size)
-		}
-		data := make([]byte, size)
-		if _, err := f.ReadAt(data, 0); err != nil {
-			return Module{}, fmt.Errorf("%s: %w", path, err)
-		}
-		module, err := modcompress.Decompress(data, format)
-		var refusal *modcompress.Refusal
-		switch {
-		case errors.As(err, &refusal):
-			m.Refusal = refusal
-			return m, nil
-		case err != nil:
-			return Module{}, fmt.Errorf("%s: %w", path, err)
-		}
-		r, size = bytes.NewReader(module), int64(len(module))
-	}
-	m.Result, err = merkle.VerifyKernel(r, size, k)
+	defer f.close()
+	f.Result, err = merkle.VerifyKernel(f.r, f.size, k)
 	if err != nil {
 		return Module{}, fmt.Errorf("%s: %w", path, err)
 	}
+	return f.Module, nil
+}
+
+// moduleFile is a module as the kernel reads it: the file, or what the
+// kernel's decompressor makes of it.
+type moduleFile struct {
+	Module
+	r       io.ReaderAt
+	size    int64
+	refusal *modcompress.Refusal
+	close   func() error
+}
+
+// openModule opens the module file at path and decompresses it when it is
+// compressed. A file the kernel's decompressor refuses is no error: its
+// Module has the Refusal (and the file is closed).
+func openModule(path string) (moduleFile, error) {
+	f, st, err := plainfile.OpenStat(path)
+	if err != nil {
+		return moduleFile{}, err
+	}
+	m := moduleFile{r: f, size: st.Size(), close: f.Close}
+	head := make([]byte, 6)
+	n, _ := f.ReadAt(head, 0)
+	format := modcompress.Detect(head[:n])
+	m.Module = Module{Path: path, Compressed: format}
+	if format == "" {
+		return m, nil
+	}
+	defer f.Close()
+	m.FileSize, m.close = m.size, func() error { return nil }
+	if m.size > modcompress.MaxDecompressed {
+		return moduleFile{}, fmt.Errorf("%s: %s-compressed file of %d bytes, more than any module", path, format, m.size)
+	}
+	data := make([]byte, m.size)
+	if _, err := f.ReadAt(data, 0); err != nil {
+		return moduleFile{}, fmt.Errorf("%s: %w", path, err)
+	}
+	module, err := modcompress.Decompress(data, format)
+	var refusal *modcompress.Refusal
+	switch {
+	case errors.As(err, &refusal):
+		m.Refusal, m.refusal = refusal, refusal
+		return m, nil
+	case err != nil:
+		return moduleFile{}, fmt.Errorf("%s: %w", path, err)
+	}
+	m.r, m.size = bytes.NewReader(module), int64(len(module))
 	return m, nil
 }
 
@@ -92,26 +114,12 @@ func CheckFile(path string, k merkle.Kernel) (Module, error) {
 // levels), for the scan of a raw image; ok is false for a module without
 // a well-formed Merkle proof.
 func impliedRecord(path string) (rec merkle.RootRecord, ok bool, err error) {
-	f, st, err := plainfile.OpenStat(path)
-	if err != nil {
+	f, err := openModule(path)
+	if err != nil || f.refusal != nil {
 		return rec, false, err
 	}
-	defer f.Close()
-	var r io.ReaderAt = f
-	size := st.Size()
-	head := make([]byte, 6)
-	n, _ := f.ReadAt(head, 0)
-	if format := modcompress.Detect(head[:n]); format != "" {
-		data := make([]byte, size)
-		if _, err := f.ReadAt(data, 0); err != nil {
-			return rec, false, fmt.Errorf("%s: %w", path, err)
-		}
-		module, err := modcompress.Decompress(data, format)
-		if err != nil {
-			return rec, false, nil // refused or undecodable: no root to look for
-		}
-		r, size = bytes.NewReader(module), int64(len(module))
-	}
+	defer f.close()
+	r, size := f.r, f.size
 	tail := make([]byte, merkle.TrailerTailSize)
 	if size < int64(len(tail)) {
 		return rec, false, nil
