@@ -342,8 +342,11 @@ func TestArm64Image(t *testing.T) {
 	tr := newTree(1, 5)
 	image, sysmap := arm64(t, tr)
 	dir := moduleDir(t, tr, true)
-	images := map[string][]byte{"Image": image, "Image.gz": elftest.KbuildCompress(t, image, "gzip"), "Image.lz4": elftest.KbuildCompress(t, image, "lz4")}
-	for _, name := range []string{"Image", "Image.gz", "Image.lz4"} {
+	// A raw Image whose first instruction happens to start like an LZMA
+	// stream (5d 00 00) is still read as the Image its header says it is.
+	lzmaLike := append([]byte{0x5d, 0, 0}, image[3:]...)
+	images := map[string][]byte{"Image": image, "Image.gz": elftest.KbuildCompress(t, image, "gzip"), "Image.lz4": elftest.KbuildCompress(t, image, "lz4"), "Image-5d0000": lzmaLike}
+	for _, name := range []string{"Image", "Image.gz", "Image.lz4", "Image-5d0000"} {
 		for _, m := range []string{"", sysmap} {
 			t.Run(fmt.Sprintf("%s/systemmap=%v", name, m != ""), func(t *testing.T) {
 				r, err := run(t, images[name], dir, m)

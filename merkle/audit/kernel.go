@@ -115,6 +115,11 @@ func ReadKernel(path string, sysmap *SystemMap) (*Kernel, error) {
 			return nil, err
 		}
 	default:
+		// A raw arm64 or riscv Image is told by its header's magic
+		// before its first bytes are taken for a compression's.
+		if kind, _ := rawKind(data); kind != KindRaw {
+			break
+		}
 		if c := modcompress.DetectImage(data); c != "" {
 			if data, err = k.decompress(data, c, "the image"); err != nil {
 				return nil, err

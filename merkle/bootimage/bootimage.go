@@ -232,23 +232,22 @@ const (
 	LZ4  = modcompress.LZ4
 )
 
-// Detect tells an image's compression from its first bytes: None, Gzip or
-// LZ4. An LZ4 frame (not the legacy format kbuild writes) and the other
-// kernel image compressions are errors, as is an empty image.
+// Detect tells an image's compression from its first bytes: Gzip, LZ4 or
+// None. An LZ4 frame (not the legacy format kbuild writes) is an error, as
+// is an empty image. Data that starts with the magic of another kernel
+// compression is taken as a raw image, as it always was here: the checks
+// of its size and bytes then refuse it if it is not one.
 func Detect(path string, data []byte) (string, error) {
 	if len(data) == 0 {
 		return "", fmt.Errorf("%s: the image is empty", path)
 	}
 	switch c := modcompress.DetectImage(data); c {
-	case "":
-		return None, nil
 	case Gzip, LZ4:
 		return c, nil
 	case modcompress.LZ4Frame:
 		return "", errf(path, ErrFormat, "%s: an LZ4 frame; kbuild's Image.lz4 is the legacy LZ4 format (lz4 -l)", path)
-	default:
-		return "", errf(path, ErrFormat, "%s: a %s-compressed image; kbuild's arm64 images are Image, Image.gz and Image.lz4", path, c)
 	}
+	return None, nil
 }
 
 // Decompress returns the raw image held by data, compressed as c (None,
