@@ -465,6 +465,16 @@ func TestBadInputs(t *testing.T) {
 			}
 		})
 	}
+	// An ELF kernel's own System.map agrees with its section; another
+	// kernel's does not.
+	own := filepath.Join(t.TempDir(), "System.map")
+	write(t, own, systemMap(t, v))
+	if r, err := Run(Options{BootImage: v, ModulesDir: dir, SystemMap: own, Workers: 1}); err != nil || r.Kernel.FoundBy != FoundELF {
+		t.Errorf("vmlinux with its own System.map: %v", err)
+	}
+	if _, err := Run(Options{BootImage: v, ModulesDir: dir, SystemMap: sysmap, Workers: 1}); !errors.Is(err, ErrSystemMap) || !strings.Contains(err.Error(), "System.map of another kernel") {
+		t.Errorf("vmlinux with the arm64 kernel's System.map: %v", err)
+	}
 	// linux_banner missing from the map is not an error: the record is
 	// found all the same.
 	if r, err := run(t, image, dir, badMap); err != nil || r.Kernel.FoundBy != FoundSystemMap {
