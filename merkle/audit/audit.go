@@ -186,6 +186,13 @@ func Run(o Options) (*Report, error) {
 		if err := k.scan(candidates(paths)); err != nil {
 			return nil, err
 		}
+		if !k.Known && !k.SigMarker {
+			// The module loader compares every module's end with the
+			// marker when it checks signatures or hashes: a kernel
+			// without the string checks neither.
+			k.Known, k.HasHashes = true, false
+			k.Where = "none found by the scan, and the image holds no module signature marker: the kernel checks no module signatures or hashes"
+		}
 	}
 
 	r := &Report{Kernel: k, ModulesDir: o.ModulesDir, Counts: map[string]int{}, Types: map[string]int{}, Lists: map[string]int{}}
@@ -281,9 +288,11 @@ func verdict(name string, m *Module, k *Kernel) Verdict {
 	case k.Known && !k.HasHashes && res.Signed && res.IDType == merkle.IDTypeMerkle:
 		v.Outcome = merkle.ENOPKG.String()
 		v.Reason = "Merkle proof (id_type 3): the kernel has no .module_hashes section (no CONFIG_MODULE_HASHES), so it does not support the signature type"
-	case !k.Known && res.Signed && res.IDType == merkle.IDTypeMerkle && res.Outcome != merkle.EBADMSG:
+	case !k.Known && res.Signed && res.Outcome != merkle.EBADMSG:
+		// Whether the kernel has module hashes, and so how it judges
+		// a proof or a PKCS#7 signature, is not known.
 		v.Outcome = Undecided
-		v.Reason = "Merkle proof: the kernel's root record was not found in the image (" + k.Where + ")"
+		v.Reason = merkle.TypeName(res.IDType) + " signature: the kernel's root record was not found in the image (" + k.Where + ")"
 	}
 	return v
 }

@@ -280,10 +280,10 @@ func TestNoModuleHashes(t *testing.T) {
 
 // arm64 makes the raw Image of the arm64 fixture (objcopy -O binary, as
 // kbuild does) with the arm64 header magic at 0x38, and its System.map.
-func arm64(t *testing.T, tr *tree) (image []byte, sysmap string) {
+func arm64(t *testing.T, tr *tree, opt elftest.Options) (image []byte, sysmap string) {
 	t.Helper()
 	a := elftest.Arches[1]
-	v := kernelFixture(t, a, tr, elftest.Options{})
+	v := kernelFixture(t, a, tr, opt)
 	out := v + ".Image"
 	elftest.Run(t, a.Tool(t, "objcopy"), "-O", "binary", "-R", ".note", "-R", ".note.gnu.build-id", "-R", ".comment", "-S", v, out)
 	image, err := os.ReadFile(out)
@@ -340,7 +340,7 @@ func systemMap(t *testing.T, path string) []byte {
 // scan; and an EFI zboot image of every compression zboot offers.
 func TestArm64Image(t *testing.T) {
 	tr := newTree(1, 5)
-	image, sysmap := arm64(t, tr)
+	image, sysmap := arm64(t, tr, elftest.Options{})
 	dir := moduleDir(t, tr, true)
 	// A raw Image whose first instruction happens to start like an LZMA
 	// stream (5d 00 00) is still read as the Image its header says it is.
@@ -401,33 +401,48 @@ func zboot(payload []byte, compType string) []byte {
 	return b
 }
 
+// withMarker is the fixture's root record and the module signature marker
+// a kernel with module hashes holds (its loader compares modules' ends with
+// it).
+var withMarker = elftest.Options{RootDecl: elftest.RootDecl + ` const char sig_marker[] = "~Module signature appended~\n";`}
+
 // TestScanNotFound: a raw image whose record none of the modules leads to
-// (the kernel as linked, 36 zero bytes) leaves Merkle verdicts undecided
-// without System.map, and with it, the kernel refuses them (ENOKEY).
+// (the kernel as linked, 36 zero bytes) leaves the signed modules'
+// verdicts undecided without System.map, and with it, the kernel refuses
+// them (ENOPKG: its tree has 0 levels). An image without the signature
+// marker checks no signature at all.
 func TestScanNotFound(t *testing.T) {
 	tr := newTree(1, 5)
-	image, sysmap := arm64(t, nil)
-	dir := moduleDir(t, tr, false)
+	image, sysmap := arm64(t, nil, withMarker)
+	dir := moduleDir(t, tr, true)
 	r, err := run(t, image, dir, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Kernel.Known || r.Counts[Undecided] != 5 || r.Loads() {
+	if r.Kernel.Known || r.Counts[Undecided] != 9 || r.Counts["ENODATA"] != 1 || r.Loads() {
 		t.Errorf("known %v, counts %v", r.Kernel.Known, r.Counts)
 	}
 	r, err = run(t, image, dir, sysmap)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !r.Kernel.Known || r.Kernel.Record != (merkle.RootRecord{}) || r.Counts["ENOPKG"] != 5 {
+	if !r.Kernel.Known || r.Kernel.Record != (merkle.RootRecord{}) || r.Counts["ENOPKG"] != 9 {
 		t.Errorf("with System.map: known %v record %v counts %v", r.Kernel.Known, r.Kernel.Record, r.Counts)
+	}
+	bare, _ := arm64(t, nil, elftest.Options{})
+	r, err = run(t, bare, dir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Kernel.Known || r.Kernel.HasHashes || r.Counts[Unchecked] != 10 || !r.Loads() {
+		t.Errorf("no marker: known %v hashes %v counts %v", r.Kernel.Known, r.Kernel.HasHashes, r.Counts)
 	}
 }
 
 // TestBadInputs: every refused input is an error naming the file.
 func TestBadInputs(t *testing.T) {
 	tr := newTree(1, 5)
-	image, sysmap := arm64(t, tr)
+	image, sysmap := arm64(t, tr, elftest.Options{})
 	dir := moduleDir(t, tr, false)
 	v := kernelFixture(t, elftest.Host, tr, elftest.Options{})
 	raw, _ := os.ReadFile(v)
