@@ -8,6 +8,7 @@ require (
 	github.com/minio/sha256-simd v1.0.1
 	github.com/pierrec/lz4/v4 v4.1.21
 	github.com/ulikunitz/xz v0.5.12
+	github.com/xi2/xz v0.0.0-20171230120015-48954b6210f8
 )
 
 require (

@@ -2,12 +2,45 @@ package merkle
 
 import (
 	"encoding/binary"
+	"encoding/hex"
+	"fmt"
 	"hash"
 	"io"
 )
 
 // HashSize is the size of every digest in the format (SHA-256).
 const HashSize = 32
+
+// Digest is a SHA-256 value that reads and writes itself as lowercase hex.
+type Digest [HashSize]byte
+
+// String returns the lowercase hex form.
+func (d Digest) String() string { return hex.EncodeToString(d[:]) }
+
+// MarshalText writes the lowercase hex form.
+func (d Digest) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// UnmarshalText reads exactly 64 hex digits.
+func (d *Digest) UnmarshalText(b []byte) error {
+	v, err := ParseDigest(string(b))
+	if err != nil {
+		return err
+	}
+	*d = v
+	return nil
+}
+
+// ParseDigest parses 64 hex digits.
+func ParseDigest(s string) (Digest, error) {
+	var d Digest
+	if len(s) != 2*HashSize {
+		return d, fmt.Errorf("digest %q is %d characters, want %d hex digits", s, len(s), 2*HashSize)
+	}
+	if _, err := hex.Decode(d[:], []byte(s)); err != nil {
+		return d, fmt.Errorf("digest %q: %w", s, err)
+	}
+	return d, nil
+}
 
 // Domain-separation prefixes: a leaf can never be mistaken for a node.
 const (

@@ -1,7 +1,6 @@
 package merkle
 
 import (
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 
@@ -25,37 +24,6 @@ type ManifestEntry struct {
 	Name string `json:"name"`
 	Size int64  `json:"size"`
 	Leaf Digest `json:"leaf"`
-}
-
-// Digest is a SHA-256 value that reads and writes itself as lowercase hex.
-type Digest [HashSize]byte
-
-// String returns the lowercase hex form.
-func (d Digest) String() string { return hex.EncodeToString(d[:]) }
-
-// MarshalText writes the lowercase hex form.
-func (d Digest) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
-
-// UnmarshalText reads exactly 64 hex digits.
-func (d *Digest) UnmarshalText(b []byte) error {
-	v, err := ParseDigest(string(b))
-	if err != nil {
-		return err
-	}
-	*d = v
-	return nil
-}
-
-// ParseDigest parses 64 hex digits.
-func ParseDigest(s string) (Digest, error) {
-	var d Digest
-	if len(s) != 2*HashSize {
-		return d, fmt.Errorf("digest %q is %d characters, want %d hex digits", s, len(s), 2*HashSize)
-	}
-	if _, err := hex.Decode(d[:], []byte(s)); err != nil {
-		return d, fmt.Errorf("digest %q: %v", s, err)
-	}
-	return d, nil
 }
 
 // Record returns the root record the manifest describes.
@@ -96,7 +64,7 @@ func ParseManifest(b []byte, name string) (*Manifest, error) {
 			return nil, fmt.Errorf("%s: manifest entry %d (%q) has pos %d", name, i, e.Name, e.Pos)
 		}
 		if err := checkName(e.Name); err != nil {
-			return nil, fmt.Errorf("%s: manifest entry %d: %v", name, i, err)
+			return nil, fmt.Errorf("%s: manifest entry %d: %w", name, i, err)
 		}
 	}
 	return &m, nil
@@ -131,7 +99,7 @@ func ParseEntry(b []byte, name string) (ManifestEntry, error) {
 		return e, strictjson.Prefix(err, "not a leaf file")
 	}
 	if err := checkName(e.Name); err != nil {
-		return e, fmt.Errorf("%s: leaf file: %v", name, err)
+		return e, fmt.Errorf("%s: leaf file: %w", name, err)
 	}
 	return e, nil
 }

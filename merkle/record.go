@@ -49,7 +49,7 @@ func ParseRootRecord(b []byte, order binary.ByteOrder) (RootRecord, error) {
 	copy(r.Root[:], b[4:])
 	if r.Levels > MaxLevels {
 		return r, fmt.Errorf("root record has levels %d (0x%08x) in %s byte order, more than %d: wrong byte order or not a root record",
-			r.Levels, r.Levels, orderName(order), MaxLevels)
+			r.Levels, r.Levels, OrderName(order), MaxLevels)
 	}
 	return r, nil
 }
@@ -70,7 +70,9 @@ func DetectRootRecord(b []byte) (RootRecord, binary.ByteOrder, error) {
 	return RootRecord{}, nil, errLE
 }
 
-func orderName(order binary.ByteOrder) string {
+// OrderName names a byte order for messages: "big-endian" or
+// "little-endian".
+func OrderName(order binary.ByteOrder) string {
 	if order == binary.BigEndian {
 		return "big-endian"
 	}

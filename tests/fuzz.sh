@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every fuzz target for a bounded number of inputs each (default
 # 400000x: 5-15 s each here, under two minutes in all): the parsers of every input format (modules.order, @FILE
-# parameter files, manifests, leaf files, strict JSON, signature trailers)
+# parameter files, manifests, leaf files, strict JSON, signature trailers,
+# the boot image headers of modhash audit: bzImage, EFI zboot, System.map)
 # and the ELF layout check that guards patching. A failure leaves the input
 # that broke it under the package's testdata/fuzz/ for `go test` to replay.
 #
@@ -24,6 +25,9 @@ targets=(
   ./merkle:FuzzParseTrailer
   ./internal/strictjson:FuzzDecode
   ./merkle/vmlinux:FuzzFind
+  ./merkle/audit:FuzzParseBzImage
+  ./merkle/audit:FuzzParseZboot
+  ./merkle/audit:FuzzParseSystemMap
 )
 for t in "${targets[@]}"; do
   pkg="${t%%:*}" name="${t##*:}"

@@ -20,12 +20,14 @@ examples/linux/check_pin.sh
 
 if [[ "$what" == all || "$what" == go ]]; then
   step "cross toolchains for the ELF tests"
-  tests/elf/install-cross.sh
+  tests/elftest/install-cross.sh
   step "go vet ./..."
   go vet ./...
   step "go test ./..."
   # Every cross-architecture ELF test must run: a missing toolchain fails.
   MODHASH_REQUIRE_CROSS=1 go test -count=1 ./...
+  step "modhash audit on Debian's linux-image-6.1.0-50-amd64 (downloaded once, checked by SHA-256)"
+  MODHASH_DEBIAN_KERNEL_TEST=1 tests/audit/debian_kernel_test.sh
   step "fuzzing: every input parser and the ELF layout check, ${MODHASH_FUZZTIME:-400000x} each"
   tests/fuzz.sh "${MODHASH_FUZZTIME:-400000x}"
 fi

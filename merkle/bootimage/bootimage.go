@@ -22,16 +22,13 @@ package bootimage
 
 import (
 	"bytes"
-	"compress/gzip"
 	"debug/elf"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"sort"
 
-	"github.com/pierrec/lz4/v4"
-
+	"github.com/modhash/modhash/internal/modcompress"
 	"github.com/modhash/modhash/merkle"
 	"github.com/modhash/modhash/merkle/vmlinux"
 )
@@ -66,21 +63,13 @@ const MaxImageSize = 512 << 20
 // that are not loaded anyway.
 var removed = map[string]bool{".note": true, ".note.gnu.build-id": true, ".comment": true}
 
-// An Error is a refused image or vmlinux: its message names the file and
-// the problem; Unwrap gives ErrLayout, ErrNotZero, ErrFormat or
-// ErrNotLoaded.
-type Error struct {
-	Err error
-	Msg string
-}
+// An Error is a refused image or vmlinux: a merkle.FileError, whose message
+// names the file and the problem; errors.Is matches its Kind, ErrLayout,
+// ErrNotZero, ErrFormat or ErrNotLoaded.
+type Error = merkle.FileError
 
-func (e *Error) Error() string { return e.Msg }
-
-// Unwrap returns the kind of error, for errors.Is.
-func (e *Error) Unwrap() error { return e.Err }
-
-func errf(kind error, format string, args ...interface{}) error {
-	return &Error{Err: kind, Msg: fmt.Sprintf(format, args...)}
+func errf(path string, kind error, format string, args ...interface{}) error {
+	return &Error{Path: path, Kind: kind, Msg: fmt.Sprintf(format, args...)}
 }
 
 // A Layout says where the sections of a vmlinux land in a binary image made
@@ -130,7 +119,7 @@ func readLayout(path string, shift int64) (*Layout, error) {
 	}
 	f, err := elf.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	defer f.Close()
 
@@ -139,7 +128,7 @@ func readLayout(path string, shift int64) (*Layout, error) {
 	for i, sh := range f.Sections {
 		if sh.Flags&elf.SHF_ALLOC == 0 || sh.Type == elf.SHT_NOBITS || sh.Size == 0 || removed[sh.Name] {
 			if i == s.Index {
-				return nil, errf(ErrNotLoaded, "%s: %s (section %d) is not an allocated section with file data: no binary image holds it", path, vmlinux.SectionName, i)
+				return nil, errf(path, ErrNotLoaded, "%s: %s (section %d) is not an allocated section with file data: no binary image holds it", path, vmlinux.SectionName, i)
 			}
 			continue
 		}
@@ -163,7 +152,7 @@ func readLayout(path string, shift int64) (*Layout, error) {
 		}
 	}
 	if hashes < 0 {
-		return nil, errf(ErrNotLoaded, "%s: %s (section %d) is not an allocated section with file data: no binary image holds it", path, vmlinux.SectionName, s.Index)
+		return nil, errf(path, ErrNotLoaded, "%s: %s (section %d) is not an allocated section with file data: no binary image holds it", path, vmlinux.SectionName, s.Index)
 	}
 	h := secs[hashes]
 	base, end := secs[0].lma, secs[0].lma+uint64(secs[0].size)
@@ -176,7 +165,7 @@ func readLayout(path string, shift int64) (*Layout, error) {
 		}
 	}
 	if end-base > MaxImageSize {
-		return nil, errf(ErrLayout, "%s: its loaded sections span %d bytes (0x%x to 0x%x), more than %d", path, end-base, base, end, int64(MaxImageSize))
+		return nil, errf(path, ErrLayout, "%s: its loaded sections span %d bytes (0x%x to 0x%x), more than %d", path, end-base, base, end, int64(MaxImageSize))
 	}
 	lay := &Layout{Vmlinux: path, Section: s, Offset: int64(h.lma-base) + shift, Size: int64(end - base), Base: base, Record: rec}
 
@@ -226,7 +215,7 @@ func readLayout(path string, shift int64) (*Layout, error) {
 		}
 		b := make([]byte, to-from)
 		if _, err := file.ReadAt(b, from); err != nil {
-			return nil, fmt.Errorf("%s: reading section %s: %v", path, l.name, err)
+			return nil, fmt.Errorf("%s: reading section %s: %w", path, l.name, err)
 		}
 		lay.neighbours = append(lay.neighbours, span{at: at, data: b})
 	}
@@ -234,103 +223,57 @@ func readLayout(path string, shift int64) (*Layout, error) {
 	return lay, nil
 }
 
-// Compression names an image's compression.
-type Compression string
-
-// The compressions Patch handles: what kbuild's Image.gz (gzip -n -9) and
-// Image.lz4 (lz4 -l -9, the legacy frame format) are.
+// The compressions Patch handles, by the names of internal/modcompress:
+// what kbuild's Image.gz (gzip -n -9) and Image.lz4 (lz4 -l -9, the legacy
+// frame format) are, and None for a raw Image.
 const (
-	None Compression = "none"
-	Gzip Compression = "gzip"
-	LZ4  Compression = "lz4"
+	None = "none"
+	Gzip = modcompress.Gzip
+	LZ4  = modcompress.LZ4
 )
 
-var (
-	gzipMagic      = []byte{0x1f, 0x8b}
-	lz4LegacyMagic = []byte{0x02, 0x21, 0x4c, 0x18}
-	lz4FrameMagic  = []byte{0x04, 0x22, 0x4d, 0x18}
-)
-
-// Detect tells an image's compression from its first bytes. An LZ4 frame
-// (not the legacy format kbuild writes) is an error, as is anything that
-// is neither gzip nor LZ4 legacy but cannot be a raw image either because
-// it is empty.
-func Detect(path string, data []byte) (Compression, error) {
-	switch {
-	case len(data) == 0:
+// Detect tells an image's compression from its first bytes: Gzip, LZ4 or
+// None. An LZ4 frame (not the legacy format kbuild writes) is an error, as
+// is an empty image. Data that starts with the magic of another kernel
+// compression is taken as a raw image, as it always was here: the checks
+// of its size and bytes then refuse it if it is not one.
+func Detect(path string, data []byte) (string, error) {
+	if len(data) == 0 {
 		return "", fmt.Errorf("%s: the image is empty", path)
-	case bytes.HasPrefix(data, gzipMagic):
-		return Gzip, nil
-	case bytes.HasPrefix(data, lz4LegacyMagic):
-		return LZ4, nil
-	case bytes.HasPrefix(data, lz4FrameMagic):
-		return "", errf(ErrFormat, "%s: an LZ4 frame; kbuild's Image.lz4 is the legacy LZ4 format (lz4 -l)", path)
+	}
+	switch c := modcompress.DetectImage(data); c {
+	case Gzip, LZ4:
+		return c, nil
+	case modcompress.LZ4Frame:
+		return "", errf(path, ErrFormat, "%s: an LZ4 frame; kbuild's Image.lz4 is the legacy LZ4 format (lz4 -l)", path)
 	}
 	return None, nil
 }
 
-// Decompress returns the raw image held by data, compressed as c.
-func Decompress(path string, data []byte, c Compression) ([]byte, error) {
-	var r io.Reader
+// Decompress returns the raw image held by data, compressed as c (None,
+// Gzip or LZ4).
+func Decompress(path string, data []byte, c string) ([]byte, error) {
 	switch c {
 	case None:
 		return data, nil
-	case Gzip:
-		zr, err := gzip.NewReader(bytes.NewReader(data))
-		if err != nil {
-			return nil, errf(ErrFormat, "%s: gzip: %v", path, err)
-		}
-		r = zr
-	case LZ4:
-		r = lz4.NewReader(bytes.NewReader(data))
+	case Gzip, LZ4:
 	default:
-		return nil, errf(ErrFormat, "%s: compression %q", path, c)
+		return nil, errf(path, ErrFormat, "%s: compression %q", path, c)
 	}
-	var buf bytes.Buffer
-	n, err := io.Copy(&buf, io.LimitReader(r, MaxImageSize+1))
+	raw, err := modcompress.DecompressImage(data, c, MaxImageSize)
 	if err != nil {
-		return nil, errf(ErrFormat, "%s: %s: %v", path, c, err)
+		return nil, &Error{Path: path, Kind: ErrFormat, Msg: fmt.Sprintf("%s: %v", path, err), Err: err}
 	}
-	if n > MaxImageSize {
-		return nil, errf(ErrFormat, "%s: decompresses to more than %d bytes", path, int64(MaxImageSize))
-	}
-	return buf.Bytes(), nil
+	return raw, nil
 }
 
-// Compress compresses a raw image as c, deterministically: the same image
-// always gives the same bytes. Gzip is level 9 with no name and no time
-// stamp (as gzip -n -9), LZ4 the legacy format at level 9 (as lz4 -l -9);
-// the bytes differ from those of the gzip and lz4 tools, the decompressed
-// image does not.
-func Compress(raw []byte, c Compression) ([]byte, error) {
-	var buf bytes.Buffer
-	var w io.WriteCloser
-	switch c {
-	case None:
+// Compress compresses a raw image as c (None, Gzip or LZ4),
+// deterministically: modcompress.CompressImage.
+func Compress(raw []byte, c string) ([]byte, error) {
+	if c == None {
 		return raw, nil
-	case Gzip:
-		zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-		if err != nil {
-			return nil, err
-		}
-		w = zw
-	case LZ4:
-		zw := lz4.NewWriter(&buf)
-		// One goroutine, so that the output never depends on scheduling.
-		if err := zw.Apply(lz4.LegacyOption(true), lz4.CompressionLevelOption(lz4.Level9), lz4.ConcurrencyOption(1)); err != nil {
-			return nil, err
-		}
-		w = zw
-	default:
-		return nil, fmt.Errorf("compression %q: want none, gzip or lz4", c)
 	}
-	if _, err := w.Write(raw); err != nil {
-		return nil, err
-	}
-	if err := w.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return modcompress.CompressImage(raw, c)
 }
 
 // Check verifies that raw is a binary image of the layout's vmlinux with
@@ -342,31 +285,31 @@ func (l *Layout) Check(path string, raw []byte) error { return l.check(path, raw
 // an image that already holds it.
 func (l *Layout) check(path string, raw, record []byte) error {
 	if int64(len(raw)) != l.Size {
-		return errf(ErrLayout, "%s is %d bytes, but the loaded sections of %s span %d bytes (load address 0x%x on): "+
+		return errf(path, ErrLayout, "%s is %d bytes, but the loaded sections of %s span %d bytes (load address 0x%x on): "+
 			"not an objcopy -O binary image of this vmlinux", path, len(raw), l.Vmlinux, l.Size, l.Base)
 	}
 	end := l.Offset + int64(merkle.RecordSize)
 	if l.Offset < 0 || end > l.Size {
-		return errf(ErrLayout, "%s: %s at offset 0x%x lies outside the %d-byte image", path, vmlinux.SectionName, l.Offset, l.Size)
+		return errf(path, ErrLayout, "%s: %s at offset 0x%x lies outside the %d-byte image", path, vmlinux.SectionName, l.Offset, l.Size)
 	}
 	if got := raw[l.Offset:end]; !bytes.Equal(got, make([]byte, merkle.RecordSize)) {
 		if bytes.Equal(got, record) || bytes.Equal(got, l.Record.Marshal(l.Section.ByteOrder)) {
-			return errf(ErrNotZero, "%s already holds the root record at offset 0x%x: it is patched already, or was made from the vmlinux with the root", path, l.Offset)
+			return errf(path, ErrNotZero, "%s already holds the root record at offset 0x%x: it is patched already, or was made from the vmlinux with the root", path, l.Offset)
 		}
-		return errf(ErrNotZero, "%s holds %x at offset 0x%x, where %s's %s goes: expected 36 zero bytes (an image already patched, or made from a patched vmlinux?)", path, got, l.Offset, l.Vmlinux, vmlinux.SectionName)
+		return errf(path, ErrNotZero, "%s holds %x at offset 0x%x, where %s's %s goes: expected 36 zero bytes (an image already patched, or made from a patched vmlinux?)", path, got, l.Offset, l.Vmlinux, vmlinux.SectionName)
 	}
 	nonzero := false
 	for _, n := range l.neighbours {
 		got := raw[n.at : n.at+int64(len(n.data))]
 		if i := firstDiff(got, n.data); i >= 0 {
 			at := n.at + int64(i)
-			return errf(ErrLayout, "%s differs from %s at image offset 0x%x, %d bytes from where %s should be (0x%x): image 0x%02x, vmlinux 0x%02x; "+
+			return errf(path, ErrLayout, "%s differs from %s at image offset 0x%x, %d bytes from where %s should be (0x%x): image 0x%02x, vmlinux 0x%02x; "+
 				"the image was not made from this vmlinux, or the offset is wrong", path, l.Vmlinux, at, at-l.Offset, vmlinux.SectionName, l.Offset, got[i], n.data[i])
 		}
 		nonzero = nonzero || bytes.Count(n.data, []byte{0}) != len(n.data)
 	}
 	if !nonzero {
-		return errf(ErrLayout, "%s: the neighbours of %s in %s within %d bytes are all zero, so they cannot confirm where the section lies", path, vmlinux.SectionName, l.Vmlinux, Window)
+		return errf(path, ErrLayout, "%s: the neighbours of %s in %s within %d bytes are all zero, so they cannot confirm where the section lies", path, vmlinux.SectionName, l.Vmlinux, Window)
 	}
 	return nil
 }
@@ -384,7 +327,7 @@ func firstDiff(a, b []byte) int {
 // record, the 36 section bytes encoded for the target, written where
 // vmlinux's .module_hashes lies, compressed as data was. It fails, naming
 // path, unless Check accepts the raw image.
-func (l *Layout) Patch(path string, data []byte, record []byte) ([]byte, Compression, error) {
+func (l *Layout) Patch(path string, data []byte, record []byte) ([]byte, string, error) {
 	if len(record) != merkle.RecordSize {
 		return nil, "", fmt.Errorf("%w: record is %d bytes, want %d", merkle.ErrRecordSize, len(record), merkle.RecordSize)
 	}
@@ -405,7 +348,7 @@ func (l *Layout) Patch(path string, data []byte, record []byte) ([]byte, Compres
 	copy(raw[l.Offset:], record)
 	out, err := Compress(raw, c)
 	if err != nil {
-		return nil, "", fmt.Errorf("%s: compressing as %s: %v", path, c, err)
+		return nil, "", fmt.Errorf("%s: compressing as %s: %w", path, c, err)
 	}
 	return out, c, nil
 }

@@ -10,7 +10,7 @@ import (
 
 	"github.com/modhash/modhash/merkle"
 	"github.com/modhash/modhash/merkle/vmlinux"
-	elftest "github.com/modhash/modhash/tests/elf"
+	elftest "github.com/modhash/modhash/tests/elftest"
 )
 
 // testRecord is a record whose levels field reads differently in the two

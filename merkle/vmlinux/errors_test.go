@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/modhash/modhash/merkle"
-	elftest "github.com/modhash/modhash/tests/elf"
+	elftest "github.com/modhash/modhash/tests/elftest"
 )
 
 var combos = []struct {
@@ -26,7 +26,7 @@ var combos = []struct {
 }
 
 func comboName(class elf.Class, order binary.ByteOrder) string {
-	return className(class) + "-" + orderName(order)
+	return className(class) + "-" + merkle.OrderName(order)
 }
 
 // goodSections is a small image with text, rodata, the root and data.
@@ -366,7 +366,7 @@ func TestWrongByteOrder(t *testing.T) {
 			rec := merkle.RootRecord{Levels: 12}
 			err := Patch(in, filepath.Join(dir, "out"), rec.Marshal(other))
 			want := fmt.Sprintf("in the image's %s byte order, more than 32; read as %s it is 12: the record was likely written for a %s target",
-				orderName(c.order), orderName(other), orderName(other))
+				merkle.OrderName(c.order), merkle.OrderName(other), merkle.OrderName(other))
 			if !errors.Is(err, ErrByteOrder) || !strings.Contains(err.Error(), want) || !strings.HasPrefix(err.Error(), in+": ") {
 				t.Errorf("Patch: %v\nwant it to say %q", err, want)
 			}

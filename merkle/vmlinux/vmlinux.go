@@ -94,22 +94,13 @@ func budget(fi os.FileInfo) int64 {
 	return b
 }
 
-// A FormatError reports an ELF image that cannot be read or patched. Its
-// message names the file and the problem; Unwrap returns one of the Err
-// values of this package.
-type FormatError struct {
-	Path string // the ELF file
-	Err  error  // ErrNotELF, ErrTruncated, ...
-	Msg  string // what exactly is wrong
-}
-
-func (e *FormatError) Error() string { return e.Path + ": " + e.Msg }
-
-// Unwrap returns the error kind, for errors.Is.
-func (e *FormatError) Unwrap() error { return e.Err }
+// A FormatError reports an ELF image that cannot be read or patched: a
+// merkle.FileError (Path the file, Kind one of the Err values of this
+// package, Msg the message, which names the file).
+type FormatError = merkle.FileError
 
 func formatErr(path string, kind error, format string, args ...interface{}) error {
-	return &FormatError{Path: path, Err: kind, Msg: fmt.Sprintf(format, args...)}
+	return &FormatError{Path: path, Kind: kind, Msg: path + ": " + fmt.Sprintf(format, args...)}
 }
 
 // A Section describes where the .module_hashes section of an image is and
@@ -129,7 +120,7 @@ type Section struct {
 // String describes the section and image for messages, e.g.
 // "section 3 at offset 0x2060, big-endian ELF64 EM_S390".
 func (s *Section) String() string {
-	return fmt.Sprintf("section %d at offset 0x%x, %s %s %s", s.Index, s.Offset, orderName(s.ByteOrder), className(s.Class), s.Machine)
+	return fmt.Sprintf("section %d at offset 0x%x, %s %s %s", s.Index, s.Offset, merkle.OrderName(s.ByteOrder), className(s.Class), s.Machine)
 }
 
 // Find locates the .module_hashes section of the ELF file at path. It checks
@@ -155,19 +146,41 @@ func ReadRecord(path string) (merkle.RootRecord, binary.ByteOrder, error) {
 		return merkle.RootRecord{}, nil, err
 	}
 	defer f.Close()
-	s, err := find(f, fi.Size(), budget(fi), path)
+	r, s, err := readRecord(f, fi.Size(), budget(fi), path)
+	if s == nil {
+		return r, nil, err
+	}
+	return r, s.ByteOrder, err
+}
+
+// FindIn is Find for an ELF image held by r, size bytes long (a kernel
+// decompressed in memory from a boot image); name names it in errors.
+func FindIn(r io.ReaderAt, size int64, name string) (*Section, error) {
+	return find(r, size, size+minBudget, name)
+}
+
+// ReadRecordIn is ReadRecord for an ELF image held by r, size bytes long;
+// name names it in errors. It returns the section too.
+func ReadRecordIn(r io.ReaderAt, size int64, name string) (merkle.RootRecord, *Section, error) {
+	return readRecord(r, size, size+minBudget, name)
+}
+
+// readRecord finds the section and decodes its record. The section is
+// returned (with an error) when only the record is bad.
+func readRecord(r io.ReaderAt, size, budget int64, path string) (merkle.RootRecord, *Section, error) {
+	s, err := find(r, size, budget, path)
 	if err != nil {
 		return merkle.RootRecord{}, nil, err
 	}
 	b := make([]byte, s.Size)
-	if _, err := f.ReadAt(b, s.Offset); err != nil {
-		return merkle.RootRecord{}, nil, fmt.Errorf("%s: reading %s: %v", path, SectionName, err)
+	if _, err := r.ReadAt(b, s.Offset); err != nil {
+		return merkle.RootRecord{}, nil, fmt.Errorf("%s: reading %s: %w", path, SectionName, err)
 	}
-	r, err := merkle.ParseRootRecord(b, s.ByteOrder)
+	rec, err := merkle.ParseRootRecord(b, s.ByteOrder)
 	if err != nil {
-		return merkle.RootRecord{}, s.ByteOrder, fmt.Errorf("%s: %s: %w", path, SectionName, err)
+		return merkle.RootRecord{}, s, fmt.Errorf("%s: %s: %w", path, SectionName, err)
 	}
-	return r, s.ByteOrder, nil
+	return rec, s, nil
 }
 
 // PatchRecord writes the ELF file out as a copy of in whose .module_hashes
@@ -221,11 +234,11 @@ func checkOrder(data []byte, s *Section) error {
 	if v := other.Uint32(data); v <= merkle.MaxLevels {
 		return formatErr(s.Path, ErrByteOrder,
 			"section data has levels 0x%08x (%d) in the image's %s byte order, more than %d; read as %s it is %d: the record was likely written for a %s target",
-			levels, levels, orderName(s.ByteOrder), merkle.MaxLevels, orderName(other), v, orderName(other))
+			levels, levels, merkle.OrderName(s.ByteOrder), merkle.MaxLevels, merkle.OrderName(other), v, merkle.OrderName(other))
 	}
 	return formatErr(s.Path, ErrByteOrder,
 		"section data has levels 0x%08x (%d) in the image's %s byte order, more than %d in either byte order: not a root record",
-		levels, levels, orderName(s.ByteOrder), merkle.MaxLevels)
+		levels, levels, merkle.OrderName(s.ByteOrder), merkle.MaxLevels)
 }
 
 // patch copies in to a temporary file beside out, writes the bytes that
@@ -257,13 +270,13 @@ func patch(in, out string, encode func(*Section) ([]byte, error)) error {
 	// (*os.File).ReadFrom, which uses copy_file_range on Linux.
 	n, err := io.Copy(tmp, src) // errors name out, not the temporary file
 	if err != nil {
-		return fmt.Errorf("copying %s to %s: %v", in, out, err)
+		return fmt.Errorf("copying %s to %s: %w", in, out, err)
 	}
 	if n != fi.Size() {
 		return fmt.Errorf("copying %s to %s: copied %d bytes, file was %d bytes: changed while being copied?", in, out, n, fi.Size())
 	}
 	if _, err := tmp.WriteAt(data, s.Offset); err != nil {
-		return fmt.Errorf("%s: writing %s: %v", out, SectionName, err)
+		return fmt.Errorf("%s: writing %s: %w", out, SectionName, err)
 	}
 	if err := checkPatched(tmp.File, s, data, out); err != nil {
 		return err
@@ -277,7 +290,7 @@ func patch(in, out string, encode func(*Section) ([]byte, error)) error {
 func checkPatched(f *os.File, want *Section, data []byte, out string) error {
 	s, err := find(f, want.FileSize, minBudget+want.FileSize, out)
 	if err != nil {
-		return fmt.Errorf("%s: the patched copy does not read back (nothing was written): %v", out, err)
+		return fmt.Errorf("%s: the patched copy does not read back (nothing was written): %w", out, err)
 	}
 	if s.Index != want.Index || s.Offset != want.Offset {
 		return fmt.Errorf("%s: the patched copy has %s at section %d offset 0x%x, not section %d offset 0x%x (nothing was written)", out, SectionName, s.Index, s.Offset, want.Index, want.Offset)
@@ -291,208 +304,274 @@ func checkPatched(f *os.File, want *Section, data []byte, out string) error {
 
 // find parses the ELF header and section headers of r, which holds size
 // bytes read from path, and locates the .module_hashes section. It reads at
-// most budget bytes of tables into memory.
+// most budget bytes of tables into memory. The steps: the ELF header
+// (readHeader), the section header and name tables (readSectionTable), the
+// section itself (locate), and that its bytes are nobody else's
+// (checkOverlaps).
 func find(r io.ReaderAt, size, budget int64, path string) (*Section, error) {
+	s := &Section{Path: path, FileSize: size}
+	h, err := readHeader(r, size, path, s)
+	if err != nil {
+		return nil, err
+	}
+	t, err := readSectionTable(r, size, budget, path, h, s.Class, s.ByteOrder)
+	if err != nil {
+		return nil, err
+	}
+	found, err := locate(t, size, path, s)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkOverlaps(h, t, found, path); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// elfHeader holds the ELF header fields find uses, in either class.
+type elfHeader struct {
+	shoff            uint64
+	shentsize, shnum uint16
+	shstrndx         int
+	shdrSize         int
+	ehsize           uint64
+	phoff            uint64
+	phentsize, phnum uint16
+}
+
+// readHeader checks the ELF identification and reads the ELF header; it
+// sets s's class, byte order and machine.
+func readHeader(r io.ReaderAt, size int64, path string, s *Section) (elfHeader, error) {
+	var h elfHeader
 	var ident [elf.EI_NIDENT]byte
 	if n, err := r.ReadAt(ident[:], 0); n < 4 || !bytes.Equal(ident[:4], []byte(elf.ELFMAG)) {
 		if err != nil && err != io.EOF {
-			return nil, fmt.Errorf("%s: %v", path, err)
+			return h, fmt.Errorf("%s: %w", path, err)
 		}
 		if n == 0 {
-			return nil, formatErr(path, ErrNotELF, "not an ELF file (the file is empty)")
+			return h, formatErr(path, ErrNotELF, "not an ELF file (the file is empty)")
 		}
-		return nil, formatErr(path, ErrNotELF, "not an ELF file (no \\x7fELF magic at the start)")
+		return h, formatErr(path, ErrNotELF, "not an ELF file (no \\x7fELF magic at the start)")
 	} else if n < len(ident) {
-		return nil, formatErr(path, ErrTruncated, "truncated ELF header: file is %d bytes", size)
+		return h, formatErr(path, ErrTruncated, "truncated ELF header: file is %d bytes", size)
 	}
-	s := &Section{Path: path, Class: elf.Class(ident[elf.EI_CLASS]), FileSize: size}
+	s.Class = elf.Class(ident[elf.EI_CLASS])
 	switch elf.Data(ident[elf.EI_DATA]) {
 	case elf.ELFDATA2LSB:
 		s.ByteOrder = binary.LittleEndian
 	case elf.ELFDATA2MSB:
 		s.ByteOrder = binary.BigEndian
 	default:
-		return nil, formatErr(path, ErrMalformed, "unknown ELF byte order %d (EI_DATA)", ident[elf.EI_DATA])
+		return h, formatErr(path, ErrMalformed, "unknown ELF byte order %d (EI_DATA)", ident[elf.EI_DATA])
 	}
 	if v := elf.Version(ident[elf.EI_VERSION]); v != elf.EV_CURRENT {
-		return nil, formatErr(path, ErrMalformed, "unknown ELF version %d (EI_VERSION)", v)
+		return h, formatErr(path, ErrMalformed, "unknown ELF version %d (EI_VERSION)", v)
 	}
-
-	var (
-		shoff            uint64
-		shentsize, shnum uint16
-		shstrndx         int
-		shdrSize         int
-		ehsize           uint64
-		phoff            uint64
-		phentsize, phnum uint16
-	)
 	switch s.Class {
 	case elf.ELFCLASS32:
-		var h elf.Header32
-		if err := readStruct(r, 0, &h, s.ByteOrder); err != nil {
-			return nil, truncErr(path, err, "truncated ELF header: file is %d bytes, header is %d", size, binary.Size(h))
+		var eh elf.Header32
+		if err := readStruct(r, 0, &eh, s.ByteOrder); err != nil {
+			return h, truncErr(path, err, "truncated ELF header: file is %d bytes, header is %d", size, binary.Size(eh))
 		}
-		s.Machine = elf.Machine(h.Machine)
-		shoff, shentsize, shnum, shstrndx = uint64(h.Shoff), h.Shentsize, h.Shnum, int(h.Shstrndx)
-		shdrSize = binary.Size(elf.Section32{})
-		ehsize, phoff, phentsize, phnum = maxU64(uint64(h.Ehsize), uint64(binary.Size(h))), uint64(h.Phoff), h.Phentsize, h.Phnum
+		s.Machine = elf.Machine(eh.Machine)
+		h.shoff, h.shentsize, h.shnum, h.shstrndx = uint64(eh.Shoff), eh.Shentsize, eh.Shnum, int(eh.Shstrndx)
+		h.shdrSize = binary.Size(elf.Section32{})
+		h.ehsize, h.phoff, h.phentsize, h.phnum = maxU64(uint64(eh.Ehsize), uint64(binary.Size(eh))), uint64(eh.Phoff), eh.Phentsize, eh.Phnum
 	case elf.ELFCLASS64:
-		var h elf.Header64
-		if err := readStruct(r, 0, &h, s.ByteOrder); err != nil {
-			return nil, truncErr(path, err, "truncated ELF header: file is %d bytes, header is %d", size, binary.Size(h))
+		var eh elf.Header64
+		if err := readStruct(r, 0, &eh, s.ByteOrder); err != nil {
+			return h, truncErr(path, err, "truncated ELF header: file is %d bytes, header is %d", size, binary.Size(eh))
 		}
-		s.Machine = elf.Machine(h.Machine)
-		shoff, shentsize, shnum, shstrndx = h.Shoff, h.Shentsize, h.Shnum, int(h.Shstrndx)
-		shdrSize = binary.Size(elf.Section64{})
-		ehsize, phoff, phentsize, phnum = maxU64(uint64(h.Ehsize), uint64(binary.Size(h))), h.Phoff, h.Phentsize, h.Phnum
+		s.Machine = elf.Machine(eh.Machine)
+		h.shoff, h.shentsize, h.shnum, h.shstrndx = eh.Shoff, eh.Shentsize, eh.Shnum, int(eh.Shstrndx)
+		h.shdrSize = binary.Size(elf.Section64{})
+		h.ehsize, h.phoff, h.phentsize, h.phnum = maxU64(uint64(eh.Ehsize), uint64(binary.Size(eh))), eh.Phoff, eh.Phentsize, eh.Phnum
 	default:
-		return nil, formatErr(path, ErrMalformed, "unknown ELF class %d (EI_CLASS)", ident[elf.EI_CLASS])
+		return h, formatErr(path, ErrMalformed, "unknown ELF class %d (EI_CLASS)", ident[elf.EI_CLASS])
 	}
-	if shoff == 0 {
-		return nil, formatErr(path, ErrNoSection, "no %s section: the file has no section header table", SectionName)
+	return h, nil
+}
+
+// sectionTable is what readSectionTable read: the section headers, the
+// section name string table and what section 0 says.
+type sectionTable struct {
+	class    elf.Class
+	order    binary.ByteOrder
+	headers  []section
+	names    []byte
+	n        uint64 // number of sections
+	shstrndx int    // index of the name table
+	sec0     section
+}
+
+// readSectionTable reads the section header table and the section name
+// string table that the ELF header h points to, within budget bytes.
+func readSectionTable(r io.ReaderAt, size, budget int64, path string, h elfHeader, class elf.Class, order binary.ByteOrder) (*sectionTable, error) {
+	t := &sectionTable{class: class, order: order}
+	if err := t.read(r, size, budget, path, h); err != nil {
+		return nil, err
 	}
-	if int(shentsize) < shdrSize {
-		return nil, formatErr(path, ErrMalformed, "section header size %d (e_shentsize) is less than %d", shentsize, shdrSize)
+	return t, nil
+}
+
+func (t *sectionTable) read(r io.ReaderAt, size, budget int64, path string, h elfHeader) error {
+	if h.shoff == 0 {
+		return formatErr(path, ErrNoSection, "no %s section: the file has no section header table", SectionName)
 	}
-	if shoff > uint64(size) || uint64(size)-shoff < uint64(shentsize) {
-		return nil, formatErr(path, ErrTruncated, "truncated section header table: it starts at offset 0x%x, file is %d bytes", shoff, size)
+	if int(h.shentsize) < h.shdrSize {
+		return formatErr(path, ErrMalformed, "section header size %d (e_shentsize) is less than %d", h.shentsize, h.shdrSize)
+	}
+	if h.shoff > uint64(size) || uint64(size)-h.shoff < uint64(h.shentsize) {
+		return formatErr(path, ErrTruncated, "truncated section header table: it starts at offset 0x%x, file is %d bytes", h.shoff, size)
 	}
 
 	// Section 0 holds the real count and string table index when they do
 	// not fit in the ELF header (extended section numbering).
-	sec0, err := readSection(r, int64(shoff), s.Class, s.ByteOrder)
+	var err error
+	t.sec0, err = readSection(r, int64(h.shoff), t.class, t.order)
 	if err != nil {
-		return nil, fmt.Errorf("%s: reading section header 0: %v", path, err)
+		return fmt.Errorf("%s: reading section header 0: %w", path, err)
 	}
-	n := uint64(shnum)
+	n := uint64(h.shnum)
 	if n == 0 {
-		n = sec0.size
+		n = t.sec0.size
 	}
-	if shstrndx == int(elf.SHN_XINDEX) {
-		shstrndx = int(sec0.link)
+	t.shstrndx = h.shstrndx
+	if t.shstrndx == int(elf.SHN_XINDEX) {
+		t.shstrndx = int(t.sec0.link)
 	}
 	if n == 0 {
-		return nil, formatErr(path, ErrNoSection, "no %s section: the file has no sections", SectionName)
+		return formatErr(path, ErrNoSection, "no %s section: the file has no sections", SectionName)
 	}
-	if n > (uint64(size)-shoff)/uint64(shentsize) {
-		return nil, formatErr(path, ErrTruncated, "truncated section header table: %d headers of %d bytes at offset 0x%x need %d bytes, file is %d bytes",
-			n, shentsize, shoff, shoff+n*uint64(shentsize), size)
+	if n > (uint64(size)-h.shoff)/uint64(h.shentsize) {
+		return formatErr(path, ErrTruncated, "truncated section header table: %d headers of %d bytes at offset 0x%x need %d bytes, file is %d bytes",
+			n, h.shentsize, h.shoff, h.shoff+n*uint64(h.shentsize), size)
 	}
-	if n*uint64(shentsize) > uint64(budget) {
-		return nil, formatErr(path, ErrTooLarge, "section header table of %d headers (%d bytes) is larger than the %d bytes the file really holds (sparse or corrupt)",
-			n, n*uint64(shentsize), budget)
+	if n*uint64(h.shentsize) > uint64(budget) {
+		return formatErr(path, ErrTooLarge, "section header table of %d headers (%d bytes) is larger than the %d bytes the file really holds (sparse or corrupt)",
+			n, n*uint64(h.shentsize), budget)
 	}
-	table := make([]byte, n*uint64(shentsize))
-	if _, err := r.ReadAt(table, int64(shoff)); err != nil {
-		return nil, fmt.Errorf("%s: reading section headers: %v", path, err)
+	t.n = n
+	table := make([]byte, n*uint64(h.shentsize))
+	if _, err := r.ReadAt(table, int64(h.shoff)); err != nil {
+		return fmt.Errorf("%s: reading section headers: %w", path, err)
 	}
-	headers := make([]section, n)
-	for i := range headers {
-		headers[i] = parseSection(table[i*int(shentsize):], s.Class, s.ByteOrder)
+	t.headers = make([]section, n)
+	for i := range t.headers {
+		t.headers[i] = parseSection(table[i*int(h.shentsize):], t.class, t.order)
 	}
 
-	if shstrndx == int(elf.SHN_UNDEF) || uint64(shstrndx) >= n {
-		return nil, formatErr(path, ErrMalformed, "section name string table index %d (e_shstrndx) is not one of the %d sections", shstrndx, n)
+	if t.shstrndx == int(elf.SHN_UNDEF) || uint64(t.shstrndx) >= n {
+		return formatErr(path, ErrMalformed, "section name string table index %d (e_shstrndx) is not one of the %d sections", t.shstrndx, n)
 	}
-	strtab := headers[shstrndx]
+	strtab := t.headers[t.shstrndx]
 	if elf.SectionType(strtab.typ) == elf.SHT_NOBITS {
-		return nil, formatErr(path, ErrMalformed, "section name string table (section %d) has no file data", shstrndx)
+		return formatErr(path, ErrMalformed, "section name string table (section %d) has no file data", t.shstrndx)
 	}
 	if strtab.off > uint64(size) || strtab.size > uint64(size)-strtab.off {
-		return nil, formatErr(path, ErrTruncated, "truncated section name string table: %d bytes at offset 0x%x, file is %d bytes", strtab.size, strtab.off, size)
+		return formatErr(path, ErrTruncated, "truncated section name string table: %d bytes at offset 0x%x, file is %d bytes", strtab.size, strtab.off, size)
 	}
 	if strtab.size > uint64(budget) {
-		return nil, formatErr(path, ErrTooLarge, "section name string table of %d bytes is larger than the %d bytes the file really holds (sparse or corrupt)", strtab.size, budget)
+		return formatErr(path, ErrTooLarge, "section name string table of %d bytes is larger than the %d bytes the file really holds (sparse or corrupt)", strtab.size, budget)
 	}
-	names := make([]byte, strtab.size)
-	if _, err := r.ReadAt(names, int64(strtab.off)); err != nil {
-		return nil, fmt.Errorf("%s: reading section name string table: %v", path, err)
+	t.names = make([]byte, strtab.size)
+	if _, err := r.ReadAt(t.names, int64(strtab.off)); err != nil {
+		return fmt.Errorf("%s: reading section name string table: %w", path, err)
 	}
+	return nil
+}
 
+// locate finds the one .module_hashes section among t's headers, checks
+// its type, size and extent, and records it in s; it returns its index.
+func locate(t *sectionTable, size int64, path string, s *Section) (int, error) {
 	found := -1
-	for i, h := range headers {
+	for i, h := range t.headers {
 		if i == 0 {
 			continue // the null section; its name field is unused
 		}
-		if uint64(h.name) >= uint64(len(names)) {
-			return nil, formatErr(path, ErrMalformed, "section %d has name offset %d past the end of the %d-byte section name string table", i, h.name, len(names))
+		if uint64(h.name) >= uint64(len(t.names)) {
+			return 0, formatErr(path, ErrMalformed, "section %d has name offset %d past the end of the %d-byte section name string table", i, h.name, len(t.names))
 		}
-		name := names[h.name:]
+		name := t.names[h.name:]
 		end := bytes.IndexByte(name, 0)
 		if end < 0 {
-			return nil, formatErr(path, ErrMalformed, "section %d has a name that runs off the end of the section name string table", i)
+			return 0, formatErr(path, ErrMalformed, "section %d has a name that runs off the end of the section name string table", i)
 		}
 		if string(name[:end]) != SectionName {
 			continue
 		}
 		if found >= 0 {
-			return nil, formatErr(path, ErrDuplicate, "sections %d and %d are both named %s", found, i, SectionName)
+			return 0, formatErr(path, ErrDuplicate, "sections %d and %d are both named %s", found, i, SectionName)
 		}
 		found = i
 	}
 	if found < 0 {
-		return nil, formatErr(path, ErrNoSection, "no %s section (not built with CONFIG_MODULE_HASHES, or stripped)", SectionName)
+		return 0, formatErr(path, ErrNoSection, "no %s section (not built with CONFIG_MODULE_HASHES, or stripped)", SectionName)
 	}
 
-	h := headers[found]
+	h := t.headers[found]
 	s.Index, s.Addr = found, h.addr
 	if elf.SectionType(h.typ) == elf.SHT_NOBITS {
-		return nil, formatErr(path, ErrNoBits, "%s (section %d) is SHT_NOBITS: it has no bytes in the file to patch", SectionName, found)
+		return 0, formatErr(path, ErrNoBits, "%s (section %d) is SHT_NOBITS: it has no bytes in the file to patch", SectionName, found)
 	}
 	if h.size != merkle.RecordSize {
-		return nil, formatErr(path, ErrSectionSize, "%s (section %d) is %d bytes, want %d", SectionName, found, h.size, merkle.RecordSize)
+		return 0, formatErr(path, ErrSectionSize, "%s (section %d) is %d bytes, want %d", SectionName, found, h.size, merkle.RecordSize)
 	}
 	if h.off > uint64(size) || h.size > uint64(size)-h.off {
-		return nil, formatErr(path, ErrTruncated, "%s (section %d) data at offset 0x%x, %d bytes, extends past the end of the file (%d bytes)", SectionName, found, h.off, h.size, size)
+		return 0, formatErr(path, ErrTruncated, "%s (section %d) data at offset 0x%x, %d bytes, extends past the end of the file (%d bytes)", SectionName, found, h.off, h.size, size)
 	}
 	s.Offset, s.Size = int64(h.off), int64(h.size)
+	return found, nil
+}
 
-	// Writing the record must change nothing but the record: its bytes
-	// must be nobody else's.
+// checkOverlaps makes sure that writing the record changes nothing but the
+// record: the bytes of section found must be nobody else's (the ELF
+// header, the program and section header tables, other sections' data).
+func checkOverlaps(eh elfHeader, t *sectionTable, found int, path string) error {
+	h := t.headers[found]
+	phnum := eh.phnum
 	if phnum == 0xffff { // PN_XNUM: the real count is in section 0's sh_info
-		phnum = 0
-		if sec0.info > 0xffff {
-			return nil, formatErr(path, ErrMalformed, "program header count %d (section 0 sh_info) is more than any image has", sec0.info)
+		if t.sec0.info > 0xffff {
+			return formatErr(path, ErrMalformed, "program header count %d (section 0 sh_info) is more than any image has", t.sec0.info)
 		}
-		phnum = uint16(sec0.info)
+		phnum = uint16(t.sec0.info)
 	}
 	sec := span{h.off, h.size}
 	others := []struct {
 		what string
 		span
 	}{
-		{"the ELF header", span{0, ehsize}},
-		{"the section header table", span{shoff, n * uint64(shentsize)}},
+		{"the ELF header", span{0, eh.ehsize}},
+		{"the section header table", span{eh.shoff, t.n * uint64(eh.shentsize)}},
 	}
-	if phnum > 0 && phoff != 0 {
+	if phnum > 0 && eh.phoff != 0 {
 		others = append(others, struct {
 			what string
 			span
-		}{"the program header table", span{phoff, uint64(phnum) * uint64(phentsize)}})
+		}{"the program header table", span{eh.phoff, uint64(phnum) * uint64(eh.phentsize)}})
 	}
 	for _, o := range others {
 		if sec.overlaps(o.span) {
-			return nil, formatErr(path, ErrOverlap, "%s (section %d, offset 0x%x, %d bytes) overlaps %s (offset 0x%x, %d bytes): patching would corrupt the image",
+			return formatErr(path, ErrOverlap, "%s (section %d, offset 0x%x, %d bytes) overlaps %s (offset 0x%x, %d bytes): patching would corrupt the image",
 				SectionName, found, h.off, h.size, o.what, o.off, o.size)
 		}
 	}
-	for i, o := range headers {
+	for i, o := range t.headers {
 		if i == 0 || i == found || elf.SectionType(o.typ) == elf.SHT_NOBITS {
 			continue
 		}
 		if sec.overlaps(span{o.off, o.size}) {
 			what := fmt.Sprintf("section %d", i)
-			if i == shstrndx {
+			if i == t.shstrndx {
 				what += " (the section name string table)"
-			} else if name := sectionName(names, o.name); name != "" {
+			} else if name := sectionName(t.names, o.name); name != "" {
 				what += " (" + name + ")"
 			}
-			return nil, formatErr(path, ErrOverlap, "%s (section %d, offset 0x%x, %d bytes) overlaps the data of %s (offset 0x%x, %d bytes): patching would corrupt the image",
+			return formatErr(path, ErrOverlap, "%s (section %d, offset 0x%x, %d bytes) overlaps the data of %s (offset 0x%x, %d bytes): patching would corrupt the image",
 				SectionName, found, h.off, h.size, what, o.off, o.size)
 		}
 	}
-	return s, nil
+	return nil
 }
 
 // span is a byte range of the file.
@@ -585,14 +664,7 @@ func truncErr(path string, err error, format string, args ...interface{}) error 
 	if err == io.EOF || err == io.ErrUnexpectedEOF {
 		return formatErr(path, ErrTruncated, format, args...)
 	}
-	return fmt.Errorf("%s: %v", path, err)
-}
-
-func orderName(order binary.ByteOrder) string {
-	if order == binary.BigEndian {
-		return "big-endian"
-	}
-	return "little-endian"
+	return fmt.Errorf("%s: %w", path, err)
 }
 
 func className(c elf.Class) string {

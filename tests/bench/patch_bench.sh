@@ -1,7 +1,7 @@
 #!/bin/sh
 # Benchmark "modhash patch" against cp on a large kernel-like ELF image.
 #
-# Builds the tests/elf fixture ("vmlinux": code, rodata, the 36-byte
+# Builds the tests/elftest fixture ("vmlinux": code, rodata, the 36-byte
 # .module_hashes section, data) with the host gcc and links two halves of a
 # random blob into it, one in .rodata before .module_hashes and one in .data
 # after it, for an image of SIZE_MB megabytes (default 320). Then, REPS times

@@ -11,7 +11,7 @@ import (
 	"syscall"
 	"testing"
 
-	elftest "github.com/modhash/modhash/tests/elf"
+	elftest "github.com/modhash/modhash/tests/elftest"
 )
 
 // imageFixture: a vmlinux as linked, its Image (kbuild's objcopy), a

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"debug/elf"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -106,7 +105,7 @@ func inspect(path string) (inspection, error) {
 			return in, err
 		}
 		in.Kind = "vmlinux"
-		in.Levels, in.Root, in.ByteOrder, in.Section = u32(rec.Levels), merkle.Digest(rec.Root).String(), orderWord(order), sec.String()
+		in.Levels, in.Root, in.ByteOrder, in.Section = u32(rec.Levels), merkle.Digest(rec.Root).String(), merkle.OrderName(order), sec.String()
 		in.description = fmt.Sprintf("kernel image, %s: root record levels %d, root %s", sec, rec.Levels, in.Root)
 		if rec == (merkle.RootRecord{}) {
 			in.Notes = append(in.Notes, "the record is all zeros: the image was not patched yet (vmlinux.unstripped), or it has no modules")
@@ -172,7 +171,7 @@ func inspectData(f *os.File, in inspection) (inspection, error) {
 	if in.Size == merkle.RecordSize {
 		if rec, order, err := merkle.DetectRootRecord(b); err == nil {
 			in.Kind = "root-record"
-			in.Levels, in.Root, in.ByteOrder = u32(rec.Levels), merkle.Digest(rec.Root).String(), orderWord(order)
+			in.Levels, in.Root, in.ByteOrder = u32(rec.Levels), merkle.Digest(rec.Root).String(), merkle.OrderName(order)
 			in.description = fmt.Sprintf("root record (%s): levels %d, root %s", in.ByteOrder, rec.Levels, in.Root)
 			if rec.Levels == 0 {
 				in.ByteOrder = "either"
@@ -192,11 +191,4 @@ func inspectData(f *os.File, in inspection) (inspection, error) {
 	in.Kind = "unknown"
 	in.description = "not ELF, no module signature, not a root record or manifest"
 	return in, nil
-}
-
-func orderWord(o binary.ByteOrder) string {
-	if o == binary.BigEndian {
-		return "big-endian"
-	}
-	return "little-endian"
 }

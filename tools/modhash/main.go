@@ -14,6 +14,7 @@
 //	modhash image -vmlinux V -o OUT IMAGE write the root into a boot image (arm64 Image)
 //	modhash verify -vmlinux V MODULE...   check modules as the kernel would
 //	modhash inspect FILE...               show a root record or a module trailer
+//	modhash audit BOOT_IMAGE MODULES_DIR  check an installed kernel and its modules
 //	modhash --persistent_worker           serve Bazel work requests (see worker.go)
 //
 // Every command takes @FILE arguments: FILE holds one argument per line
@@ -61,6 +62,7 @@ var commands = []command{
 	{"image", runImage, "write the root into a boot image made from vmlinux (Image, Image.gz, Image.lz4)", false},
 	{"verify", runVerify, "check modules against a vmlinux or root the way the kernel does", true},
 	{"inspect", runInspect, "show the root record of a vmlinux or the signature trailer of a module", true},
+	{"audit", runAudit, "check an installed kernel (bzImage, Image, zboot, vmlinux) and its module directory as that kernel would", true},
 }
 
 // The exit statuses of every command (docs/exit-codes.md).

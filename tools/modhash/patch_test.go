@@ -11,7 +11,7 @@ import (
 
 	"github.com/modhash/modhash/merkle"
 	"github.com/modhash/modhash/merkle/vmlinux"
-	elftest "github.com/modhash/modhash/tests/elf"
+	elftest "github.com/modhash/modhash/tests/elftest"
 )
 
 func patchRecordForTest() merkle.RootRecord {

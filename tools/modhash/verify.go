@@ -1,16 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 
-	"github.com/modhash/modhash/internal/modcompress"
 	"github.com/modhash/modhash/internal/parallel"
-	"github.com/modhash/modhash/internal/plainfile"
 	"github.com/modhash/modhash/merkle"
+	"github.com/modhash/modhash/merkle/audit"
 )
 
 const verifyDoc = `
@@ -154,42 +150,20 @@ func verifyAll(modules []string, k merkle.Kernel, workers int) ([]verdict, error
 	return out, nil
 }
 
+// verifyOne checks one module file with audit.CheckFile (decompressed as
+// the kernel does, then merkle.VerifyKernel) and turns the result into
+// verify's verdict.
 func verifyOne(path string, k merkle.Kernel) (verdict, error) {
-	f, st, err := plainfile.OpenStat(path)
+	m, err := audit.CheckFile(path, k)
 	if err != nil {
 		return verdict{}, err
 	}
-	defer f.Close()
-	var r io.ReaderAt = f
-	size := st.Size()
-	head := make([]byte, 6)
-	n, _ := f.ReadAt(head, 0)
-	format := modcompress.Detect(head[:n])
-	v := verdict{Module: path, Compressed: format}
-	if format != "" {
-		v.FileSize = size
-		if size > modcompress.MaxDecompressed {
-			return verdict{}, fmt.Errorf("%s: %s-compressed file of %d bytes, more than any module", path, format, size)
-		}
-		data := make([]byte, size)
-		if _, err := f.ReadAt(data, 0); err != nil {
-			return verdict{}, fmt.Errorf("%s: %v", path, err)
-		}
-		module, err := modcompress.Decompress(data, format)
-		var refusal *modcompress.Refusal
-		switch {
-		case errors.As(err, &refusal):
-			v.Outcome, v.Reason = "EINVAL", refusal.Error()
-			return v, nil
-		case err != nil:
-			return verdict{}, fmt.Errorf("%s: %v", path, err)
-		}
-		r, size = bytes.NewReader(module), int64(len(module))
+	v := verdict{Module: path, Compressed: m.Compressed, FileSize: m.FileSize}
+	if m.Refusal != nil {
+		v.Outcome, v.Reason = m.Outcome(), m.Reason()
+		return v, nil
 	}
-	res, err := merkle.VerifyKernel(r, size, k)
-	if err != nil {
-		return verdict{}, fmt.Errorf("%s: %v", path, err)
-	}
+	res := m.Result
 	v.Outcome, v.Reason = res.Outcome.String(), res.Reason
 	v.ok, v.keyring = res.Outcome == merkle.Accepted, res.Outcome == merkle.NeedsKeyring
 	if res.Signed {

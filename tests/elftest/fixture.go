@@ -78,9 +78,9 @@ func Require(t testing.TB, name, pkg string) string {
 		return "/usr/bin/" + name
 	}
 	if v := os.Getenv(RequireEnv); v != "" && v != "0" {
-		t.Fatalf("%s not found (Debian package %s; run tests/elf/install-cross.sh) and %s is set", name, pkg, RequireEnv)
+		t.Fatalf("%s not found (Debian package %s; run tests/elftest/install-cross.sh) and %s is set", name, pkg, RequireEnv)
 	}
-	t.Skipf("%s not found (Debian package %s; run tests/elf/install-cross.sh, or set %s=1 to make this a failure)", name, pkg, RequireEnv)
+	t.Skipf("%s not found (Debian package %s; run tests/elftest/install-cross.sh, or set %s=1 to make this a failure)", name, pkg, RequireEnv)
 	return ""
 }
 
@@ -186,4 +186,52 @@ func Run(t testing.TB, name string, args ...string) []byte {
 		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, stderr.String())
 	}
 	return stdout.Bytes()
+}
+
+// KbuildCompressions lists the kernel image compressions (CONFIG_KERNEL_*)
+// that KbuildCompress makes, by the names modcompress.DetectImage gives.
+var KbuildCompressions = []string{"gzip", "xz", "zstd", "lz4", "lzma", "bzip2", "lzo"}
+
+// KbuildCompress compresses raw as kbuild compresses a kernel image for
+// the given compression (scripts/Makefile.lib: cmd_gzip, cmd_xzkern,
+// cmd_zstd22, cmd_lz4, cmd_lzma, cmd_bzip2, cmd_lzo), with the Debian
+// tools, including the 4-byte little-endian decompressed size that kbuild
+// appends to every format but gzip (size_append). A missing tool skips the
+// test, or fails it when RequireEnv is set.
+func KbuildCompress(t testing.TB, raw []byte, format string) []byte {
+	t.Helper()
+	var prog, pkg string
+	var args []string
+	switch format {
+	case "gzip":
+		prog, pkg, args = "gzip", "gzip", []string{"-n", "-f", "-9"}
+	case "xz":
+		// scripts/xz_wrap.sh for x86: the BCJ filter, CRC32, 32 MiB
+		// dictionary.
+		prog, pkg, args = "xz", "xz-utils", []string{"--check=crc32", "--x86", "--lzma2=,dict=32MiB"}
+	case "zstd":
+		prog, pkg, args = "zstd", "zstd", []string{"-22", "--ultra", "-q", "-c"}
+	case "lz4":
+		prog, pkg, args = "lz4", "lz4", []string{"-l", "-9", "-c"}
+	case "lzma":
+		prog, pkg, args = "lzma", "xz-utils", []string{"-9"}
+	case "bzip2":
+		prog, pkg, args = "bzip2", "bzip2", []string{"-9"}
+	case "lzo":
+		prog, pkg, args = "lzop", "lzop", []string{"-9"}
+	default:
+		t.Fatalf("KbuildCompress: unknown compression %q", format)
+	}
+	path := Require(t, prog, pkg)
+	var stdout, stderr bytes.Buffer
+	cmd := exec.Command(path, args...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = bytes.NewReader(raw), &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s %s: %v\n%s", prog, strings.Join(args, " "), err, stderr.String())
+	}
+	out := stdout.Bytes()
+	if format != "gzip" {
+		out = binary.LittleEndian.AppendUint32(out, uint32(len(raw)))
+	}
+	return out
 }

@@ -1,19 +1,28 @@
 #!/bin/sh
 # Install the Debian cross toolchains that the ELF patching tests
-# (merkle/vmlinux) build their "vmlinux" fixtures with. Idempotent and
+# (merkle/vmlinux) build their "vmlinux" fixtures with, and the compressors
+# the boot image tests (merkle/audit, internal/modcompress) make kbuild's
+# compressed kernel images with. Idempotent and
 # non-interactive: when every compiler is already on PATH it returns at once
 # without touching apt. Run as root (or with sudo available).
 set -eu
 
 # package:program pairs; the programs are what the Go tests look for
-# (tests/elf/fixture.go: <triplet>-gcc, -objcopy, -readelf).
+# (tests/elftest/fixture.go: <triplet>-gcc, -objcopy, -readelf).
 pairs="
 gcc:gcc
 binutils:objcopy
 binutils:readelf
+gzip:gzip
+xz-utils:xz
+xz-utils:lzma
+zstd:zstd
+lz4:lz4
+bzip2:bzip2
+lzop:lzop
 "
 if [ "$(uname -m)" = x86_64 ]; then
-	# The host target, under its triplet name (tests/elf: Host).
+	# The host target, under its triplet name (tests/elftest: Host).
 	pairs="$pairs gcc:x86_64-linux-gnu-gcc binutils:x86_64-linux-gnu-objcopy binutils:x86_64-linux-gnu-readelf"
 fi
 for t in aarch64-linux-gnu i686-linux-gnu arm-linux-gnueabihf powerpc64-linux-gnu s390x-linux-gnu mips-linux-gnu; do

@@ -1,0 +1,366 @@
+package audit
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/modhash/modhash/internal/modcompress"
+	"github.com/modhash/modhash/internal/plainfile"
+	"github.com/modhash/modhash/merkle"
+	"github.com/modhash/modhash/merkle/vmlinux"
+)
+
+// Errors that audit's errors match with errors.Is (merkle.FileError kinds).
+var (
+	// ErrImage: the boot image is of no kind audit reads, or its headers
+	// are inconsistent.
+	ErrImage = errors.New("unreadable boot image")
+	// ErrSystemMap: the System.map is malformed or does not belong to the
+	// image.
+	ErrSystemMap = errors.New("System.map does not fit the image")
+)
+
+func fileErr(path string, kind error, format string, args ...interface{}) error {
+	return &merkle.FileError{Path: path, Kind: kind, Msg: fmt.Sprintf(format, args...)}
+}
+
+// MaxImage bounds a boot image and the kernel decompressed from it.
+const MaxImage = 512 << 20
+
+// The kinds of boot image.
+const (
+	KindELF     = "ELF vmlinux"
+	KindBzImage = "x86 bzImage"
+	KindArm64   = "arm64 Image"
+	KindRISCV   = "riscv Image"
+	KindZboot   = "EFI zboot image"
+	KindRaw     = "raw kernel image"
+)
+
+// How the root record was found (Kernel.FoundBy).
+const (
+	FoundELF       = "elf-section"
+	FoundSystemMap = "system-map"
+	FoundScan      = "scan"
+)
+
+// A Kernel is what audit learnt from a boot image.
+type Kernel struct {
+	Path string
+	// Kind is the outer file (KindBzImage, KindZboot, ...); Inner what
+	// the decompressed kernel is (KindELF for a bzImage's vmlinux, an
+	// Image for zboot); Compression how it was compressed ("" none).
+	Kind, Inner, Compression string
+	// Release is the kernel release ("6.1.0-50-amd64") and Banner the
+	// whole "Linux version ..." string of the kernel, "" when not found.
+	Release, Banner string
+	// HasHashes: the kernel has a root record: a .module_hashes section
+	// (ELF), a module_hashes_root symbol (System.map), or a record found
+	// by the scan. Known is false when a raw image was scanned and no
+	// record was found: whether the kernel has one is then not known.
+	HasHashes, Known bool
+	Record           merkle.RootRecord
+	ByteOrder        binary.ByteOrder
+	FoundBy          string // FoundELF, FoundSystemMap or FoundScan
+	Where            string // where the record is, for people
+	// SigMarker: the kernel holds the module signature marker string, so
+	// it checks appended signatures of some kind (CONFIG_MODULE_SIG or
+	// CONFIG_MODULE_HASHES); without it a kernel checks none.
+	SigMarker bool
+	Notes     []string
+
+	raw      []byte // the decompressed kernel
+	rawOrder binary.ByteOrder
+}
+
+// ReadKernel reads the boot image at path: an ELF vmlinux, an x86 bzImage,
+// an arm64 or riscv Image (raw, or compressed as Image.gz, Image.lz4, ...)
+// or an EFI zboot image, decompressing the kernel in it. It finds the root
+// record in the ELF section table when the kernel is ELF (vmlinux, or the
+// vmlinux in a bzImage), else through sysmap when given. Without sysmap a
+// raw image is scanned later, by Locate, for the roots the modules lead to.
+func ReadKernel(path string, sysmap *SystemMap) (*Kernel, error) {
+	data, err := readWhole(path, MaxImage)
+	if err != nil {
+		return nil, err
+	}
+	k := &Kernel{Path: path}
+	switch {
+	case len(data) == 0:
+		return nil, fileErr(path, ErrImage, "%s: the boot image is empty", path)
+	case bytes.HasPrefix(data, []byte("\x7fELF")):
+		k.Kind = KindELF
+	case IsBzImage(data):
+		k.Kind = KindBzImage
+		bz, err := ParseBzImage(path, data)
+		if err != nil {
+			return nil, err
+		}
+		if bz.KernelVersion != "" {
+			k.Notes = append(k.Notes, "setup header: kernel version "+bz.KernelVersion)
+		}
+		if data, err = k.decompress(bz.Payload(data), "", "the bzImage payload ("+bz.String()+")"); err != nil {
+			return nil, err
+		}
+	case IsZboot(data):
+		k.Kind = KindZboot
+		z, err := ParseZboot(path, data)
+		if err != nil {
+			return nil, err
+		}
+		if data, err = k.decompress(z.Payload(data), z.Format(), "the zboot payload ("+z.String()+")"); err != nil {
+			return nil, err
+		}
+	default:
+		// A raw arm64 or riscv Image is told by its header's magic
+		// before its first bytes are taken for a compression's.
+		if kind, _ := rawKind(data); kind != KindRaw {
+			break
+		}
+		if c := modcompress.DetectImage(data); c != "" {
+			if data, err = k.decompress(data, c, "the image"); err != nil {
+				return nil, err
+			}
+		}
+	}
+	k.raw = data
+	k.findBanner()
+	k.SigMarker = bytes.Contains(data, []byte(merkle.Marker))
+
+	if bytes.HasPrefix(data, []byte("\x7fELF")) {
+		k.Inner = KindELF
+		if k.Kind == "" {
+			k.Kind = KindELF
+		}
+		return k, k.fromELF(sysmap)
+	}
+	k.Inner, k.rawOrder = rawKind(data)
+	if k.Kind == "" {
+		k.Kind = k.Inner
+	}
+	if k.Kind == KindBzImage {
+		return nil, fileErr(path, ErrImage, "%s: the bzImage payload decompresses to %d bytes that are not an ELF vmlinux", path, len(data))
+	}
+	if k.Inner == KindRaw && sysmap == nil {
+		return nil, fileErr(path, ErrImage, "%s: neither ELF, bzImage, EFI zboot, nor an arm64 or riscv Image (no magic at offset 0x38); give -system-map to read it as a raw image", path)
+	}
+	if sysmap != nil {
+		return k, k.fromSystemMap(sysmap)
+	}
+	return k, nil
+}
+
+// readWhole reads a regular file of at most limit bytes in one piece: a
+// kernel image is tens of megabytes, which io.ReadAll would grow into by
+// doubling (and clearing) its buffer again and again.
+func readWhole(path string, limit int64) ([]byte, error) {
+	f, st, err := plainfile.OpenStat(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if st.Size() > limit {
+		return nil, fileErr(path, ErrImage, "%s: %d bytes, more than any kernel image (%d)", path, st.Size(), limit)
+	}
+	b := make([]byte, st.Size())
+	if _, err := io.ReadFull(f, b); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return b, nil
+}
+
+// decompress decodes a compressed kernel; format "" means: by its magic.
+func (k *Kernel) decompress(data []byte, format, what string) ([]byte, error) {
+	detected := modcompress.DetectImage(data)
+	if format == "" {
+		format = detected
+	}
+	if format == "" {
+		return nil, fileErr(k.Path, ErrImage, "%s: %s starts with %x, the magic of no kernel compression (gzip, xz, zstd, lz4, lzma, bzip2, lzo)", k.Path, what, head(data, 8))
+	}
+	if detected != format {
+		return nil, fileErr(k.Path, ErrImage, "%s: %s should be %s-compressed but starts with %x", k.Path, what, format, head(data, 8))
+	}
+	k.Compression = format
+	out, err := modcompress.DecompressImage(data, format, MaxImage)
+	if err != nil {
+		return nil, &merkle.FileError{Path: k.Path, Kind: ErrImage, Msg: fmt.Sprintf("%s: %s: %v", k.Path, what, err), Err: err}
+	}
+	return out, nil
+}
+
+func head(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[:n]
+	}
+	return b
+}
+
+// rawKind tells an arm64 or riscv Image by the magic of its header, and
+// the byte order of the kernel it holds.
+func rawKind(data []byte) (string, binary.ByteOrder) {
+	if len(data) >= 64 && string(data[0x38:0x3c]) == "ARM\x64" {
+		// arm64 Image header: flags at 24, bit 0 set for big-endian.
+		if binary.LittleEndian.Uint64(data[24:])&1 == 1 {
+			return KindArm64, binary.BigEndian
+		}
+		return KindArm64, binary.LittleEndian
+	}
+	if len(data) >= 64 && string(data[0x38:0x3c]) == "RSC\x05" {
+		return KindRISCV, binary.LittleEndian
+	}
+	return KindRaw, binary.LittleEndian
+}
+
+// findBanner finds "Linux version RELEASE ..." in the kernel. A kernel may
+// hold more than one such string (6.1's init/version.c keeps a weak
+// linux_banner without the build number beside the one the final link
+// puts in): the first with a "#NUMBER" build number wins, else the first.
+func (k *Kernel) findBanner() {
+	const prefix = "Linux version "
+	data := k.raw
+	for off := 0; ; {
+		i := bytes.Index(data[off:], []byte(prefix))
+		if i < 0 {
+			return
+		}
+		at := off + i
+		off = at + len(prefix)
+		rest := data[off:]
+		if len(rest) == 0 || rest[0] < '0' || rest[0] > '9' {
+			continue
+		}
+		end := bytes.IndexAny(rest, "\x00\n")
+		if end < 0 || end > 512 {
+			end = len(rest)
+			if end > 512 {
+				end = 512
+			}
+		}
+		banner := rest[:end]
+		numbered := false
+		if j := bytes.IndexByte(banner, '#'); j >= 0 && j+1 < len(banner) && banner[j+1] >= '0' && banner[j+1] <= '9' {
+			numbered = true
+		}
+		if k.Banner == "" || numbered {
+			k.Banner = prefix + printable(banner)
+			if f := bytes.Fields(banner); len(f) > 0 {
+				k.Release = printable(f[0])
+			}
+		}
+		if numbered {
+			return
+		}
+	}
+}
+
+// fromELF reads the record from the ELF kernel's section table.
+func (k *Kernel) fromELF(sysmap *SystemMap) error {
+	name := k.Path
+	if k.Kind != KindELF {
+		name = k.Path + " (decompressed vmlinux)"
+	}
+	rec, sec, err := vmlinux.ReadRecordIn(bytes.NewReader(k.raw), int64(len(k.raw)), name)
+	k.Known = true
+	switch {
+	case errors.Is(err, vmlinux.ErrNoSection):
+		k.HasHashes = false
+		if sysmap != nil {
+			if a, ok := sysmap.Symbols[SymRoot]; ok {
+				return fileErr(sysmap.Path, ErrSystemMap, "%s has %s at 0x%x, but %s has no %s section: System.map of another kernel?", sysmap.Path, SymRoot, a, name, vmlinux.SectionName)
+			}
+		}
+		return nil
+	case err != nil:
+		return err
+	}
+	k.HasHashes, k.Record, k.ByteOrder, k.FoundBy = true, rec, sec.ByteOrder, FoundELF
+	k.Where = fmt.Sprintf("%s %s", vmlinux.SectionName, sec)
+	if sysmap != nil {
+		if a, ok := sysmap.Symbols[SymRoot]; !ok || a != sec.Addr {
+			return fileErr(sysmap.Path, ErrSystemMap, "%s: %s is at 0x%x in %s, System.map says %s: System.map of another kernel?", sysmap.Path, vmlinux.SectionName, sec.Addr, name, symAddr(sysmap, SymRoot))
+		}
+	}
+	return nil
+}
+
+func symAddr(m *SystemMap, sym string) string {
+	if a, ok := m.Symbols[sym]; ok {
+		return fmt.Sprintf("0x%x", a)
+	}
+	return "nothing (no such symbol)"
+}
+
+// fromSystemMap finds the record of a raw image at the offset System.map
+// gives, after checking that linux_banner is where System.map says.
+func (k *Kernel) fromSystemMap(m *SystemMap) error {
+	k.Known = true
+	if _, ok := m.Symbols[SymBanner]; ok {
+		off, err := m.Offset(SymBanner, len(k.raw))
+		if err != nil {
+			return err
+		}
+		if !bytes.HasPrefix(k.raw[off:], []byte("Linux version ")) {
+			return fileErr(m.Path, ErrSystemMap, "%s: %s is at image offset 0x%x, but %s holds %q there, not \"Linux version\": System.map of another kernel?",
+				m.Path, SymBanner, off, k.Path, printable(head(k.raw[off:], 16)))
+		}
+	}
+	if _, ok := m.Symbols[SymRoot]; !ok {
+		k.HasHashes = false
+		return nil
+	}
+	off, err := m.Offset(SymRoot, len(k.raw))
+	if err != nil {
+		return err
+	}
+	if off+merkle.RecordSize > int64(len(k.raw)) {
+		return fileErr(m.Path, ErrSystemMap, "%s: %s at image offset 0x%x runs past the end of the %d-byte image", m.Path, SymRoot, off, len(k.raw))
+	}
+	rec, err := merkle.ParseRootRecord(k.raw[off:off+merkle.RecordSize], k.rawOrder)
+	if err != nil {
+		return &merkle.FileError{Path: k.Path, Kind: ErrImage, Msg: fmt.Sprintf("%s: at image offset 0x%x (%s in %s): %v", k.Path, off, SymRoot, m.Path, err), Err: err}
+	}
+	bs, base, _ := m.Base()
+	k.HasHashes, k.Record, k.ByteOrder, k.FoundBy = true, rec, k.rawOrder, FoundSystemMap
+	k.Where = fmt.Sprintf("image offset 0x%x: %s (0x%x) - %s (0x%x) in %s", off, SymRoot, m.Symbols[SymRoot], bs, base, m.Path)
+	return nil
+}
+
+// scan looks for the records that candidates (roots the modules' proofs
+// lead to, with their levels) would be, in a raw image without System.map.
+// Exactly one place must hold one of them.
+func (k *Kernel) scan(candidates []merkle.RootRecord) error {
+	type hit struct {
+		off int
+		rec merkle.RootRecord
+	}
+	var hits []hit
+	for _, c := range candidates {
+		want := c.Marshal(k.rawOrder)
+		for off := 0; ; {
+			i := bytes.Index(k.raw[off:], want)
+			if i < 0 {
+				break
+			}
+			hits = append(hits, hit{off + i, c})
+			off += i + 1
+		}
+	}
+	switch len(hits) {
+	case 0:
+		k.Known = false
+		k.Where = fmt.Sprintf("not found: the image holds none of the %d root records the modules' proofs lead to; give -system-map to decide", len(candidates))
+		if len(candidates) == 0 {
+			k.Where = "not found: no module has a Merkle proof to look for; give -system-map to decide"
+		}
+		return nil
+	case 1:
+		k.Known, k.HasHashes, k.Record, k.ByteOrder, k.FoundBy = true, true, hits[0].rec, k.rawOrder, FoundScan
+		k.Where = fmt.Sprintf("image offset 0x%x (found by searching the image for the root the modules' proofs lead to)", hits[0].off)
+		return nil
+	}
+	return fileErr(k.Path, ErrImage, "%s: %d places hold a root record the modules lead to (offsets 0x%x and 0x%x, ...): give -system-map", k.Path, len(hits), hits[0].off, hits[1].off)
+}

@@ -1,0 +1,265 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"runtime"
+	"sort"
+	"strings"
+
+	"github.com/modhash/modhash/merkle"
+	"github.com/modhash/modhash/merkle/audit"
+)
+
+const auditDoc = `
+Checks an installed kernel and its modules offline, exactly as that kernel
+would at load time: reads the root record from BOOT_IMAGE (an x86 bzImage
+or vmlinuz, an arm64 Image, Image.gz or Image.lz4, an EFI zboot vmlinuz.efi,
+or an ELF vmlinux; the kernel in it decompressed: gzip, xz, zstd, lz4, lzma,
+bzip2 or lzo), then gives every module under MODULES_DIR (.ko, .ko.gz,
+.ko.xz, .ko.zst, decompressed as the kernel does) the kernel's verdict, one
+line each: accepted; refused with the errno and the kernel's reason;
+needs-keyring (a PKCS#7 signature only the kernel's keyring can judge);
+ENODATA for an unsigned module. Then a summary: the kernel release, the
+root record and where it was found, counts per verdict and per signature
+type, modules whose proofs claim the same position, and modules listed in
+modules.order or modules.dep that the directory lacks.
+
+A kernel without a .module_hashes section (every distribution kernel
+today) is reported as such, with the modules counted by signature type.
+
+Raw images (arm64 Image, a zboot payload) have no section headers: with
+-system-map the record is at module_hashes_root's address less _text's
+(linux_banner is checked to be where System.map says); without it, the
+image is searched for the records the modules' proofs lead to (docs/cli.md).
+
+Exit status: 0 if every module would load, 1 if any would be refused or
+cannot be decided offline (needs-keyring, undecided), 2 on trouble.`
+
+func runAudit(e *env, args []string) error {
+	fs := newFlags(e, "audit", "[-json] [-system-map FILE] [-module-sig] BOOT_IMAGE MODULES_DIR", auditDoc)
+	asJSON := fs.Bool("json", false, "print one JSON document instead of text (also for errors: {\"error\": ...})")
+	systemMap := fs.String("system-map", "", "the kernel's System.map: where a raw image (arm64 Image, zboot) holds the root record")
+	moduleSig := fs.Bool("module-sig", false, "the kernel also has CONFIG_MODULE_SIG: PKCS#7 signatures need its keyring (needs-keyring), not ENOPKG")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 2 {
+		return usagef("want BOOT_IMAGE and MODULES_DIR, got %d arguments", fs.NArg())
+	}
+	rep, err := audit.Run(audit.Options{
+		BootImage: fs.Arg(0), ModulesDir: fs.Arg(1), SystemMap: *systemMap,
+		ModuleSig: *moduleSig, Workers: runtime.GOMAXPROCS(0),
+	})
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(e.stdout, 64<<10)
+	if *asJSON {
+		b, _ := json.MarshalIndent(auditJSON(rep), "", "  ")
+		fmt.Fprintf(w, "%s\n", b)
+	} else {
+		printAudit(w, rep)
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if !rep.Loads() {
+		return errSilent
+	}
+	return nil
+}
+
+// verdictOrder is the order of the counts in the summary.
+var verdictOrder = []string{"accepted", audit.Unchecked, "needs-keyring", audit.Undecided, "ENODATA", "EBADMSG", "ENOPKG", "ENOKEY", "EINVAL"}
+
+func sortedCounts(m map[string]int, order []string) []string {
+	var keys []string
+	rank := map[string]int{}
+	for i, k := range order {
+		rank[k] = i + 1
+	}
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		ri, rj := rank[keys[i]], rank[keys[j]]
+		if ri == 0 {
+			ri = len(order) + 1
+		}
+		if rj == 0 {
+			rj = len(order) + 1
+		}
+		if ri != rj {
+			return ri < rj
+		}
+		return keys[i] < keys[j]
+	})
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = fmt.Sprintf("%d %s", m[k], k)
+	}
+	return out
+}
+
+// describeKernel is the kernel's line of the summary.
+func describeKernel(k *audit.Kernel) string {
+	s := k.Kind
+	if k.Compression != "" {
+		s += fmt.Sprintf(", %s-compressed %s", k.Compression, k.Inner)
+	} else if k.Inner != k.Kind {
+		s += ", " + k.Inner
+	}
+	if k.Release != "" {
+		s += ", release " + k.Release
+	} else {
+		s += ", release unknown (no \"Linux version\" banner, no vermagic)"
+	}
+	return s
+}
+
+// describeRecord is the root record's line of the summary.
+func describeRecord(r *audit.Report) string {
+	k := r.Kernel
+	switch {
+	case !k.Known:
+		return "unknown: " + k.Where
+	case !k.HasHashes && k.SigMarker:
+		return "none: the kernel has no .module_hashes section (not built with CONFIG_MODULE_HASHES), so it does not check module hashes; it checks PKCS#7 module signatures against its keyring (CONFIG_MODULE_SIG: it holds the module signature marker)"
+	case !k.HasHashes:
+		return "none: the kernel has no .module_hashes section and no module signature marker: it checks no module signatures at all"
+	}
+	s := fmt.Sprintf("levels %d, root %s (%s), found by %s: %s", k.Record.Levels, merkle.Digest(k.Record.Root), merkle.OrderName(k.ByteOrder), k.FoundBy, k.Where)
+	if k.Record == (merkle.RootRecord{}) {
+		s += "; the record is all zeros: the kernel was never given its root, and refuses every module with a proof"
+	}
+	return s
+}
+
+func printAudit(w *bufio.Writer, r *audit.Report) {
+	for _, v := range r.Verdicts {
+		name := displayName(v.Module)
+		if v.Compressed != "" {
+			name += fmt.Sprintf(" (%s-compressed)", v.Compressed)
+		}
+		if v.Outcome == "accepted" && v.Pos != nil {
+			fmt.Fprintf(w, "%s: accepted (position %d)\n", name, *v.Pos)
+		} else {
+			fmt.Fprintf(w, "%s: %s: %s\n", name, v.Outcome, escapeControls(v.Reason))
+		}
+	}
+	k := r.Kernel
+	fmt.Fprintf(w, "\nkernel: %s: %s\n", displayName(k.Path), escapeControls(describeKernel(k)))
+	if k.Banner != "" {
+		fmt.Fprintf(w, "  %s\n", escapeControls(strings.TrimSpace(k.Banner)))
+	}
+	for _, n := range k.Notes {
+		fmt.Fprintf(w, "  %s\n", escapeControls(n))
+	}
+	fmt.Fprintf(w, "root record: %s\n", escapeControls(describeRecord(r)))
+	sig := "PKCS#7 signatures are ENOPKG (a kernel without CONFIG_MODULE_SIG; -module-sig if it has it)"
+	if r.ModuleSig {
+		sig = "PKCS#7 signatures need the kernel's keyring (CONFIG_MODULE_SIG)"
+	}
+	if k.Known && !k.HasHashes && !k.SigMarker {
+		sig = "no signature is checked"
+	}
+	fmt.Fprintf(w, "modules: %d in %s; by signature type: %s; %s\n", len(r.Verdicts), displayName(r.ModulesDir),
+		strings.Join(sortedCounts(r.Types, []string{"PKCS#7", "Merkle", "none"}), ", "), sig)
+	if len(r.Verdicts) > 0 {
+		fmt.Fprintf(w, "verdicts: %s\n", strings.Join(sortedCounts(r.Counts, verdictOrder), ", "))
+	}
+	if len(r.Shared) == 0 {
+		fmt.Fprintf(w, "shared positions: none\n")
+	}
+	for _, s := range r.Shared {
+		names := make([]string, len(s.Modules))
+		for i, m := range s.Modules {
+			names[i] = displayName(m)
+		}
+		fmt.Fprintf(w, "shared position %d: %s\n", s.Pos, strings.Join(names, ", "))
+	}
+	var lists []string
+	for _, l := range []string{"modules.order", "modules.dep"} {
+		if n, ok := r.Lists[l]; ok {
+			lists = append(lists, fmt.Sprintf("%d in %s", n, l))
+		}
+	}
+	switch {
+	case len(lists) == 0:
+		fmt.Fprintf(w, "missing from the directory: not checked (no modules.order or modules.dep)\n")
+	case len(r.Missing) == 0:
+		fmt.Fprintf(w, "missing from the directory: none (%s)\n", strings.Join(lists, ", "))
+	default:
+		fmt.Fprintf(w, "missing from the directory: %d (%s)\n", len(r.Missing), strings.Join(lists, ", "))
+		for _, m := range r.Missing {
+			fmt.Fprintf(w, "  %s: %s\n", m.List, displayName(m.Module))
+		}
+	}
+	if r.Loads() {
+		fmt.Fprintf(w, "every module would load\n")
+	} else {
+		fmt.Fprintf(w, "not every module would load, or the verdict needs what modhash does not have (exit status 1)\n")
+	}
+}
+
+// auditReport is audit's -json document.
+type auditReport struct {
+	BootImage   string                 `json:"boot_image"`
+	Kind        string                 `json:"kind"`
+	Inner       string                 `json:"kernel_format"`
+	Compression string                 `json:"compression,omitempty"`
+	Release     string                 `json:"release"`
+	Banner      string                 `json:"banner,omitempty"`
+	Notes       []string               `json:"notes,omitempty"`
+	HasHashes   bool                   `json:"module_hashes"`
+	Known       bool                   `json:"record_known"`
+	Record      *auditRecord           `json:"record,omitempty"`
+	SigMarker   bool                   `json:"signature_marker"`
+	ModuleSig   bool                   `json:"module_sig"`
+	RecordNote  string                 `json:"record_summary"`
+	ModulesDir  string                 `json:"modules_dir"`
+	Modules     []audit.Verdict        `json:"modules"`
+	Counts      map[string]int         `json:"verdicts"`
+	Types       map[string]int         `json:"signature_types"`
+	Shared      []audit.SharedPosition `json:"shared_positions"`
+	Lists       map[string]int         `json:"lists"`
+	Missing     []audit.Missing        `json:"missing"`
+	AllLoad     bool                   `json:"all_load"`
+	ExitStatus  int                    `json:"exit_status"`
+}
+
+type auditRecord struct {
+	Levels    uint32 `json:"levels"`
+	Root      string `json:"root"`
+	ByteOrder string `json:"byte_order"`
+	FoundBy   string `json:"found_by"`
+	Where     string `json:"where"`
+}
+
+func auditJSON(r *audit.Report) auditReport {
+	k := r.Kernel
+	out := auditReport{
+		BootImage: k.Path, Kind: k.Kind, Inner: k.Inner, Compression: k.Compression, Release: k.Release, Banner: strings.TrimSpace(k.Banner), Notes: k.Notes,
+		HasHashes: k.HasHashes, Known: k.Known, SigMarker: k.SigMarker, ModuleSig: r.ModuleSig, RecordNote: describeRecord(r),
+		ModulesDir: r.ModulesDir, Modules: r.Verdicts, Counts: r.Counts, Types: r.Types, Shared: r.Shared, Lists: r.Lists, Missing: r.Missing,
+		AllLoad: r.Loads(), ExitStatus: exitOK,
+	}
+	if k.HasHashes {
+		out.Record = &auditRecord{k.Record.Levels, merkle.Digest(k.Record.Root).String(), merkle.OrderName(k.ByteOrder), k.FoundBy, k.Where}
+	}
+	if out.Modules == nil {
+		out.Modules = []audit.Verdict{}
+	}
+	if out.Shared == nil {
+		out.Shared = []audit.SharedPosition{}
+	}
+	if out.Missing == nil {
+		out.Missing = []audit.Missing{}
+	}
+	if !out.AllLoad {
+		out.ExitStatus = exitRefused
+	}
+	return out
+}
