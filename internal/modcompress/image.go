@@ -80,7 +80,13 @@ func DecompressImage(data []byte, format string, limit int64) ([]byte, error) {
 		zr.Multistream(false)
 		r = zr
 	case XZ:
-		zr, err := xzbcj.NewReader(bytes.NewReader(data), 0)
+		// Linux 6.12's xz_wrap.sh asks for a 128 MiB dictionary (older
+		// kernels 32 MiB), above the package's 64 MiB default; the
+		// kernel's decoder, in single-call mode, needs none. The
+		// dictionary is allocated at the size the stream states (its
+		// pages touched only as far as the output goes), up to the bound
+		// on a decompressed image.
+		zr, err := xzbcj.NewReader(bytes.NewReader(data), 512<<20)
 		if err != nil {
 			return nil, fmt.Errorf("xz: %w", err)
 		}

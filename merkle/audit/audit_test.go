@@ -55,9 +55,9 @@ func write(t *testing.T, path string, b []byte) {
 	}
 }
 
-// pkcs7 appends a PKCS#7-shaped trailer (id_type 2, sig_len bytes).
+// pkcs7 appends a PKCS#7 trailer (id_type 2, a blob of the kernel's shape).
 func pkcs7(module []byte) []byte {
-	sig := bytes.Repeat([]byte{0x30}, 40)
+	sig := elftest.PKCS7Shaped
 	h := merkle.SignatureHeader{IDType: merkle.IDTypePKCS7, SigLen: uint32(len(sig))}.Marshal()
 	out := append(append(append([]byte(nil), module...), sig...), h[:]...)
 	return append(out, merkle.Marker...)

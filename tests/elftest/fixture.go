@@ -19,6 +19,7 @@ import (
 	"bytes"
 	"debug/elf"
 	"encoding/binary"
+	"encoding/hex"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -206,9 +207,9 @@ func KbuildCompress(t testing.TB, raw []byte, format string) []byte {
 	case "gzip":
 		prog, pkg, args = "gzip", "gzip", []string{"-n", "-f", "-9"}
 	case "xz":
-		// scripts/xz_wrap.sh for x86: the BCJ filter, CRC32, 32 MiB
-		// dictionary.
-		prog, pkg, args = "xz", "xz-utils", []string{"--check=crc32", "--x86", "--lzma2=,dict=32MiB"}
+		// scripts/xz_wrap.sh for x86 (Linux 6.12): the BCJ filter, CRC32,
+		// one thread, a 128 MiB dictionary (older kernels: 32 MiB).
+		prog, pkg, args = "xz", "xz-utils", []string{"--check=crc32", "--threads=1", "--x86", "--lzma2=,dict=128MiB"}
 	case "zstd":
 		prog, pkg, args = "zstd", "zstd", []string{"-22", "--ultra", "-q", "-c"}
 	case "lz4":
@@ -234,4 +235,18 @@ func KbuildCompress(t testing.TB, raw []byte, format string) []byte {
 		out = binary.LittleEndian.AppendUint32(out, uint32(len(raw)))
 	}
 	return out
+}
+
+// PKCS7Shaped is a DER PKCS#7 signedData of the shape the kernel's PKCS#7
+// parser takes (version, digest algorithm SHA-256, detached data, one
+// signer info) with a made-up signature value: a module signature whose
+// verdict only the kernel's keyring decides.
+var PKCS7Shaped = mustHex("303d06092a864886f70d010702a030302e020101310b0609608648016503040201300b06092a864886f70d010701310f300d02010104085a5a5a5a5a5a5a5a")
+
+func mustHex(s string) []byte {
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		panic(err)
+	}
+	return b
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/modhash/modhash/merkle/audit"
 	"os"
 
 	"github.com/modhash/modhash/internal/plainfile"
@@ -168,6 +169,9 @@ func inspectData(f *os.File, in inspection) (inspection, error) {
 	if _, err := f.ReadAt(b, 0); err != nil {
 		return in, fmt.Errorf("%s: %v", in.File, err)
 	}
+	if audit.IsBzImage(b) {
+		return inspectBzImage(in)
+	}
 	if in.Size == merkle.RecordSize {
 		if rec, order, err := merkle.DetectRootRecord(b); err == nil {
 			in.Kind = "root-record"
@@ -190,5 +194,31 @@ func inspectData(f *os.File, in inspection) (inspection, error) {
 	}
 	in.Kind = "unknown"
 	in.description = "not ELF, no module signature, not a root record or manifest"
+	return in, nil
+}
+
+// inspectBzImage reads the root record of the vmlinux compressed inside an
+// x86 bzImage (the setup header's payload_offset and payload_length, then
+// the payload's own compression), the way audit reads boot images.
+func inspectBzImage(in inspection) (inspection, error) {
+	k, err := audit.ReadKernel(in.File, nil)
+	if err != nil {
+		return in, err
+	}
+	in.Kind = "bzimage"
+	what := fmt.Sprintf("x86 bzImage, %s-compressed %s", k.Compression, k.Inner)
+	if k.Release != "" {
+		what += ", release " + k.Release
+	}
+	if !k.HasHashes {
+		in.description = what + ": no .module_hashes section (not built with CONFIG_MODULE_HASHES)"
+		return in, nil
+	}
+	in.Levels, in.Root, in.ByteOrder = u32(k.Record.Levels), merkle.Digest(k.Record.Root).String(), merkle.OrderName(k.ByteOrder)
+	in.Section = k.Where
+	in.description = fmt.Sprintf("%s: root record levels %d, root %s", what, k.Record.Levels, in.Root)
+	if k.Record.Levels == 0 && k.Record.Root == (merkle.RootRecord{}).Root {
+		in.Notes = append(in.Notes, "the record is all zeros: the bzImage was made from vmlinux before the root was written in")
+	}
 	return in, nil
 }

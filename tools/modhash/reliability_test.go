@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/modhash/modhash/merkle"
+	"github.com/modhash/modhash/tests/elftest"
 )
 
 // listAll describes every entry below dir (hidden ones too): type, size
@@ -213,9 +214,16 @@ func signedSet(t *testing.T) {
 	}
 }
 
+// pkcs7Module is a module with a PKCS#7 trailer: h, and sig_len bytes of
+// a blob of the kernel's PKCS#7 shape when sig_len is its size, else of
+// garbage.
 func pkcs7Module(h merkle.SignatureHeader) []byte {
 	hb := h.Marshal()
-	b := append([]byte("\x7fELF a module"), bytes.Repeat([]byte{0x30}, int(h.SigLen))...)
+	blob := bytes.Repeat([]byte{0x30}, int(h.SigLen))
+	if int(h.SigLen) == len(elftest.PKCS7Shaped) {
+		blob = elftest.PKCS7Shaped
+	}
+	b := append([]byte("\x7fELF a module"), blob...)
 	return append(append(b, hb[:]...), merkle.Marker...)
 }
 
@@ -312,9 +320,12 @@ func TestHostileInput(t *testing.T) {
 		// 7. PKCS#7: never a verdict we cannot know.
 		{name: "verify PKCS#7 without CONFIG_MODULE_SIG", setup: all(signedSet, write("p.ko", string(pkcs7Module(merkle.SignatureHeader{IDType: merkle.IDTypePKCS7, SigLen: 8})))),
 			args: []string{"verify", "-root", "man.json", "p.ko"}, status: 1, stdout: []string{"p.ko: ENOPKG: PKCS#7 signature"}},
-		{name: "verify -module-sig PKCS#7", setup: all(signedSet, write("p.ko", string(pkcs7Module(merkle.SignatureHeader{IDType: merkle.IDTypePKCS7, SigLen: 8})))),
+		{name: "verify -module-sig PKCS#7", setup: all(signedSet, write("p.ko", string(pkcs7Module(merkle.SignatureHeader{IDType: merkle.IDTypePKCS7, SigLen: uint32(len(elftest.PKCS7Shaped))})))),
 			args: []string{"verify", "-module-sig", "-root", "man.json", "p.ko", "s.ko"}, status: 1,
-			stdout: []string{"p.ko: needs-keyring: PKCS#7 signature (8 bytes): the kernel checks it against its keyring", "s.ko: accepted", "1 accepted, 0 refused, 1 need the kernel's keyring"}},
+			stdout: []string{"p.ko: needs-keyring: PKCS#7 signature (63 bytes): the kernel checks it against its keyring", "s.ko: accepted", "1 accepted, 0 refused, 1 need the kernel's keyring"}},
+		{name: "verify -module-sig PKCS#7 garbage", setup: all(signedSet, write("p.ko", string(pkcs7Module(merkle.SignatureHeader{IDType: merkle.IDTypePKCS7, SigLen: 8})))),
+			args: []string{"verify", "-module-sig", "-root", "man.json", "p.ko"}, status: 1,
+			stdout: []string{"p.ko: EBADMSG: PKCS#7 signature the kernel cannot parse"}},
 		{name: "verify -module-sig malformed PKCS#7", setup: all(signedSet, write("p.ko", string(pkcs7Module(merkle.SignatureHeader{IDType: merkle.IDTypePKCS7, KeyIDLen: 4, SigLen: 8})))),
 			args: []string{"verify", "-module-sig", "-root", "man.json", "p.ko"}, status: 1,
 			stdout: []string{"p.ko: EBADMSG: PKCS#7 signature: signature header has non-zero fields"}},
