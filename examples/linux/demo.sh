@@ -23,8 +23,8 @@ for f in "$@"; do
 done
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-step "the kernel as linked, and with the root written in (modhash inspect)"
-"$modhash" inspect "$zero" "$vmlinux"
+step "the kernel as linked and with the root written in, vmlinux and bzImage (modhash inspect)"
+"$modhash" inspect "$zero" "$vmlinux" "$zero_bz" "$bz"
 step "the ${#signed[@]} signed modules (the kernel build's and 2 external ones) against it, as the kernel will check them (modhash verify)"
 "$modhash" verify -vmlinux "$vmlinux" "${signed[@]}" | tail -n 1
 step "booting the bzImage made from it in QEMU; modprobe loads the installed tree: the kernel's verdicts next to modhash verify's"
