@@ -84,6 +84,21 @@ copy_checkout() {
   fi
 }
 
+# add_minikernel_compression_packages PKG: lists the kernel_module targets
+# of //examples/minikernel (bazel query in the first checkout) and writes,
+# in both checkouts, PKG with their compressed trees (add_compression_package).
+add_minikernel_compression_packages() {
+  local pkg="$1" modules
+  say "module list of //examples/minikernel"
+  mapfile -t modules < <(bazel_in "$src1" "$ob1" query --noshow_progress \
+    'kind("kernel_module rule", //examples/minikernel:*)' 2>"$tmp/query.err") ||
+    { cat "$tmp/query.err" >&2; die "bazel query of the example's modules failed"; }
+  ((${#modules[@]} > 0)) || die "no kernel_module targets in //examples/minikernel"
+  printf '  %s\n' "${modules[@]}"
+  add_compression_package "$src1" "$pkg" "${modules[@]}"
+  add_compression_package "$src2" "$pkg" "${modules[@]}"
+}
+
 # add_compression_package SRC PKG MODULE...: writes SRC/PKG/BUILD.bazel with
 # gzip, xz and zstd compressed, stripped trees over MODULE labels, so that
 # ModuleHashCompress actions are covered too (in the copies only).

@@ -325,14 +325,7 @@ ob2="$tmp/ob2"
 output_bases=("$ob1" "$ob2")
 src_of=(["$ob1"]="$src1" ["$ob2"]="$src2")
 
-say "module list of //examples/minikernel"
-mapfile -t modules < <(bazel_in "$src1" "$ob1" query --noshow_progress \
-  'kind("kernel_module rule", //examples/minikernel:*)' 2>"$tmp/query.err") ||
-  { cat "$tmp/query.err" >&2; die "bazel query of the example's modules failed"; }
-((${#modules[@]} > 0)) || die "no kernel_module targets in //examples/minikernel"
-printf '  %s\n' "${modules[@]}"
-add_compression_package "$src1" tests/remote_cache/generated "${modules[@]}"
-add_compression_package "$src2" tests/remote_cache/generated "${modules[@]}"
+add_minikernel_compression_packages tests/remote_cache/generated
 
 run_build() {
   local n="$1" src="$2" ob="$3" t0=$SECONDS

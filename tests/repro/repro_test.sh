@@ -41,14 +41,7 @@ src_of=(["$ob1"]="$src1" ["$ob2"]="$src2")
 copy_checkout "$src1"
 copy_checkout "$src2"
 
-say "module list of //examples/minikernel"
-mapfile -t modules < <(bazel_in "$src1" "$ob1" query --noshow_progress \
-  'kind("kernel_module rule", //examples/minikernel:*)' 2>"$tmp/query.err") ||
-  { cat "$tmp/query.err" >&2; die "bazel query of the example's modules failed"; }
-((${#modules[@]} > 0)) || die "no kernel_module targets in //examples/minikernel"
-printf '  %s\n' "${modules[@]}"
-add_compression_package "$src1" tests/repro/generated "${modules[@]}"
-add_compression_package "$src2" tests/repro/generated "${modules[@]}"
+add_minikernel_compression_packages tests/repro/generated
 
 # The real kernel too: the x86_64 kernel build (vmlinux, bzImage, modules,
 # kernel.buildinfo), its external modules, its chains (stripped, compressed,
