@@ -50,7 +50,8 @@ def _kernel_images_impl(ctx):
         progress_message = "Making %s from %s (%s)" % (", ".join(ctx.attr.images), ctx.file.vmlinux.short_path, ctx.label),
         env = kb.env,
     )
-    return [DefaultInfo(files = depset(outs))]
+    # Runfiles too, so that `data = [<this target>]` brings the images.
+    return [DefaultInfo(files = depset(outs), runfiles = ctx.runfiles(files = outs))]
 
 kernel_images = rule(
     implementation = _kernel_images_impl,

@@ -69,7 +69,7 @@ def _kernel_module_impl(ctx):
         env = kb.env,
     )
     return [
-        DefaultInfo(files = depset(outs)),
+        DefaultInfo(files = depset(outs), runfiles = ctx.runfiles(files = outs)),
         KernelModuleInfo(
             modules = outs,
             module_symvers = symvers,
