@@ -50,6 +50,7 @@ def _kernel_images_impl(ctx):
         progress_message = "Making %s from %s (%s)" % (", ".join(ctx.attr.images), ctx.file.vmlinux.short_path, ctx.label),
         env = kb.env,
     )
+
     # Runfiles too, so that `data = [<this target>]` brings the images.
     return [DefaultInfo(files = depset(outs), runfiles = ctx.runfiles(files = outs))]
 

@@ -46,6 +46,7 @@ def _kernel_modules_install_impl(ctx):
         progress_message = "Installing %d modules and running depmod for %s" % (len(modules), ctx.label),
         env = {"LC_ALL": "C", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "TZ": "UTC"},
     )
+
     # Runfiles too, so that `data = [<this target>]` brings the tree.
     return [DefaultInfo(files = depset([out]), runfiles = ctx.runfiles(files = [out]))]
 
