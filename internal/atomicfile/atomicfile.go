@@ -13,6 +13,7 @@
 package atomicfile
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"os"
@@ -62,6 +63,7 @@ type output struct {
 	aside     bool     // old holds the old content (commit)
 	renamed   bool     // tmp was renamed to the destination
 
+	mkdirs  bool   // its directory may be created (CreateDirs)
 	kept    bool   // not written (Keep)
 	batch   bool   // declared with Outputs: may be written in place (InPlace)
 	direct  bool   // new output created at its final name (InPlace)
@@ -84,12 +86,17 @@ type Txn struct {
 	outPath map[string]int      // cleaned absolute path → output index
 	outName map[nameID]int      // directory entry → output index
 	outID   map[fileID]int      // identity of an existing destination → output index
+	linkID  map[fileID]int      // identity of a symbolic link's target → output index
 	dirs    map[string]dirCheck // checked directories by absolute path
 
 	small   bool     // InPlace: small outputs after the first skip staging
 	mkdirs  bool     // create missing destination directories
 	missing []string // directories to create, parents first
 	created []string // directories created by this run
+
+	prepMu   sync.Mutex // serializes prepare
+	prepared bool       // locked, the journal of a killed run undone: writing may begin
+	held     *held      // the locks taken by prepare
 
 	mu        sync.Mutex // guards the fields below and the staging state of outs
 	journal   *os.File
@@ -114,8 +121,10 @@ func (t *Txn) InPlace() { t.small = true }
 // journal holds a copy of each old one.
 const MaxInPlace = 64 << 10
 
-// CreateDirs makes the transaction create missing destination directories
-// (when it begins writing; Abort removes them again if they are empty).
+// CreateDirs makes the transaction create the missing destination
+// directories of the outputs declared after it (when it begins writing;
+// Abort removes them again if they are empty). For the others a missing
+// directory is an error.
 func (t *Txn) CreateDirs() { t.mkdirs = true }
 
 type dirCheck struct {
@@ -125,15 +134,24 @@ type dirCheck struct {
 	missing bool // to be created (CreateDirs)
 }
 
+// newRunID returns a name no other run uses: PID-HEX-N, the process id, the
+// time and 32 random bits, and a counter within the process.
+func newRunID() string {
+	var r [4]byte
+	rand.Read(r[:])
+	return fmt.Sprintf("%d-%x%x-%d", os.Getpid(), time.Now().UnixNano(), r, runCounter.Add(1))
+}
+
 // New starts an empty transaction.
 func New() *Txn {
 	return &Txn{
-		run:     fmt.Sprintf("%d-%x-%d", os.Getpid(), time.Now().UnixNano(), runCounter.Add(1)),
+		run:     newRunID(),
 		inPath:  map[string]string{},
 		inID:    map[fileID]string{},
 		outPath: map[string]int{},
 		outName: map[nameID]int{},
 		outID:   map[fileID]int{},
+		linkID:  map[fileID]int{},
 		dirs:    map[string]dirCheck{},
 	}
 }

@@ -16,6 +16,10 @@ import (
 // the temporary files are removed: the destinations hold exactly what they
 // held before.
 func (t *Txn) Commit(workers int) error {
+	if err := t.prepare(); err != nil {
+		t.Abort()
+		return err
+	}
 	var staged []int
 	for i, o := range t.outs {
 		if o.unchanged || o.created || o.inPlace {
@@ -30,12 +34,8 @@ func (t *Txn) Commit(workers int) error {
 	if len(staged) == 0 {
 		// Nothing to rename; outputs written in place or created at
 		// their names are final once the done record is written.
-		if t.journal != nil {
-			if err := t.markCommitted(); err != nil {
-				return err
-			}
-		} else {
-			t.setCommitted()
+		if err := t.markCommitted(); err != nil {
+			return err
 		}
 		t.closeJournal()
 		return nil
@@ -50,7 +50,7 @@ func (t *Txn) Commit(workers int) error {
 	b.WriteString("\n")
 	if err := t.journalWrite(b.String()); err != nil {
 		t.Abort()
-		return fmt.Errorf("cannot write %s: journal %s: %v", t.outs[0].path, t.jpath, err)
+		return fmt.Errorf("cannot write %s: journal %s: %w", t.outs[0].path, t.jpath, err)
 	}
 	_, err := parallel.ForEach(len(staged), workers, func(_, k int) error {
 		return t.replace(t.outs[staged[k]])
@@ -73,20 +73,30 @@ func (t *Txn) Commit(workers int) error {
 }
 
 // markCommitted writes the journal's done record, after which the run is
-// final, and marks the transaction committed; on failure it aborts.
+// final, and marks the transaction committed, in one step that Interrupt
+// cannot come between: a signal either finds the run committed (and the
+// outputs complete) or undoes it before the done record. On failure it
+// aborts.
 func (t *Txn) markCommitted() error {
-	if err := t.journalWrite("done\n"); err != nil {
-		t.Abort()
-		return fmt.Errorf("cannot write %s: journal %s: %v", t.outs[0].path, t.jpath, err)
+	interruptMu.RLock()
+	defer interruptMu.RUnlock()
+	t.mu.Lock()
+	done, j := t.done, t.journal
+	t.mu.Unlock()
+	if done {
+		return ErrInterrupted
 	}
-	t.setCommitted()
-	return nil
-}
-
-func (t *Txn) setCommitted() {
+	if j != nil {
+		if _, err := j.WriteString("done\n"); err != nil {
+			t.abort()
+			return fmt.Errorf("cannot write %s: journal %s: %w", t.outs[0].path, t.jpath, err)
+		}
+	}
 	t.mu.Lock()
 	t.done, t.committed = true, true
 	t.mu.Unlock()
+	committedRuns.Add(1)
+	return nil
 }
 
 // cleanCommitted removes the old files left by a commit interrupted while
@@ -125,11 +135,11 @@ func (t *Txn) replace(o *output) error {
 			o.aside = true
 		case os.IsNotExist(err): // removed since it was checked
 		default:
-			return fmt.Errorf("cannot write %s: cannot keep the old file: %v", o.path, unwrapPath(err))
+			return fmt.Errorf("cannot write %s: cannot keep the old file: %w", o.path, unwrapPath(err))
 		}
 	}
 	if err := rename(o.tmp, o.sys); err != nil {
-		return fmt.Errorf("cannot write %s: %v", o.path, unwrapPath(err))
+		return fmt.Errorf("cannot write %s: %w", o.path, unwrapPath(err))
 	}
 	o.renamed = true
 	return nil

@@ -38,6 +38,9 @@ func (t *Txn) InputInfo(path string, fi os.FileInfo) error {
 		if j, ok := t.outID[id]; ok {
 			return fmt.Errorf("cannot write %s: it is the input %s (same file)", t.outs[j].path, path)
 		}
+		if j, ok := t.linkID[id]; ok {
+			return fmt.Errorf("cannot write %s: it is a symbolic link to the input %s", t.outs[j].path, path)
+		}
 		t.inID[id] = path
 	}
 	return nil
@@ -103,7 +106,7 @@ func (t *Txn) Outputs(paths []string, perm os.FileMode, workers int) (int, error
 	}
 	if start < len(paths) {
 		if _, err := t.abs(paths[start]); err != nil { // the working directory, once
-			return 0, fmt.Errorf("cannot write %s: %v", paths[start], err)
+			return 0, fmt.Errorf("cannot write %s: %w", paths[start], err)
 		}
 	}
 	pre := make([]lstatResult, len(paths))
@@ -151,7 +154,7 @@ func (t *Txn) Outputs(paths []string, perm os.FileMode, workers int) (int, error
 }
 
 func (t *Txn) output(path string, perm os.FileMode, pre *lstatResult) (int, error) {
-	if t.journal != nil || t.done {
+	if t.journal != nil || t.done || t.prepared {
 		return 0, fmt.Errorf("cannot write %s: output declared after writing began", path)
 	}
 	var abs string
@@ -159,7 +162,7 @@ func (t *Txn) output(path string, perm os.FileMode, pre *lstatResult) (int, erro
 	if pre != nil && pre.abs != "" {
 		abs = pre.abs
 	} else if abs, err = t.abs(path); err != nil {
-		return 0, fmt.Errorf("cannot write %s: %v", path, err)
+		return 0, fmt.Errorf("cannot write %s: %w", path, err)
 	}
 	if in, ok := t.inPath[abs]; ok {
 		return 0, fmt.Errorf("cannot write %s: it is the input %s", path, in)
@@ -167,35 +170,49 @@ func (t *Txn) output(path string, perm os.FileMode, pre *lstatResult) (int, erro
 	if j, ok := t.outPath[abs]; ok {
 		return 0, fmt.Errorf("cannot write %s: it is also the output %s", path, t.outs[j].path)
 	}
-	dir, base := filepath.Split(abs)
+	_, base := filepath.Split(abs)
 	if base == "" || base == "." || base == ".." || strings.HasSuffix(path, "/") {
 		return 0, fmt.Errorf("cannot write %s: not a file name", path)
 	}
 	if len(t.outs) == 0 {
-		// A run killed while writing these outputs left its journal here:
-		// undo it before looking at the destinations.
-		if err := Recover(JournalPath(abs)); err != nil {
-			return 0, fmt.Errorf("cannot write %s: %v", path, err)
+		// A run killed while writing these outputs left its journal
+		// here: refuse at once one that is not modhash's or is held by
+		// a live run. It is undone before anything is written (prepare),
+		// once every output is declared.
+		if err := checkJournal(JournalPath(abs)); err != nil {
+			return 0, fmt.Errorf("cannot write %s: %w", path, err)
 		}
 	}
-	d := t.checkDir(dir)
+	o := &output{path: path, abs: abs, sys: t.sysPath(abs), perm: perm, batch: pre != nil, mkdirs: t.mkdirs}
+	if err := t.place(o, pre, len(t.outs)); err != nil {
+		return 0, err
+	}
+	t.outPath[abs] = len(t.outs)
+	t.outs = append(t.outs, o)
+	return len(t.outs) - 1, nil
+}
+
+// place looks at output i's destination (o, not yet in t.outs or being
+// looked at again after a recovery) and its directory, and records its
+// identity.
+func (t *Txn) place(o *output, pre *lstatResult, i int) error {
+	path := o.path
+	dir, base := filepath.Split(o.abs)
+	d := t.checkDir(dir, o.mkdirs)
 	if d.missing {
 		// A directory to create: identified by its path; the first
 		// existing ancestor must be writable.
-		o := &output{path: path, abs: abs, sys: t.sysPath(abs), perm: perm}
-		t.outPath[abs] = len(t.outs)
-		t.outs = append(t.outs, o)
-		return len(t.outs) - 1, nil
+		return nil
 	}
 	if d.err != nil {
-		return 0, fmt.Errorf("cannot create %s: %v", path, d.err)
+		return fmt.Errorf("cannot create %s: %w", path, d.err)
 	}
 	nid := nameID{d.id, base}
-	if j, ok := t.outName[nid]; ok {
-		return 0, fmt.Errorf("cannot write %s: it is also the output %s", path, t.outs[j].path)
+	if j, ok := t.outName[nid]; ok && j != i {
+		return fmt.Errorf("cannot write %s: it is also the output %s", path, t.outs[j].path)
 	}
-	o := &output{path: path, abs: abs, sys: t.sysPath(abs), perm: perm, batch: pre != nil}
 	var fi os.FileInfo
+	var err error
 	if pre != nil && (pre.fi != nil || pre.err != nil) {
 		fi, err = pre.fi, pre.err
 	} else {
@@ -204,40 +221,54 @@ func (t *Txn) output(path string, perm os.FileMode, pre *lstatResult) (int, erro
 	switch {
 	case err == nil:
 		if fi.IsDir() {
-			return 0, fmt.Errorf("cannot write %s: it is a directory", path)
+			return fmt.Errorf("cannot write %s: it is a directory", path)
 		}
 		id, _ := idOf(fi)
 		if in, ok := t.inID[id]; ok {
-			return 0, fmt.Errorf("cannot write %s: it is the input %s (same file)", path, in)
+			return fmt.Errorf("cannot write %s: it is the input %s (same file)", path, in)
 		}
-		if j, ok := t.outID[id]; ok {
-			return 0, fmt.Errorf("cannot write %s: it is the same file as the output %s", path, t.outs[j].path)
+		if j, ok := t.outID[id]; ok && j != i {
+			return fmt.Errorf("cannot write %s: it is the same file as the output %s", path, t.outs[j].path)
 		}
 		if fi.Mode()&os.ModeSymlink != 0 {
 			// rename replaces the link, not its target; still refuse a
-			// link to an input, which is surely a mistake.
-			if tf, err := os.Stat(abs); err == nil {
+			// link to an input, declared before or after it, which is
+			// surely a mistake.
+			if tf, err := os.Stat(o.abs); err == nil {
 				if tid, ok := idOf(tf); ok {
 					if in, ok := t.inID[tid]; ok {
-						return 0, fmt.Errorf("cannot write %s: it is a symbolic link to the input %s", path, in)
+						return fmt.Errorf("cannot write %s: it is a symbolic link to the input %s", path, in)
 					}
+					t.linkID[tid] = i
 				}
 			}
 		}
 		if err := stickyCheck(d.st, fi); err != nil {
-			return 0, fmt.Errorf("cannot write %s: %v", path, err)
+			return fmt.Errorf("cannot write %s: %w", path, err)
 		}
 		o.existing = fi
-		t.outID[id] = len(t.outs)
+		t.outID[id] = i
 	case os.IsNotExist(err):
-		o.direct = t.small && pre != nil && len(t.outs) > 0
+		o.direct = t.small && o.batch && i > 0
 	default:
-		return 0, fmt.Errorf("cannot write %s: %v", path, unwrapPath(err))
+		return fmt.Errorf("cannot write %s: %w", path, unwrapPath(err))
 	}
-	t.outPath[abs] = len(t.outs)
-	t.outName[nid] = len(t.outs)
-	t.outs = append(t.outs, o)
-	return len(t.outs) - 1, nil
+	t.outName[nid] = i
+	return nil
+}
+
+// recheck looks at every destination again: a recovered journal changed
+// them after they were declared.
+func (t *Txn) recheck() error {
+	t.outName, t.outID, t.linkID = map[nameID]int{}, map[fileID]int{}, map[fileID]int{}
+	t.dirs, t.missing = map[string]dirCheck{}, nil
+	for i, o := range t.outs {
+		o.existing, o.direct = nil, false
+		if err := t.place(o, nil, i); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // reserve makes room for n more outputs in the maps.
@@ -269,22 +300,22 @@ func statDir(dir string) (dirCheck, bool) {
 	}
 	var d dirCheck
 	if err := syscall.Access(dir, 2|1); err != nil { // W_OK|X_OK
-		d.err = fmt.Errorf("directory %s is not writable: %v", dir, err)
+		d.err = fmt.Errorf("directory %s is not writable: %w", dir, err)
 	}
 	d.id, d.st = fileID{uint64(st.Dev), uint64(st.Ino)}, &st
 	return d, true
 }
 
 // checkDir stats a destination directory once and checks it can be written.
-func (t *Txn) checkDir(dir string) dirCheck {
+func (t *Txn) checkDir(dir string, mkdirs bool) dirCheck {
 	if d, ok := t.dirs[dir]; ok {
 		return d
 	}
 	var d dirCheck
 	var st syscall.Stat_t
 	switch err := syscall.Stat(dir, &st); {
-	case err == syscall.ENOENT && t.mkdirs && filepath.Dir(filepath.Clean(dir)) != filepath.Clean(dir):
-		parent := t.checkDir(filepath.Dir(filepath.Clean(dir)) + "/")
+	case err == syscall.ENOENT && mkdirs && filepath.Dir(filepath.Clean(dir)) != filepath.Clean(dir):
+		parent := t.checkDir(filepath.Dir(filepath.Clean(dir))+"/", mkdirs)
 		if parent.err != nil {
 			d.err = parent.err
 			break
@@ -296,12 +327,12 @@ func (t *Txn) checkDir(dir string) dirCheck {
 	case err == syscall.ENOTDIR:
 		d.err = fmt.Errorf("%s is not a directory", dir)
 	case err != nil:
-		d.err = fmt.Errorf("directory %s: %v", dir, err)
+		d.err = fmt.Errorf("directory %s: %w", dir, err)
 	case st.Mode&syscall.S_IFMT != syscall.S_IFDIR:
 		d.err = fmt.Errorf("%s is not a directory", dir)
 	default:
 		if err := syscall.Access(dir, 2|1); err != nil { // W_OK|X_OK
-			d.err = fmt.Errorf("directory %s is not writable: %v", dir, err)
+			d.err = fmt.Errorf("directory %s is not writable: %w", dir, err)
 		}
 		d.id, d.st = fileID{uint64(st.Dev), uint64(st.Ino)}, &st
 	}

@@ -4,6 +4,7 @@ package atomicfile
 
 import (
 	"sync"
+	"sync/atomic"
 )
 
 // interruptMu: every file operation of every Txn holds it for reading;
@@ -29,10 +30,15 @@ func (r *registry) remove(t *Txn) {
 	r.mu.Unlock()
 }
 
+// committedRuns counts the transactions of the process that committed.
+var committedRuns atomic.Int64
+
 // Interrupt aborts every transaction of the process, waiting for file
 // operations in flight, and blocks all later ones: call it when a signal
-// ends the process, right before exiting.
-func Interrupt() {
+// ends the process, right before exiting. It reports how many
+// transactions of the process had committed (their outputs are the new
+// ones, now or before) and how many it undid.
+func Interrupt() (committed, undone int) {
 	interruptMu.Lock()
 	active.mu.Lock()
 	txns := make([]*Txn, 0, len(active.txns))
@@ -42,12 +48,15 @@ func Interrupt() {
 	active.mu.Unlock()
 	for _, t := range txns {
 		t.mu.Lock()
-		committed := t.committed
+		c, done := t.committed, t.done
 		t.mu.Unlock()
-		if committed {
+		switch {
+		case c:
 			t.cleanCommitted()
-		} else {
+		case !done:
 			t.abort()
+			undone++
 		}
 	}
+	return int(committedRuns.Load()), undone
 }

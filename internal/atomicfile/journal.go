@@ -5,9 +5,9 @@ package atomicfile
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -15,9 +15,56 @@ import (
 	"github.com/modhash/modhash/internal/plainfile"
 )
 
+// maxJournal bounds a journal read back: one of a million outputs written
+// in place takes about 900 MB.
+const maxJournal = 1 << 30
+
+// prepare ends the declarations, before anything is written or compared:
+// it takes the locks of every output (waiting while another run writes
+// one of them) and undoes what a killed run left in the journal of these
+// outputs, which must name exactly them. Every write method calls it.
+func (t *Txn) prepare() error {
+	t.prepMu.Lock()
+	defer t.prepMu.Unlock()
+	if t.prepared {
+		return nil
+	}
+	if len(t.outs) == 0 {
+		return errors.New("no outputs declared")
+	}
+	if err := t.lock(); err != nil {
+		return err
+	}
+	interruptMu.RLock()
+	defer interruptMu.RUnlock()
+	if t.isDone() {
+		return ErrInterrupted
+	}
+	want := make(map[string]bool, len(t.outs))
+	for _, o := range t.outs {
+		want[o.abs] = true
+	}
+	first := t.outs[0]
+	found, err := recoverJournal(JournalPath(first.abs), want)
+	if err != nil {
+		return fmt.Errorf("cannot write %s: %w", first.path, err)
+	}
+	if found {
+		// The destinations changed since they were declared.
+		if err := t.recheck(); err != nil {
+			return err
+		}
+	}
+	t.prepared = true
+	return nil
+}
+
 // begin writes the journal before the first temporary file exists, so that
 // a run killed from here on is undone by the next one.
 func (t *Txn) begin() error {
+	if err := t.prepare(); err != nil {
+		return err
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.done {
@@ -26,14 +73,10 @@ func (t *Txn) begin() error {
 	if t.journal != nil {
 		return nil
 	}
-	if len(t.outs) == 0 {
-		return errors.New("no outputs declared")
-	}
 	first := t.outs[0]
-	dir, base := filepath.Split(first.abs)
-	jpath := filepath.Join(dir, "."+base+journalSuffix)
+	jpath := JournalPath(first.abs)
 	var b strings.Builder
-	fmt.Fprintf(&b, "modhash-txn 2\nrun %s\n", t.run)
+	fmt.Fprintf(&b, "modhash-txn 3\nrun %s\n", t.run)
 	for _, o := range t.outs {
 		if o.direct {
 			// Did not exist: created at its name; undone by removing it.
@@ -42,87 +85,59 @@ func (t *Txn) begin() error {
 			fmt.Fprintf(&b, "out %s\n", strconv.Quote(o.abs))
 		}
 	}
+	b.WriteString("begin\n")
 	interruptMu.RLock()
 	defer interruptMu.RUnlock()
 	for _, d := range t.missing {
 		if err := os.Mkdir(d, 0o777); err != nil && !os.IsExist(err) {
-			return fmt.Errorf("cannot create directory %s: %v", d, unwrapPath(err))
+			return fmt.Errorf("cannot create directory %s: %w", d, unwrapPath(err))
 		} else if err == nil {
 			t.created = append(t.created, d)
 		}
 	}
 	j, err := createJournal(jpath, []byte(b.String()))
 	if err != nil {
-		return fmt.Errorf("cannot write %s: %v", first.path, err)
+		return fmt.Errorf("cannot write %s: journal %s: %w", first.path, jpath, err)
 	}
 	t.journal, t.jpath = j, jpath
 	active.add(t)
 	return nil
 }
 
-// createJournal creates the journal at jpath, locked, with content. It is
-// written under a temporary name and linked into place, so that no other
-// run ever sees it unlocked or incomplete. A journal left by a dead run is
-// recovered first; one held by a live run is an error.
+// createJournal creates the journal at jpath, locked, with content, in one
+// write(2). The run holds the locks of its outputs (prepare), so no other
+// run looks at the journal while it is being created; a run killed before
+// the write completed leaves a journal without its "begin" record, which
+// says that nothing was written yet.
 func createJournal(jpath string, content []byte) (*os.File, error) {
-	// One name for every run: a run that died here leaves a file nobody
-	// holds locked, which the next run removes.
-	tmp := jpath + ".new"
-	var f *os.File
-	for try := 0; ; try++ {
-		var err error
-		f, err = plainfile.CreateExclusive(tmp, 0o644)
-		if err == nil {
-			break
-		}
-		if !os.IsExist(err) || try >= 3 {
-			return nil, unwrapPath(err)
-		}
-		if err := removeUnlocked(tmp); err != nil {
-			return nil, err
-		}
+	fd, err := openRetry(jpath, syscall.O_RDWR|syscall.O_CREAT|syscall.O_EXCL|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o644)
+	if err == syscall.EEXIST {
+		return nil, errors.New("another modhash run is writing these outputs (the journal appeared meanwhile)")
 	}
-	defer os.Remove(tmp)
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err != nil {
+		return nil, err
+	}
+	f := os.NewFile(uintptr(fd), jpath)
+	if testHookJournal != nil {
+		testHookJournal()
+	}
+	// Waits only while another run looks at it (checkJournal).
+	if err := flock(fd, syscall.LOCK_EX); err != nil {
+		os.Remove(jpath)
 		f.Close()
-		return nil, fmt.Errorf("another modhash run is writing these outputs (%s is locked)", tmp)
+		return nil, err
 	}
 	if _, err := f.Write(content); err != nil {
+		os.Remove(jpath)
 		f.Close()
 		return nil, unwrapPath(err)
 	}
-	for try := 0; ; try++ {
-		err := os.Link(tmp, jpath)
-		if err == nil {
-			return f, nil
-		}
-		if !os.IsExist(err) || try >= 3 {
-			f.Close()
-			return nil, unwrapPath(err)
-		}
-		if err := Recover(jpath); err != nil {
-			f.Close()
-			return nil, err
-		}
-	}
+	return f, nil
 }
 
-// removeUnlocked removes a journal being created by a run that died.
-func removeUnlocked(path string) error {
-	f, err := os.Open(path)
-	if os.IsNotExist(err) {
-		return nil
-	}
-	if err != nil {
-		return unwrapPath(err)
-	}
-	defer f.Close()
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		return fmt.Errorf("another modhash run is writing these outputs (%s is locked)", path)
-	}
-	os.Remove(path)
-	return nil
-}
+// testHookJournal, if set, runs when the journal file was created and is
+// not locked yet (tests).
+var testHookJournal func()
 
 func (t *Txn) journalWrite(s string) error {
 	interruptMu.RLock()
@@ -147,43 +162,147 @@ func (t *Txn) closeJournal() {
 	j := t.journal
 	t.journal = nil
 	t.mu.Unlock()
-	if j == nil {
-		return
+	if j != nil {
+		os.Remove(t.jpath)
+		j.Close()
+		active.remove(t)
 	}
-	os.Remove(t.jpath)
-	j.Close()
-	active.remove(t)
+	t.unlock()
 }
 
 // Recover undoes what a killed run left at the journal jpath (a path ending
 // in .modhash-txn): before its commit record, its temporary files are
 // removed; after it, every destination gets its old content back (or is
 // removed if it did not exist); after its done record the temporary files
-// left are removed. It fails if a live process holds the journal.
+// left are removed. It refuses, naming the journal and touching nothing,
+// a journal that is not a regular file of this user's in modhash's format
+// (see loadJournal), and one a live process holds. A run recovers its own
+// journal itself (before it writes anything), and only if it names exactly
+// the run's outputs; Recover is for a caller that knows which run left it.
 func Recover(jpath string) error {
-	f, err := os.OpenFile(jpath, os.O_RDWR, 0)
-	if os.IsNotExist(err) || errors.Is(err, syscall.ENOTDIR) {
-		return nil // no journal (the destination's own checks say why)
+	_, err := recoverJournal(jpath, nil)
+	return err
+}
+
+// checkJournal refuses a journal at jpath that the run could not recover:
+// one that is not modhash's, or that a live run holds.
+func checkJournal(jpath string) error {
+	f, _, err := loadJournal(jpath, false)
+	if f != nil {
+		f.Close()
 	}
-	if err != nil {
-		return fmt.Errorf("journal %s: %v", jpath, unwrapPath(err))
+	return err
+}
+
+// recoverJournal recovers the journal at jpath (see Recover) if there is
+// one and reports whether there was. With want, every output the journal
+// names must be in want, and, unless the journal was cut short before its
+// begin record, every output in want must be named.
+func recoverJournal(jpath string, want map[string]bool) (bool, error) {
+	f, j, err := loadJournal(jpath, true)
+	if f == nil || err != nil {
+		return false, err
 	}
 	defer f.Close()
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		return fmt.Errorf("another modhash run is writing these outputs (its journal %s is locked)", jpath)
+	if want != nil {
+		for _, p := range j.outs {
+			if !want[p] {
+				return false, fmt.Errorf("journal %s names %s, which is not an output of this run: not recovered (was the killed run another command? run it again, or remove the journal)", jpath, p)
+			}
+		}
+		if j.begun && len(j.outs) != len(want) {
+			return false, fmt.Errorf("journal %s does not name all outputs of this run (%d of %d): not recovered (was the killed run another command? run it again, or remove the journal)", jpath, len(j.outs), len(want))
+		}
+	}
+	if j.begun {
+		if err := j.undoAll(); err != nil {
+			return false, fmt.Errorf("journal %s: %w", jpath, err)
+		}
+	}
+	if err := os.Remove(jpath); err != nil && !os.IsNotExist(err) {
+		return false, fmt.Errorf("journal %s: %w", jpath, unwrapPath(err))
+	}
+	return true, nil
+}
+
+// loadJournal opens, locks and reads the journal at jpath. It returns a nil
+// file if there is none, and an error naming it, without touching it, if
+// it is not a regular file with one link, owned by this user, of at most
+// maxJournal bytes and in modhash's format with a run identity, or if a
+// live process holds its lock. The caller closes the file (and the lock).
+// Without full, it only looks: the file is neither locked for long nor
+// read (a run holding the locks of these outputs may be creating it).
+func loadJournal(jpath string, full bool) (*os.File, journal, error) {
+	var j journal
+	var lst syscall.Stat_t
+	switch err := syscall.Lstat(jpath, &lst); {
+	case err == syscall.ENOENT || err == syscall.ENOTDIR:
+		return nil, j, nil // no journal (the destination's own checks say why)
+	case err != nil:
+		return nil, j, fmt.Errorf("journal %s: %w", jpath, err)
+	case lst.Mode&syscall.S_IFMT == syscall.S_IFLNK:
+		return nil, j, fmt.Errorf("journal %s is a symbolic link, not modhash's: remove it", jpath)
+	case lst.Mode&syscall.S_IFMT != syscall.S_IFREG:
+		return nil, j, fmt.Errorf("journal %s is not a regular file (%s), not modhash's: remove it", jpath, typeName(lst.Mode))
+	}
+	fd, err := openRetry(jpath, syscall.O_RDWR|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	if err == syscall.ENOENT {
+		return nil, j, nil // recovered by another run meanwhile
+	}
+	if err != nil {
+		return nil, j, fmt.Errorf("journal %s: %w", jpath, err)
+	}
+	f := os.NewFile(uintptr(fd), jpath)
+	fail := func(err error) (*os.File, journal, error) {
+		f.Close()
+		return nil, j, err
 	}
 	var st syscall.Stat_t
-	if err := syscall.Fstat(int(f.Fd()), &st); err != nil || st.Nlink == 0 {
-		return nil // recovered and removed by another run meanwhile
+	if err := syscall.Fstat(fd, &st); err != nil {
+		return fail(fmt.Errorf("journal %s: %w", jpath, err))
 	}
-	data, err := io.ReadAll(f)
+	switch uid := uint32(os.Geteuid()); {
+	case st.Mode&syscall.S_IFMT != syscall.S_IFREG:
+		return fail(fmt.Errorf("journal %s is not a regular file (%s), not modhash's: remove it", jpath, typeName(st.Mode)))
+	case st.Uid != uid:
+		return fail(fmt.Errorf("journal %s belongs to user %d, not to this user (%d): not modhash's journal of this run; remove it", jpath, st.Uid, uid))
+	case st.Nlink > 1:
+		return fail(fmt.Errorf("journal %s has %d links, not modhash's: remove it", jpath, st.Nlink))
+	case st.Size > maxJournal:
+		return fail(fmt.Errorf("journal %s is %d bytes, more than any modhash journal: remove it", jpath, st.Size))
+	}
+	how := syscall.LOCK_EX
+	if !full {
+		how = syscall.LOCK_SH
+	}
+	if err := flock(fd, how|syscall.LOCK_NB); err != nil {
+		return fail(fmt.Errorf("another modhash run is writing these outputs (its journal %s is locked)", jpath))
+	}
+	if !full {
+		return f, j, nil
+	}
+	if err := syscall.Fstat(fd, &st); err != nil || st.Nlink == 0 {
+		return fail(nil) // recovered and removed by another run meanwhile
+	}
+	data := make([]byte, st.Size+1)
+	n, err := plainfile.PreadFull(fd, data)
 	if err != nil {
-		return fmt.Errorf("journal %s: %v", jpath, err)
+		return fail(fmt.Errorf("journal %s: %w", jpath, err))
 	}
-	j, err := parseJournal(data)
-	if err != nil {
-		return fmt.Errorf("journal %s: %v", jpath, err)
+	if int64(n) != st.Size {
+		return fail(fmt.Errorf("journal %s changed while it was read: remove it", jpath))
 	}
+	if j, err = parseJournal(data[:n]); err != nil {
+		return fail(fmt.Errorf("journal %s: %w: not recovered; remove it", jpath, err))
+	}
+	if len(j.outs) > 0 && JournalPath(j.outs[0]) != jpath {
+		return fail(fmt.Errorf("journal %s names %s as its first output, whose journal is elsewhere: not modhash's; remove it", jpath, j.outs[0]))
+	}
+	return f, j, nil
+}
+
+// undoAll undoes what the journal's run did.
+func (j *journal) undoAll() error {
 	for i, abs := range j.outs {
 		dir, base := filepath.Split(abs)
 		tmp := filepath.Join(dir, "."+base+"."+j.run+newSuffix)
@@ -196,7 +315,7 @@ func Recover(jpath string) error {
 		case inPlace:
 			// Overwritten in place (or about to be): the old bytes back.
 			if err := u.restore(abs); err != nil {
-				return fmt.Errorf("journal %s: cannot restore %s: %v", jpath, abs, unwrapPath(err))
+				return fmt.Errorf("cannot restore %s: %w", abs, unwrapPath(err))
 			}
 		case !j.committed[i]:
 			os.Remove(tmp)
@@ -207,7 +326,7 @@ func Recover(jpath string) error {
 		case exists(old):
 			// Moved aside (and maybe replaced): put it back.
 			if err := restoreOld(old, abs); err != nil {
-				return fmt.Errorf("journal %s: cannot restore %s: %v", jpath, abs, unwrapPath(err))
+				return fmt.Errorf("cannot restore %s: %w", abs, unwrapPath(err))
 			}
 			os.Remove(tmp)
 		case exists(tmp):
@@ -215,9 +334,6 @@ func Recover(jpath string) error {
 		default:
 			os.Remove(abs) // a new output: it did not exist before
 		}
-	}
-	if err := os.Remove(jpath); err != nil && !os.IsNotExist(err) {
-		return fmt.Errorf("journal %s: %v", jpath, unwrapPath(err))
 	}
 	return nil
 }
@@ -229,38 +345,54 @@ type journal struct {
 	undo      map[int]undoOp
 	committed map[int]bool
 	done      bool
+	begun     bool // the list of outputs is complete (always, before version 3)
 }
 
+// runID is the form of a run's identity (newRunID).
+var runID = regexp.MustCompile(`^[0-9]+-[0-9a-f]+-[0-9]+$`)
+
+// parseJournal parses a journal. Only lines ending in a newline count: a
+// record cut short by a kill is the last one, and what it announced was
+// never done.
 func parseJournal(data []byte) (journal, error) {
 	j := journal{committed: map[int]bool{}, isNew: map[int]bool{}, undo: map[int]undoOp{}}
 	lines := strings.Split(string(data), "\n")
-	if len(lines) < 2 || (lines[0] != "modhash-txn 1" && lines[0] != "modhash-txn 2") || !strings.HasPrefix(lines[1], "run ") {
+	lines = lines[:len(lines)-1] // "" after the last newline, or a record cut short
+	if len(lines) < 2 || !strings.HasPrefix(lines[1], "run ") {
+		return j, errors.New("not a modhash journal")
+	}
+	v3 := lines[0] == "modhash-txn 3"
+	switch lines[0] {
+	case "modhash-txn 1", "modhash-txn 2":
+		j.begun = true
+	case "modhash-txn 3":
+	default:
 		return j, errors.New("not a modhash journal")
 	}
 	j.run = strings.TrimPrefix(lines[1], "run ")
-	if j.run == "" || strings.ContainsAny(j.run, "/.") {
-		return j, errors.New("bad run line")
+	if !runID.MatchString(j.run) {
+		return j, errors.New("not a modhash journal: bad run identity")
 	}
 	for n, l := range lines[2:] {
 		switch {
-		case strings.HasPrefix(l, "out ") || strings.HasPrefix(l, "new "):
+		case (strings.HasPrefix(l, "out ") || strings.HasPrefix(l, "new ")) && (!v3 || !j.begun):
 			p, err := strconv.Unquote(l[4:])
-			if err != nil || !filepath.IsAbs(p) {
+			if err != nil || !filepath.IsAbs(p) || filepath.Clean(p) != p {
 				return j, fmt.Errorf("line %d: bad output path", n+3)
 			}
 			if l[0] == 'n' {
 				j.isNew[len(j.outs)] = true
 			}
 			j.outs = append(j.outs, p)
-		case strings.HasPrefix(l, "undo ") && n+3 < len(lines):
-			// (The last line, without its newline, was cut short by the
-			// kill before the write it announces.)
+		case l == "begin" && v3 && !j.begun:
+			j.begun = true
+		case strings.HasPrefix(l, "undo ") && j.begun:
 			i, u, err := parseUndo(strings.Fields(l[5:]), len(j.outs))
 			if err != nil {
-				return j, fmt.Errorf("line %d: %v", n+3, err)
+				return j, fmt.Errorf("line %d: %w", n+3, err)
 			}
 			j.undo[i] = u
-		case l == "commit" || strings.HasPrefix(l, "commit "):
+		case (l == "commit" || strings.HasPrefix(l, "commit ")) && j.begun:
 			for _, f := range strings.Fields(l)[1:] {
 				i, err := strconv.Atoi(f)
 				if err != nil || i < 0 || i >= len(j.outs) {
@@ -268,19 +400,33 @@ func parseJournal(data []byte) (journal, error) {
 				}
 				j.committed[i] = true
 			}
-		case l == "done":
+		case l == "done" && j.begun:
 			j.done = true
-		case l == "":
-			// the end, or a record cut short by the kill: ignored
 		default:
-			// A record cut short by the kill ("comm"): before commit.
+			return j, fmt.Errorf("line %d: not a journal record", n+3)
 		}
 	}
 	return j, nil
 }
 
+func typeName(mode uint32) string {
+	switch mode & syscall.S_IFMT {
+	case syscall.S_IFDIR:
+		return "a directory"
+	case syscall.S_IFIFO:
+		return "a named pipe"
+	case syscall.S_IFSOCK:
+		return "a socket"
+	case syscall.S_IFCHR:
+		return "a character device"
+	case syscall.S_IFBLK:
+		return "a block device"
+	}
+	return fmt.Sprintf("file type %#o", mode&syscall.S_IFMT)
+}
+
 // JournalPath returns the journal a run writing path as its first output
-// uses; a command recovers it before anything else (see Recover).
+// uses; a run recovers it before it writes anything (see Recover).
 func JournalPath(path string) string {
 	dir, base := filepath.Split(path)
 	return filepath.Join(dir, "."+base+journalSuffix)

@@ -30,6 +30,9 @@ func (t *Txn) names(o *output) {
 // touches nothing. With InPlace, small outputs are written at their final
 // names instead (see InPlace).
 func (t *Txn) WriteFile(i int, data []byte) error {
+	if err := t.prepare(); err != nil {
+		return err
+	}
 	o := t.outs[i]
 	if o.direct {
 		return t.writeDirect(o, data)
@@ -55,7 +58,7 @@ func (t *Txn) WriteFile(i int, data []byte) error {
 		return err
 	}
 	if _, err := f.Write(data); err != nil {
-		return fmt.Errorf("cannot write %s: %v", o.path, unwrapPath(err))
+		return fmt.Errorf("cannot write %s: %w", o.path, unwrapPath(err))
 	}
 	return t.finish(o)
 }
@@ -85,6 +88,9 @@ func sameContent(path string, data []byte) bool {
 // WriteFiles stages every output not kept (Keep) with content data(i), on
 // up to workers goroutines.
 func (t *Txn) WriteFiles(workers int, data func(i int) []byte) error {
+	if err := t.prepare(); err != nil {
+		return err
+	}
 	// Each worker takes a run of outputs in one directory: creating files
 	// locks the directory, so two workers in one directory wait for each
 	// other.
@@ -133,7 +139,7 @@ func (t *Txn) Create(i int) (*File, error) {
 	t.names(o)
 	f, err := plainfile.CreateExclusive(o.tmp, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("cannot create %s: %v", o.path, unwrapPath(err))
+		return nil, fmt.Errorf("cannot create %s: %w", o.path, unwrapPath(err))
 	}
 	t.mu.Lock()
 	o.file = f
@@ -164,7 +170,7 @@ func (t *Txn) finish(o *output) error {
 		err = cerr
 	}
 	if err != nil {
-		return fmt.Errorf("cannot write %s: %v", o.path, unwrapPath(err))
+		return fmt.Errorf("cannot write %s: %w", o.path, unwrapPath(err))
 	}
 	t.mu.Lock()
 	o.staged = true

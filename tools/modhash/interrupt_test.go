@@ -24,6 +24,14 @@ func TestMain(m *testing.M) {
 		}
 	}
 	if os.Getenv("MODHASH_TEST_AS_MAIN") == "1" {
+		if p := os.Getenv("MODHASH_TEST_PAUSE_BEFORE_EXIT"); p != "" {
+			// Stop between the end of the command and the exit, for a
+			// signal to arrive there.
+			beforeExit = func() {
+				os.WriteFile(p, nil, 0o644)
+				time.Sleep(20 * time.Second)
+			}
+		}
 		main()
 	}
 	os.Exit(m.Run())

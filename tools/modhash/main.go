@@ -96,8 +96,16 @@ func main() {
 	if isWorker(os.Args[1:]) {
 		os.Exit(serveWorker(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	}
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	status := run(os.Args[1:], os.Stdout, os.Stderr)
+	if beforeExit != nil {
+		beforeExit()
+	}
+	os.Exit(status)
 }
+
+// beforeExit, if set, runs after the command, before the process exits
+// (tests: a signal arriving there).
+var beforeExit func()
 
 // run executes one command line and returns the exit status.
 func run(args []string, stdout, stderr io.Writer) (status int) {
