@@ -295,7 +295,7 @@ func loadJournal(jpath string, full bool) (*os.File, journal, error) {
 	if j, err = parseJournal(data[:n]); err != nil {
 		return fail(fmt.Errorf("journal %s: %w: not recovered; remove it", jpath, err))
 	}
-	if len(j.outs) > 0 && JournalPath(j.outs[0]) != jpath {
+	if abs, err := filepath.Abs(jpath); err != nil || len(j.outs) > 0 && JournalPath(j.outs[0]) != abs {
 		return fail(fmt.Errorf("journal %s names %s as its first output, whose journal is elsewhere: not modhash's; remove it", jpath, j.outs[0]))
 	}
 	return f, j, nil

@@ -5,7 +5,6 @@ import (
 	"io"
 	"os"
 
-	"github.com/modhash/modhash/internal/atomicfile"
 	"github.com/modhash/modhash/internal/plainfile"
 	"github.com/modhash/modhash/merkle"
 	"github.com/modhash/modhash/merkle/bootimage"
@@ -53,7 +52,10 @@ func runImage(e *env, args []string) error {
 		return usagef("-vmlinux VMLINUX is required: the ELF %s was made from", in)
 	}
 
-	txn := atomicfile.New()
+	txn, err := e.newTxn()
+	if err != nil {
+		return err
+	}
 	defer txn.Abort()
 	for _, p := range []string{in, *vmlinuxPath, *manifest} {
 		if p == "" {

@@ -4,7 +4,6 @@ import (
 	"path/filepath"
 	"runtime/debug"
 
-	"github.com/modhash/modhash/internal/atomicfile"
 	"github.com/modhash/modhash/merkle"
 	"github.com/modhash/modhash/merkle/kbuild"
 	"github.com/modhash/modhash/merkle/leaves"
@@ -68,7 +67,10 @@ func runKbuild(e *env, args []string) error {
 		return err
 	}
 	// Every output is checked before anything is hashed or written.
-	out := atomicfile.New()
+	out, err := e.newTxn()
+	if err != nil {
+		return err
+	}
 	defer out.Abort()
 	out.InPlace() // thousands of small proofs: no temporary names
 	if err := out.Input(*order); err != nil {
@@ -110,7 +112,9 @@ func runKbuild(e *env, args []string) error {
 		if cacheOut, err = add(cachePath, func() []byte { return cache.Marshal() }); err != nil {
 			return err
 		}
-		cache = leaves.LoadCache(cachePath)
+		if cache, err = leaves.LoadCache(cachePath); err != nil {
+			return err
+		}
 	}
 	proofs := make([]string, len(mods))
 	for i, m := range mods {

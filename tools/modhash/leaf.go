@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/modhash/modhash/internal/atomicfile"
 	"github.com/modhash/modhash/merkle"
 	"github.com/modhash/modhash/merkle/kbuild"
 	"github.com/modhash/modhash/merkle/leaves"
@@ -42,7 +41,10 @@ func runLeaf(e *env, args []string) error {
 		return usagef("-o is required")
 	}
 	module := fs.Arg(0)
-	txn := atomicfile.New()
+	txn, err := e.newTxn()
+	if err != nil {
+		return err
+	}
 	defer txn.Abort()
 	if err := txn.Input(module); err != nil {
 		return err

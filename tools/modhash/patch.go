@@ -71,6 +71,26 @@ func runPatch(e *env, args []string) error {
 		return usagef("%s given: use exactly one source of the root", strings.Join(sources, " and "))
 	}
 
+	// No output may be an input (OUT may be IN: patched in place). The
+	// transaction that writes OUT is vmlinux.Patch's; this one checks.
+	check, err := e.newTxn()
+	if err != nil {
+		return err
+	}
+	defer check.Abort()
+	for _, p := range []string{*manifest, *sectionData} {
+		if p == "" {
+			continue
+		}
+		if err := check.Input(p); err != nil {
+			return err
+		}
+	}
+	if _, err := check.Output(*out, 0o644); err != nil {
+		return err
+	}
+	check.Abort()
+
 	// What -v prints is read from IN before patching: OUT differs from IN
 	// only in the record, and is checked before it is renamed into place.
 	var sec *vmlinux.Section

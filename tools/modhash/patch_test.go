@@ -92,7 +92,7 @@ func TestPatchCLICross(t *testing.T) {
 				out := filepath.Join(dir, "vmlinux."+c.name)
 				var stdout, stderr bytes.Buffer
 				args := append(append([]string{"-o", out}, c.args...), in)
-				if err := runPatch(&env{&stdout, &stderr}, args); err != nil {
+				if err := runPatch(&env{stdout: &stdout, stderr: &stderr}, args); err != nil {
 					t.Fatalf("%s: %v", c.name, err)
 				}
 				if stdout.Len() != 0 || stderr.Len() != 0 {
@@ -174,7 +174,7 @@ func TestPatchCLIErrors(t *testing.T) {
 		{[]string{"-o", out, "-nosuchflag", in}, "flag provided but not defined", 2},
 	} {
 		var stdout, stderr bytes.Buffer
-		err := runPatch(&env{&stdout, &stderr}, c.args)
+		err := runPatch(&env{stdout: &stdout, stderr: &stderr}, c.args)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("patch %q: error %v, want %q", c.args, err, c.want)
 		}
@@ -197,7 +197,7 @@ func TestPatchCLIErrors(t *testing.T) {
 		t.Errorf("modhash patch -h: exit status %d, printed %q", st, stderr.String())
 	}
 	// Everything after -- is an input name.
-	if err := runPatch(&env{&stderr, &stderr}, []string{"-o", out, "-levels", "1", "-root", rootHex, "--", in}); err != nil {
+	if err := runPatch(&env{stdout: &stderr, stderr: &stderr}, []string{"-o", out, "-levels", "1", "-root", rootHex, "--", in}); err != nil {
 		t.Errorf("patch -- IN: %v", err)
 	}
 	if r, _, err := vmlinux.ReadRecord(out); err != nil || r.Levels != 1 {

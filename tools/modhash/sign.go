@@ -58,8 +58,16 @@ func runSign(e *env, args []string) error {
 	// All or nothing: outputs are renamed into place only when every
 	// module was signed (and, with a root, accepted). No output may be an
 	// input or another output.
-	txn := atomicfile.New()
+	txn, err := e.newTxn()
+	if err != nil {
+		return err
+	}
 	defer txn.Abort()
+	for _, p := range root.inputs() {
+		if err := txn.Input(p); err != nil {
+			return err
+		}
+	}
 	for _, j := range jobs {
 		if err := txn.Input(j.module); err != nil {
 			return err

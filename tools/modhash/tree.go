@@ -9,7 +9,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/modhash/modhash/internal/atomicfile"
 	"github.com/modhash/modhash/merkle"
 	"github.com/modhash/modhash/merkle/kbuild"
 )
@@ -105,10 +104,12 @@ func runTree(e *env, args []string) error {
 
 	// All outputs are declared (and checked against the inputs and each
 	// other) before any is written.
-	out := atomicfile.New()
+	out, err := e.newTxn()
+	if err != nil {
+		return err
+	}
 	defer out.Abort()
-	out.CreateDirs() // for -proofs-dir
-	out.InPlace()    // proofs: small, often thousands
+	out.InPlace() // proofs: small, often thousands
 	for _, in := range append([]string{*orderFile}, fs.Args()...) {
 		if in == "" {
 			continue
@@ -142,26 +143,34 @@ func runTree(e *env, args []string) error {
 		}
 	}
 	// The proofs, declared together: looked at in parallel and, being
-	// small and many, written at their names (Txn.InPlace).
-	var proofs []string
+	// small and many, written at their names (Txn.InPlace). Only those
+	// under -proofs-dir may create their directories.
+	var proofs, inDir []string
+	var proofData, inDirData [][]byte
 	for i, la := range ls {
 		sig := tree.Proof(i).Signature()
 		if la.proof != "" {
 			proofs = append(proofs, la.proof)
-			data = append(data, sig)
+			proofData = append(proofData, sig)
 		}
 		if *proofsDir != "" {
 			p, err := proofInDir(*proofsDir, strings.TrimSuffix(la.entry.Name, *suffix)+".merkle")
 			if err != nil {
-				return fmt.Errorf("%s (%s): %v", la.file, la.entry.Name, err)
+				return fmt.Errorf("%s (%s): %w", la.file, la.entry.Name, err)
 			}
-			proofs = append(proofs, p)
-			data = append(data, sig)
+			inDir = append(inDir, p)
+			inDirData = append(inDirData, sig)
 		}
 	}
 	if _, err := out.Outputs(proofs, 0o644, runtime.GOMAXPROCS(0)); err != nil {
 		return err
 	}
+	data = append(data, proofData...)
+	out.CreateDirs()
+	if _, err := out.Outputs(inDir, 0o644, runtime.GOMAXPROCS(0)); err != nil {
+		return err
+	}
+	data = append(data, inDirData...)
 	if err := out.WriteFiles(runtime.GOMAXPROCS(0), func(i int) []byte { return data[i] }); err != nil {
 		return err
 	}
