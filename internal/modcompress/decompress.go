@@ -163,7 +163,7 @@ func xzError(err error, refuse func(string, ...interface{}) error) error {
 		return refuse("the stream is cut short")
 	}
 	if s := err.Error(); s == "xz: invalid filter id" || s == "xz: reserved filter id in block stream header" || s == "xz: filter count wrong" {
-		return fmt.Errorf("xz stream with a filter other than LZMA2 (BCJ?), which modhash cannot decode to check: %v", err)
+		return fmt.Errorf("xz stream with a filter other than LZMA2 (BCJ?), which modhash cannot decode to check: %w", err)
 	}
 	return refuse("%v", err)
 }

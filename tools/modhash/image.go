@@ -158,7 +158,7 @@ func readPlain(path string) ([]byte, error) {
 		if err == nil || err == io.EOF || err == io.ErrUnexpectedEOF {
 			return nil, fmt.Errorf("%s: changed while being read (%d bytes, then %d)", path, fi.Size(), n)
 		}
-		return nil, fmt.Errorf("%s: %v", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	after, err := f.Stat()
 	if err != nil {

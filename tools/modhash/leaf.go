@@ -74,7 +74,7 @@ func runLeaf(e *env, args []string) error {
 		}
 		m, err := kbuild.FindModule(mods, *name)
 		if err != nil {
-			return fmt.Errorf("%s: %v", *order, err)
+			return fmt.Errorf("%s: %w", *order, err)
 		}
 		*pos, *name = m.Pos, m.Path
 	case uint64(*pos) > 0xffffffff:

@@ -176,7 +176,7 @@ func verifyOne(path string, k merkle.Kernel) (verdict, error) {
 		}
 		data := make([]byte, size)
 		if _, err := f.ReadAt(data, 0); err != nil {
-			return verdict{}, fmt.Errorf("%s: %v", path, err)
+			return verdict{}, fmt.Errorf("%s: %w", path, err)
 		}
 		module, err := modcompress.Decompress(data, format)
 		var refusal *modcompress.Refusal
@@ -185,13 +185,13 @@ func verifyOne(path string, k merkle.Kernel) (verdict, error) {
 			v.Outcome, v.Reason = "EINVAL", refusal.Error()
 			return v, nil
 		case err != nil:
-			return verdict{}, fmt.Errorf("%s: %v", path, err)
+			return verdict{}, fmt.Errorf("%s: %w", path, err)
 		}
 		r, size = bytes.NewReader(module), int64(len(module))
 	}
 	res, err := merkle.VerifyKernel(r, size, k)
 	if err != nil {
-		return verdict{}, fmt.Errorf("%s: %v", path, err)
+		return verdict{}, fmt.Errorf("%s: %w", path, err)
 	}
 	v.Outcome, v.Reason = res.Outcome.String(), res.Reason
 	v.ok, v.keyring = res.Outcome == merkle.Accepted, res.Outcome == merkle.NeedsKeyring
