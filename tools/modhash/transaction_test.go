@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/modhash/modhash/merkle"
+	"github.com/modhash/modhash/merkle/leaves"
 )
 
 // Row 1: a journal planted in a shared directory by another user, naming
@@ -263,6 +264,7 @@ func TestKbuildSignals(t *testing.T) {
 	const n = 2000
 	dir := t.TempDir()
 	kbuildTree(t, dir, n)
+	time.Sleep(leaves.CacheMargin + 100*time.Millisecond) // see TestKbuildInterrupted
 	chdir(t, dir)
 	gen := func(g int) map[string]string {
 		for i := 0; i < n; i += 500 {
