@@ -3,6 +3,7 @@ package atomicfile
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -245,5 +246,142 @@ func TestOverlappingRunsSerialized(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(dir, "root2.c")); err == nil {
 			t.Errorf("root2.c written, but the proofs are the old ones")
 		}
+	}
+}
+
+// The cross-process half of TestOverlappingRunsSerialized: a run in another
+// process holds the directory locks while it writes; a run here writing
+// some of the same outputs waits for it.
+func TestOverlappingRunsAcrossProcesses(t *testing.T) {
+	if dir := os.Getenv("ATOMICFILE_TEST_HOLDER"); dir != "" {
+		holdOutputs(dir)
+		return
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	p := filepath.Join(dir, "p")
+	if err := os.WriteFile(p, []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := exec.Command(exe, "-test.run=^TestOverlappingRunsAcrossProcesses$")
+	c.Env = append(os.Environ(), "ATOMICFILE_TEST_HOLDER="+dir)
+	out := &strings.Builder{}
+	c.Stdout, c.Stderr = out, out
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Process.Kill()
+	// The holder has written p in place once its journal exists.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if _, err := os.Stat(JournalPath(filepath.Join(dir, "first"))); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the holder did not start: %s", out)
+		}
+	}
+	done := make(chan error, 1)
+	go func() {
+		txn := New()
+		defer txn.Abort()
+		txn.InPlace()
+		if _, err := txn.Output(filepath.Join(dir, "second"), 0o644); err != nil {
+			done <- err
+			return
+		}
+		if _, err := txn.Outputs([]string{p}, 0o644, 1); err != nil {
+			done <- err
+			return
+		}
+		err := txn.WriteFiles(1, func(int) []byte { return []byte("bbb") })
+		if err == nil {
+			err = txn.Commit(1)
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("wrote while another process was writing the same output: %v", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	// Let the holder commit.
+	if err := os.WriteFile(filepath.Join(dir, "go"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Wait(); err != nil {
+		t.Fatalf("holder: %v: %s", err, out)
+	}
+	if b, _ := os.ReadFile(p); string(b) != "bbb" {
+		t.Errorf("p holds %q, want the second run's", b)
+	}
+}
+
+// holdOutputs writes dir/first and dir/p, then waits for dir/go before it
+// commits (the other process of TestOverlappingRunsAcrossProcesses).
+func holdOutputs(dir string) {
+	txn := New()
+	txn.InPlace()
+	if _, err := txn.Output(filepath.Join(dir, "first"), 0o644); err != nil {
+		panic(err)
+	}
+	if _, err := txn.Outputs([]string{filepath.Join(dir, "p")}, 0o644, 1); err != nil {
+		panic(err)
+	}
+	if err := txn.WriteFiles(1, func(int) []byte { return []byte("aaa") }); err != nil {
+		panic(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go")); err == nil {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := txn.Commit(1); err != nil {
+		panic(err)
+	}
+}
+
+// A full disk while the journal is written: the message names the journal
+// (not a temporary name), and nothing is left.
+func TestJournalDiskFull(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to mount a small tmpfs")
+	}
+	dir := t.TempDir()
+	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=64k"); err != nil {
+		t.Skipf("cannot mount a tmpfs: %v", err)
+	}
+	defer syscall.Unmount(dir, syscall.MNT_DETACH)
+	// Fill it.
+	filler, err := os.Create(filepath.Join(dir, "filler"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	filler.Write(make([]byte, 64<<10))
+	filler.Close()
+	var outs []string
+	for i := 0; i < 50; i++ {
+		outs = append(outs, filepath.Join(dir, fmt.Sprintf("output-with-a-long-name-%03d", i)))
+	}
+	txn := New()
+	defer txn.Abort()
+	txn.InPlace()
+	if _, err := txn.Outputs(outs, 0o644, 1); err != nil {
+		t.Fatal(err)
+	}
+	err = txn.WriteFiles(1, func(int) []byte { return []byte("x") })
+	jp := JournalPath(outs[0])
+	if err == nil || !strings.Contains(err.Error(), jp+": ") || !strings.Contains(err.Error(), "no space left") {
+		t.Fatalf("err = %v, want one naming %s and the full disk", err, jp)
+	}
+	txn.Abort()
+	if names := entries(t, dir); len(names) != 1 {
+		t.Errorf("left behind: %v", names)
 	}
 }
