@@ -17,7 +17,7 @@ import (
 var terminating = []os.Signal{
 	syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGPIPE,
 	syscall.SIGALRM, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGVTALRM,
-	syscall.SIGXCPU, syscall.SIGXFSZ, syscall.SIGSTKFLT, syscall.SIGPWR,
+	syscall.SIGXCPU, syscall.SIGXFSZ, syscall.SIGPWR,
 }
 
 // exitMu is taken, and never given back, by whatever ends the process: the
