@@ -10,6 +10,7 @@ package atomicfile
 
 import (
 	"fmt"
+	mrand "math/rand"
 	"path/filepath"
 	"sort"
 	"sync"
@@ -76,7 +77,9 @@ func (t *Txn) lock() error {
 		if h != nil {
 			return nil
 		}
-		time.Sleep(wait)
+		// With jitter: two processes that took and gave back each
+		// other's locks do not retry in step.
+		time.Sleep(wait + time.Duration(mrand.Int63n(int64(wait))))
 		if wait < 50*time.Millisecond {
 			wait *= 2
 		}
