@@ -66,6 +66,7 @@ func (t *Txn) lock() error {
 		names[i] = o.abs
 	}
 	wait := time.Millisecond
+	jitter := mrand.New(mrand.NewSource(time.Now().UnixNano()))
 	for {
 		if t.isDone() {
 			return ErrInterrupted
@@ -79,7 +80,7 @@ func (t *Txn) lock() error {
 		}
 		// With jitter: two processes that took and gave back each
 		// other's locks do not retry in step.
-		time.Sleep(wait + time.Duration(mrand.Int63n(int64(wait))))
+		time.Sleep(wait + time.Duration(jitter.Int63n(int64(wait))))
 		if wait < 50*time.Millisecond {
 			wait *= 2
 		}
