@@ -55,7 +55,8 @@ func TestForeignJournalRefused(t *testing.T) {
 			}
 			if c.owner >= 0 {
 				if err := os.Chown(jp, c.owner, c.owner); err != nil {
-					t.Fatal(err)
+					// A user namespace without that user (Bazel's sandbox).
+					t.Skipf("cannot give the journal to user %d here: %v", c.owner, err)
 				}
 			}
 			txn := New()

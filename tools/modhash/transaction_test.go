@@ -46,7 +46,8 @@ func TestPlantedJournalRefused(t *testing.T) {
 				filepath.Join(victims, "a"), filepath.Join(victims, "b"), st.Ino, "planted")
 			writeFile(t, "shared/.vmlinux.out.modhash-txn", []byte(j))
 			if err := os.Chown("shared/.vmlinux.out.modhash-txn", 65534, 65534); err != nil {
-				t.Fatal(err)
+				// A user namespace without that user (Bazel's sandbox).
+				t.Skipf("cannot give the journal to user 65534 here: %v", err)
 			}
 		},
 		args:   []string{"patch", "-manifest", "man.json", "-o", "shared/vmlinux.out", "vmlinux"},
