@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/modhash/modhash/internal/plainfile"
 )
@@ -110,7 +111,7 @@ func (t *Txn) begin() error {
 // the write completed leaves a journal without its "begin" record, which
 // says that nothing was written yet.
 func createJournal(jpath string, content []byte) (*os.File, error) {
-	fd, err := openRetry(jpath, syscall.O_RDWR|syscall.O_CREAT|syscall.O_EXCL|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o644)
+	fd, err := openRetry(jpath, syscall.O_RDWR|syscall.O_CREAT|syscall.O_EXCL|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o600)
 	if err == syscall.EEXIST {
 		return nil, errors.New("another modhash run is writing these outputs (the journal appeared meanwhile)")
 	}
@@ -121,11 +122,19 @@ func createJournal(jpath string, content []byte) (*os.File, error) {
 	if testHookJournal != nil {
 		testHookJournal()
 	}
-	// Waits only while another run looks at it (checkJournal).
-	if err := flock(fd, syscall.LOCK_EX); err != nil {
-		os.Remove(jpath)
-		f.Close()
-		return nil, err
+	// Another run may be looking at it (checkJournal, a moment): wait for
+	// that, but not for ever (the caller holds interruptMu).
+	for try := 0; ; try++ {
+		err := flock(fd, syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			break
+		}
+		if err != syscall.EWOULDBLOCK || try == 200 {
+			os.Remove(jpath)
+			f.Close()
+			return nil, fmt.Errorf("cannot lock it: %w", err)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	if _, err := f.Write(content); err != nil {
 		os.Remove(jpath)
