@@ -357,6 +357,11 @@ type journal struct {
 	begun     bool // the list of outputs is complete (always, before version 3)
 }
 
+// cutShortHeader is what a version 3 journal holds when its writer was
+// killed before the end of its run line: a prefix of "modhash-txn 3\nrun
+// ID\n", the empty file included.
+var cutShortHeader = regexp.MustCompile(`^(|m|mo|mod|modh|modha|modhas|modhash|modhash-|modhash-t|modhash-tx|modhash-txn|modhash-txn |modhash-txn 3|modhash-txn 3\n(|r|ru|run|run [0-9a-f-]*))$`)
+
 // runID is the form of a run's identity (newRunID).
 var runID = regexp.MustCompile(`^[0-9]+-[0-9a-f]+-[0-9]+$`)
 
@@ -367,6 +372,11 @@ func parseJournal(data []byte) (journal, error) {
 	j := journal{committed: map[int]bool{}, isNew: map[int]bool{}, undo: map[int]undoOp{}}
 	lines := strings.Split(string(data), "\n")
 	lines = lines[:len(lines)-1] // "" after the last newline, or a record cut short
+	if len(lines) < 2 && cutShortHeader.MatchString(string(data)) {
+		// Killed between creating the journal and completing the write
+		// of its first records: nothing was written yet.
+		return j, nil
+	}
 	if len(lines) < 2 || !strings.HasPrefix(lines[1], "run ") {
 		return j, errors.New("not a modhash journal")
 	}

@@ -386,3 +386,40 @@ func TestJournalDiskFull(t *testing.T) {
 		t.Errorf("left behind: %v", names)
 	}
 }
+
+// A run killed while it wrote its journal (its single write cut short, or
+// not begun: an empty file) wrote nothing else: the journal is removed and
+// no output is touched, whatever the byte it was cut at.
+func TestJournalCutShort(t *testing.T) {
+	dir := t.TempDir()
+	out, other := filepath.Join(dir, "out"), filepath.Join(dir, "other")
+	for _, p := range []string{out, other} {
+		if err := os.WriteFile(p, []byte("old"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	full := fmt.Sprintf("modhash-txn 3\nrun %s\nout %q\nnew %q\nbegin\n", newRunID(), out, other)
+	jp := JournalPath(out)
+	for n := 0; n < len(full)-len("begin\n")+len("begin"); n++ {
+		if err := os.WriteFile(jp, []byte(full[:n]), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		found, err := recoverJournal(jp, map[string]bool{out: true, other: true})
+		if err != nil || !found {
+			t.Fatalf("cut at %d (%q): found %v, %v", n, full[:n], found, err)
+		}
+		if _, err := os.Stat(jp); !os.IsNotExist(err) {
+			t.Fatalf("cut at %d: the journal is still there", n)
+		}
+		for _, p := range []string{out, other} {
+			if b, _ := os.ReadFile(p); string(b) != "old" {
+				t.Fatalf("cut at %d: %s holds %q", n, p, b)
+			}
+		}
+	}
+	// Not a prefix of a journal: refused, not removed.
+	os.WriteFile(jp, []byte("modhash-txn 3\nrum"), 0o644)
+	if _, err := recoverJournal(jp, nil); err == nil {
+		t.Errorf("a journal that is none was recovered")
+	}
+}
