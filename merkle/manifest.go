@@ -50,7 +50,7 @@ const maxJSONFile = 1 << 30
 // ParseManifest decodes and checks the manifest file name, whose content is
 // b: strict JSON (see strictjson.Decode), positions 0..n-1 in order, levels
 // matching the module count, names as for ParseEntry. Errors start with
-// NAME:LINE or NAME.
+// NAME:LINE or NAME. The root must be the one the leaves give.
 func ParseManifest(b []byte, name string) (*Manifest, error) {
 	var m Manifest
 	if err := strictjson.Decode(b, name, &m); err != nil {
@@ -59,6 +59,7 @@ func ParseManifest(b []byte, name string) (*Manifest, error) {
 	if want := Levels(len(m.Modules)); int(m.Levels) != want {
 		return nil, fmt.Errorf("%s: manifest has levels %d for %d modules, want %d", name, m.Levels, len(m.Modules), want)
 	}
+	leaves := make([]Digest, len(m.Modules))
 	for i, e := range m.Modules {
 		if int(e.Pos) != i {
 			return nil, fmt.Errorf("%s: manifest entry %d (%q) has pos %d", name, i, e.Name, e.Pos)
@@ -66,6 +67,16 @@ func ParseManifest(b []byte, name string) (*Manifest, error) {
 		if err := checkName(e.Name); err != nil {
 			return nil, fmt.Errorf("%s: manifest entry %d: %w", name, i, err)
 		}
+		leaves[i] = e.Leaf
+	}
+	// The root must be the one its leaves give: a root written into vmlinux
+	// that no module leads to makes the kernel refuse every module.
+	tree, err := NewTree(leaves)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if tree.Root() != m.Root {
+		return nil, fmt.Errorf("%s: manifest root %s does not follow from its leaves (they give %s)", name, m.Root, tree.Root())
 	}
 	return &m, nil
 }

@@ -55,7 +55,7 @@ func (t *Txn) writeDirect(o *output, data []byte) error {
 		return fmt.Errorf("cannot write %s: it was created by another process while this run was writing it", o.path)
 	}
 	if err != nil {
-		return fmt.Errorf("cannot create %s: %v", o.path, err)
+		return fmt.Errorf("cannot create %s: %w", o.path, err)
 	}
 	var st syscall.Stat_t
 	err = syscall.Fstat(fd, &st)
@@ -76,7 +76,7 @@ func (t *Txn) writeDirect(o *output, data []byte) error {
 		t.mu.Lock()
 		o.created = false
 		t.mu.Unlock()
-		return fmt.Errorf("cannot write %s: %v", o.path, err)
+		return fmt.Errorf("cannot write %s: %w", o.path, err)
 	}
 	return nil
 }
@@ -144,13 +144,13 @@ func (t *Txn) writeInPlace(i int, data []byte) (bool, error) {
 	}
 	u := undoOp{ino: st.Ino, data: append([]byte(nil), old...), atime: st.Atim, mtime: st.Mtim}
 	if err := t.journalAppend(u.record(i)); err != nil {
-		return true, fmt.Errorf("cannot write %s: journal %s: %v", o.path, t.jpath, err)
+		return true, fmt.Errorf("cannot write %s: journal %s: %w", o.path, t.jpath, err)
 	}
 	t.mu.Lock()
 	o.inPlace, o.undo = true, u
 	t.mu.Unlock()
 	if err := pwriteAll(fd, data, 0); err != nil {
-		return true, fmt.Errorf("cannot write %s: %v", o.path, err)
+		return true, fmt.Errorf("cannot write %s: %w", o.path, err)
 	}
 	return true, nil
 }

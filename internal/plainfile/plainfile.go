@@ -44,7 +44,7 @@ func OpenStat(path string) (*os.File, os.FileInfo, error) {
 		return nil, nil, err
 	}
 	info := &fileInfo{name: path}
-	if err := syscall.Fstat(fd, &info.st); err != nil {
+	if err := Fstat(fd, &info.st); err != nil {
 		syscall.Close(fd)
 		return nil, nil, &os.PathError{Op: "fstat", Path: path, Err: err}
 	}
@@ -59,7 +59,32 @@ func OpenStat(path string) (*os.File, os.FileInfo, error) {
 	return os.NewFile(uintptr(fd), path), info, nil
 }
 
-// fileInfo is the os.FileInfo of a regular file from its fstat result.
+// OpenRaw opens path for reading and returns the descriptor, with no
+// *os.File (whose constructor costs another system call) and no poller,
+// for a caller that reads it with pread and closes it itself. O_NONBLOCK:
+// a FIFO does not block the open (regular files ignore the flag); check
+// with Fstat that it is a regular file before reading.
+func OpenRaw(path string) (int, error) {
+	return openFD(path, syscall.O_RDONLY|syscall.O_NONBLOCK, 0)
+}
+
+// Fstat is fstat(2), retried on EINTR.
+func Fstat(fd int, st *syscall.Stat_t) error {
+	for {
+		if err := syscall.Fstat(fd, st); err != syscall.EINTR {
+			return err
+		}
+	}
+}
+
+// Info returns the os.FileInfo of the stat result st of the file name, as
+// os.Stat makes it (Mode with the type and setuid, setgid and sticky
+// bits; Sys is the *syscall.Stat_t).
+func Info(name string, st *syscall.Stat_t) os.FileInfo {
+	return &fileInfo{name: name, st: *st}
+}
+
+// fileInfo is the os.FileInfo of a file from its stat result.
 type fileInfo struct {
 	name string
 	st   syscall.Stat_t
@@ -67,10 +92,39 @@ type fileInfo struct {
 
 func (fi *fileInfo) Name() string       { return filepath.Base(fi.name) }
 func (fi *fileInfo) Size() int64        { return fi.st.Size }
-func (fi *fileInfo) Mode() os.FileMode  { return os.FileMode(fi.st.Mode & 0o777) }
 func (fi *fileInfo) ModTime() time.Time { return time.Unix(fi.st.Mtim.Unix()) }
-func (fi *fileInfo) IsDir() bool        { return false }
+func (fi *fileInfo) IsDir() bool        { return fi.Mode().IsDir() }
 func (fi *fileInfo) Sys() interface{}   { return &fi.st }
+
+// Mode is os.Stat's: the permission bits, the file type, and the setuid,
+// setgid and sticky bits.
+func (fi *fileInfo) Mode() os.FileMode {
+	m := os.FileMode(fi.st.Mode & 0o777)
+	switch fi.st.Mode & syscall.S_IFMT {
+	case syscall.S_IFDIR:
+		m |= os.ModeDir
+	case syscall.S_IFLNK:
+		m |= os.ModeSymlink
+	case syscall.S_IFIFO:
+		m |= os.ModeNamedPipe
+	case syscall.S_IFSOCK:
+		m |= os.ModeSocket
+	case syscall.S_IFCHR:
+		m |= os.ModeDevice | os.ModeCharDevice
+	case syscall.S_IFBLK:
+		m |= os.ModeDevice
+	}
+	if fi.st.Mode&syscall.S_ISUID != 0 {
+		m |= os.ModeSetuid
+	}
+	if fi.st.Mode&syscall.S_ISGID != 0 {
+		m |= os.ModeSetgid
+	}
+	if fi.st.Mode&syscall.S_ISVTX != 0 {
+		m |= os.ModeSticky
+	}
+	return m
+}
 
 // ReadFile reads a regular file of at most limit bytes whole, like
 // os.ReadFile; a larger file is an error naming it (an input list or a

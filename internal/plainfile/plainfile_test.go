@@ -112,3 +112,38 @@ func TestReadFileLimitAndStat(t *testing.T) {
 		t.Error("O_NONBLOCK still set")
 	}
 }
+
+// Info's Mode is os.Lstat's for every file type (merkle/leaves uses it for
+// the modules it opens itself).
+func TestInfoModeIsOsStat(t *testing.T) {
+	dir := t.TempDir()
+	f := filepath.Join(dir, "f")
+	if err := os.WriteFile(f, nil, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(f, 0o640|os.ModeSetuid|os.ModeSetgid|os.ModeSticky); err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink("f", link); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{f, dir, fifo, link, "/dev/null"} {
+		want, err := os.Lstat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var st syscall.Stat_t
+		if err := syscall.Lstat(p, &st); err != nil {
+			t.Fatal(err)
+		}
+		got := Info(p, &st)
+		if got.Mode() != want.Mode() || got.IsDir() != want.IsDir() || got.Name() != want.Name() || got.Size() != want.Size() || !got.ModTime().Equal(want.ModTime()) {
+			t.Errorf("%s: Info %v %v %s, os.Lstat %v %v %s", p, got.Mode(), got.IsDir(), got.Name(), want.Mode(), want.IsDir(), want.Name())
+		}
+	}
+}

@@ -32,7 +32,10 @@ type Module struct {
 
 // ParseOrder parses the content of a modules.order file named name. Each
 // line must end in ".o"; CRLF line ends, blank lines, control characters
-// (a NUL byte, say) and a module listed twice are errors naming NAME:LINE.
+// (a NUL byte, say), a path that leads out of the directory of
+// modules.order (absolute, or with ".." above it: its proof would be
+// written outside the object tree) and a module listed twice are errors
+// naming NAME:LINE.
 // Two lines are the same module when their cleaned paths are equal:
 // sub/c.o, ./sub/c.o and sub//c.o are one file, whose proof cannot be two.
 // suffix is the module file suffix (".ko" or ".ko.stripped").
@@ -71,6 +74,10 @@ func ParseOrder(data []byte, name, suffix string) ([]Module, error) {
 			return nil, fmt.Errorf("%s: %q has leading or trailing white space", where, line)
 		}
 		clean := path.Clean(line)
+		if path.IsAbs(clean) || clean == ".." || strings.HasPrefix(clean, "../") {
+			// The module and its proof would be outside the object tree.
+			return nil, fmt.Errorf("%s: %q leads out of the object tree (an absolute path or ..): modules.order names objects below its directory", where, line)
+		}
 		if path.Base(clean) == ".o" {
 			return nil, fmt.Errorf("%s: %q names no object (nothing before .o)", where, line)
 		}

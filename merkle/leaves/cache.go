@@ -3,6 +3,8 @@ package leaves
 import (
 	"bytes"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"os"
 	"sort"
 	"strconv"
@@ -10,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/modhash/modhash/internal/plainfile"
 	"github.com/modhash/modhash/merkle"
 )
 
@@ -45,13 +48,24 @@ type cacheEntry struct {
 
 const cacheHeader = "modhash-leaves 1\n"
 
+// maxCache bounds the cache read back: a million modules take about 150 MB.
+const maxCache = 1 << 30
+
 // LoadCache reads a cache written by Marshal. A missing, unreadable or
-// malformed cache is an empty one: the cache only ever saves work.
-func LoadCache(path string) *Cache {
+// malformed cache is an empty one: the cache only ever saves work. Only
+// what is not a cache at all is an error, naming the file, found without
+// blocking or reading without bound: a FIFO, a device (or a link to one),
+// a directory, a file larger than any cache.
+func LoadCache(path string) (*Cache, error) {
 	c := &Cache{old: map[string]cacheEntry{}}
-	data, err := os.ReadFile(path)
-	if err != nil || !bytes.HasPrefix(data, []byte(cacheHeader)) {
-		return c
+	data, err := plainfile.ReadFile(path, maxCache)
+	switch {
+	case errors.Is(err, plainfile.ErrNotRegular):
+		return nil, fmt.Errorf("leaf cache: %w", err)
+	case err != nil && !os.IsNotExist(err) && !os.IsPermission(err):
+		return nil, fmt.Errorf("leaf cache: %w", err)
+	case err != nil || !bytes.HasPrefix(data, []byte(cacheHeader)):
+		return c, nil
 	}
 	for _, line := range strings.Split(string(data[len(cacheHeader):]), "\n") {
 		if line == "" {
@@ -59,11 +73,11 @@ func LoadCache(path string) *Cache {
 		}
 		e, ok := parseCacheEntry(line)
 		if !ok {
-			return &Cache{old: map[string]cacheEntry{}}
+			return &Cache{old: map[string]cacheEntry{}}, nil
 		}
 		c.old[e.path] = e
 	}
-	return c
+	return c, nil
 }
 
 // parseCacheEntry parses "POS DEV INO SIZE MTIME CTIME LEAF PATH".

@@ -22,7 +22,7 @@ func setMargin(t *testing.T, d time.Duration) {
 // hashWithCache hashes ins with the cache at path and writes the new cache.
 func hashWithCache(t *testing.T, path string, ins []Input) ([]Leaf, *Progress) {
 	t.Helper()
-	c := LoadCache(path)
+	c := mustLoadCache(t, path)
 	var prog Progress
 	ls, err := Hash(ins, Options{Workers: 2, Cache: c, Progress: &prog})
 	if err != nil {
@@ -83,7 +83,7 @@ func TestCache(t *testing.T) {
 			if _, prog := hashWithCache(t, cache, ins); prog.Files.Load() != 6 || prog.Cached.Load() != 0 {
 				t.Fatalf("first run: %d files, %d from the cache", prog.Files.Load(), prog.Cached.Load())
 			}
-			if n := LoadCache(cache).old; len(n) != 6 {
+			if n := mustLoadCache(t, cache).old; len(n) != 6 {
 				t.Fatalf("first run cached %d of 6 modules", len(n))
 			}
 			ins = tc.change(t, ins)
@@ -103,7 +103,7 @@ func TestCache(t *testing.T) {
 			if read := 6 - int(prog.Cached.Load()); read != tc.reread || prog.Files.Load() != 6 {
 				t.Errorf("second run read %d modules (of %d), want %d", read, prog.Files.Load(), tc.reread)
 			}
-			if n := LoadCache(cache).old; len(n) != tc.cached {
+			if n := mustLoadCache(t, cache).old; len(n) != tc.cached {
 				t.Errorf("second run cached %d of 6 modules, want %d", len(n), tc.cached)
 			}
 		})
@@ -126,7 +126,7 @@ func TestCacheStoresOnlyOldUnsignedModules(t *testing.T) {
 	sig := merkle.Proof{Siblings: []merkle.Digest{{}}}.Signature()
 	os.WriteFile(signed, append([]byte("module"), sig...), 0o644)
 	time.Sleep(10 * time.Millisecond)
-	c := LoadCache(cache)
+	c := mustLoadCache(t, cache)
 	if _, err := Hash([]Input{{Path: signed}}, Options{Cache: c, RemoveSignature: true}); err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +154,7 @@ func TestCacheDamaged(t *testing.T) {
 		"bad leaf":     badLeaf,
 	} {
 		os.WriteFile(cache, []byte(b), 0o644)
-		c := LoadCache(cache)
+		c := mustLoadCache(t, cache)
 		if len(c.old) != 0 {
 			t.Errorf("%s: %d entries loaded", name, len(c.old))
 		}
@@ -169,7 +169,16 @@ func TestCacheDamaged(t *testing.T) {
 	// The undamaged cache gives both.
 	os.WriteFile(cache, good, 0o644)
 	var prog Progress
-	if _, err := Hash(ins, Options{Cache: LoadCache(cache), Progress: &prog}); err != nil || prog.Cached.Load() != 2 {
+	if _, err := Hash(ins, Options{Cache: mustLoadCache(t, cache), Progress: &prog}); err != nil || prog.Cached.Load() != 2 {
 		t.Errorf("the good cache gave %d leaves (%v)", prog.Cached.Load(), err)
 	}
+}
+
+func mustLoadCache(t *testing.T, path string) *Cache {
+	t.Helper()
+	c, err := LoadCache(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

@@ -164,13 +164,13 @@ func HashFile(path string, pos uint32, removeSignature bool, buf []byte) (Leaf, 
 // checked nothing, for a file that is larger or not a regular file (the
 // general path then opens it again and says what is wrong).
 func hashSmall(path string, pos uint32, removeSignature bool, buf []byte) (Leaf, bool, error) {
-	fd, err := openRead(path)
+	fd, err := plainfile.OpenRaw(path)
 	if err != nil {
 		return Leaf{}, false, nil // the general path reports it
 	}
 	defer syscall.Close(fd)
 	var st syscall.Stat_t
-	if err := fstat(fd, &st); err != nil || st.Mode&syscall.S_IFMT != syscall.S_IFREG || st.Size >= int64(len(buf)) || st.Size == 0 {
+	if err := plainfile.Fstat(fd, &st); err != nil || st.Mode&syscall.S_IFMT != syscall.S_IFREG || st.Size >= int64(len(buf)) || st.Size == 0 {
 		return Leaf{}, false, nil
 	}
 	// One byte more than its size: a file that grew meanwhile shows it.
@@ -178,7 +178,7 @@ func hashSmall(path string, pos uint32, removeSignature bool, buf []byte) (Leaf,
 	if err != nil {
 		return Leaf{}, true, &os.PathError{Op: "read", Path: path, Err: err}
 	}
-	info := &statInfo{name: path, st: st}
+	info := plainfile.Info(path, &st)
 	m := &Module{Size: st.Size, Info: info}
 	if int64(n) != st.Size {
 		return Leaf{}, true, fmt.Errorf("%s: %w: %d bytes read, %d expected (its size changed)", path, ErrChanged, n, st.Size)
@@ -191,10 +191,10 @@ func hashSmall(path string, pos uint32, removeSignature bool, buf []byte) (Leaf,
 	var leaf merkle.Digest
 	h.Sum(leaf[:0])
 	var after syscall.Stat_t
-	if err := fstat(fd, &after); err != nil {
+	if err := plainfile.Fstat(fd, &after); err != nil {
 		return Leaf{}, true, &os.PathError{Op: "stat", Path: path, Err: err}
 	}
-	if err := m.checkSame(path, &statInfo{name: path, st: after}); err != nil {
+	if err := m.checkSame(path, plainfile.Info(path, &after)); err != nil {
 		return Leaf{}, true, err
 	}
 	return Leaf{Leaf: leaf, Size: m.Size, Removed: m.Removed, Info: info}, true, nil
@@ -300,7 +300,7 @@ func (m *Module) checkTrailer(r io.ReaderAt, path string, removeSignature bool) 
 	case errors.Is(err, merkle.ErrUnsigned):
 		return nil
 	case err != nil:
-		return fmt.Errorf("%s: ends with the signature marker but %v", path, err)
+		return fmt.Errorf("%s: ends with the signature marker but %w", path, err)
 	case !removeSignature:
 		return fmt.Errorf("%s: %w (%s signature, %d bytes); remove it first (modhash leaf and sign: -remove-signature)",
 			path, ErrSigned, merkle.TypeName(tr.Header.IDType), tr.Size)

@@ -3,7 +3,6 @@ package main
 import (
 	"io"
 
-	"github.com/modhash/modhash/internal/atomicfile"
 	"github.com/modhash/modhash/internal/modcompress"
 	"github.com/modhash/modhash/merkle/leaves"
 )
@@ -41,7 +40,10 @@ func runCompress(e *env, args []string) error {
 	if _, ok := modcompress.Formats[*format]; !ok {
 		return usagef("-format %q: want gzip, xz or zstd", *format)
 	}
-	txn := atomicfile.New()
+	txn, err := e.newTxn()
+	if err != nil {
+		return err
+	}
 	defer txn.Abort()
 	if err := txn.Input(fs.Arg(0)); err != nil {
 		return err

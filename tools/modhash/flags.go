@@ -86,3 +86,40 @@ func isTerminal(w interface{}) bool {
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
+
+// preamble is the flag handling patch, image, leaf and tree share: the
+// flag set with its usage text, the output flag they require, parsing (-h,
+// flag errors, a flag after the arguments) and the number of arguments.
+type preamble struct {
+	*flag.FlagSet
+	out     *string
+	missing func(args []string) string
+}
+
+func newPreamble(e *env, name, synopsis, doc string) *preamble {
+	return &preamble{FlagSet: newFlags(e, name, synopsis, doc)}
+}
+
+// output defines the required output flag; missing gives the usage error
+// when it is not set.
+func (p *preamble) output(name, usage string, missing func(args []string) string) *string {
+	p.out, p.missing = p.String(name, "", usage), missing
+	return p.out
+}
+
+// parse parses args: with one, exactly one argument is wanted, named what
+// in the message; then the output flag must be set.
+func (p *preamble) parse(args []string, one bool, what string) error {
+	if err := parseFlags(p.FlagSet, args); err != nil {
+		return err
+	}
+	if one && p.NArg() != 1 {
+		return usagef("want one %s, got %d arguments", what, p.NArg())
+	}
+	if p.out != nil && *p.out == "" {
+		return usageError{p.missing(p.Args())}
+	}
+	return nil
+}
+
+func required(msg string) func([]string) string { return func([]string) string { return msg } }

@@ -102,9 +102,7 @@ func TestImageCLIErrors(t *testing.T) {
 	out := filepath.Join(fx.dir, "out")
 	writeFile(t, out, []byte("old output"))
 	other := filepath.Join(fx.dir, "other.json")
-	r := patchRecordForTest()
-	r.Root[0] ^= 1
-	writeManifest(t, other, r)
+	writeManifest(t, other, testTree(1).Record())
 	patchedImage := filepath.Join(fx.dir, "Image.patched")
 	writeFile(t, patchedImage, fx.want)
 	short := filepath.Join(fx.dir, "Image.short")

@@ -144,7 +144,7 @@ func inspectSigned(f *os.File, in inspection, tr merkle.Trailer) (inspection, er
 	}
 	raw := make([]byte, tr.Size)
 	if _, err := f.ReadAt(raw, tr.ModuleSize); err != nil {
-		return in, fmt.Errorf("%s: %v", in.File, err)
+		return in, fmt.Errorf("%s: %w", in.File, err)
 	}
 	p, err := merkle.ParseMerkleSignature(raw)
 	if err != nil {
@@ -167,7 +167,7 @@ func inspectData(f *os.File, in inspection) (inspection, error) {
 	}
 	b := make([]byte, in.Size)
 	if _, err := f.ReadAt(b, 0); err != nil {
-		return in, fmt.Errorf("%s: %v", in.File, err)
+		return in, fmt.Errorf("%s: %w", in.File, err)
 	}
 	if audit.IsBzImage(b) {
 		return inspectBzImage(in)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/modhash/modhash/internal/atomicfile"
+	"github.com/modhash/modhash/merkle/leaves"
 )
 
 // TestMain lets the test binary run as modhash itself (for the
@@ -24,22 +26,69 @@ func TestMain(m *testing.M) {
 		}
 	}
 	if os.Getenv("MODHASH_TEST_AS_MAIN") == "1" {
+		if p := os.Getenv("MODHASH_TEST_PAUSE_BEFORE_EXIT"); p != "" {
+			// Stop between the end of the command and the exit, for a
+			// signal to arrive there.
+			beforeExit = func() {
+				os.WriteFile(p, nil, 0o644)
+				time.Sleep(20 * time.Second)
+			}
+		}
 		main()
 	}
 	os.Exit(m.Run())
 }
 
-// proofState is every file of the tree except the modules and the leaf
-// cache (whose entries depend on the modules' ages, see
-// TestKbuildLeafCache): the outputs and anything left next to them.
+// proofState is every file of the tree except the modules: the outputs and
+// anything left next to them. In the leaf cache, the entries of the
+// modules the tests rewrite (sub/m0.ko, m500, m1000, m1500) are left out:
+// whether a run remembers them depends on their age (see
+// TestKbuildLeafCache), the rest of the cache must be as it was.
 func proofState(t *testing.T, dir string) map[string]string {
-	st := fsState(t, dir)
-	for k, v := range st {
-		if strings.HasSuffix(k, ".ko") || k == "modules.order" || k == leafCache || v == "dir" {
-			delete(st, k)
+	t.Helper()
+	st := map[string]string{}
+	err := filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err != nil {
+			return err
 		}
+		rel, _ := filepath.Rel(dir, p)
+		switch {
+		case fi.IsDir() || strings.HasSuffix(rel, ".ko") || rel == "modules.order":
+		case fi.Mode().IsRegular():
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			if rel == leafCache {
+				b = dropRewritten(b)
+			}
+			st[rel] = fmt.Sprintf("file %v %q", fi.Mode().Perm(), b)
+		default:
+			st[rel] = fi.Mode().Type().String()
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	return st
+}
+
+// dropRewritten removes the cache entries of the modules the tests rewrite.
+func dropRewritten(cache []byte) []byte {
+	var out []byte
+	for _, l := range bytes.SplitAfter(cache, []byte("\n")) {
+		rewritten := false
+		for i := 0; i < 2000; i += 500 {
+			if bytes.HasSuffix(l, []byte(fmt.Sprintf(" \"sub/m%d.ko\"\n", i))) {
+				rewritten = true
+			}
+		}
+		if !rewritten {
+			out = append(out, l...)
+		}
+	}
+	return out
 }
 
 // leafCache is where "kbuild root.c" keeps its leaf cache.
@@ -66,6 +115,9 @@ func TestKbuildInterrupted(t *testing.T) {
 	const n = 2000
 	dir := t.TempDir()
 	kbuildTree(t, dir, n)
+	// The modules not rewritten below must be old enough to be cached from
+	// the first run on, for the cache to be compared.
+	time.Sleep(leaves.CacheMargin + 100*time.Millisecond)
 	chdir(t, dir)
 	kbuild := func() *exec.Cmd {
 		c := exec.Command(exe, "kbuild", "root.c", ".ko")
@@ -149,6 +201,8 @@ func TestKbuildInterrupted(t *testing.T) {
 				}
 				gen(2)
 				c := kbuild()
+				var stderr bytes.Buffer
+				c.Stderr = &stderr
 				if err := c.Start(); err != nil {
 					t.Fatal(err)
 				}
@@ -156,11 +210,24 @@ func TestKbuildInterrupted(t *testing.T) {
 				c.Process.Signal(sig)
 				c.Wait()
 				st := proofState(t, dir)
-				what := fmt.Sprintf("%v after %v of %v (fresh tree: %v)", sig, delay, full, fresh)
+				code := c.ProcessState.ExitCode()
+				what := fmt.Sprintf("%v after %v of %v (fresh tree: %v), exit %d, %q", sig, delay, full, fresh, code, stderr.String())
+				// Killed by the signal itself: before modhash could catch it,
+				// before it did anything.
+				early := code == -1 && c.ProcessState.Sys().(syscall.WaitStatus).Signal() == sig
+				if sig != syscall.SIGKILL && code != 0 && code != 128+int(sig) && !early {
+					t.Fatalf("%s: want exit 0 or %d", what, 128+int(sig))
+				}
 				switch {
 				case is(st, oldState):
+					if sig != syscall.SIGKILL && !early && (code == 0 || !strings.Contains(stderr.String(), "no output was changed")) {
+						t.Fatalf("%s: the old outputs, but the status or message does not say so", what)
+					}
 					counts[fmt.Sprintf("fresh %v, %v: old", fresh, sig)]++
 				case is(st, newState):
+					if sig != syscall.SIGKILL && code != 0 && !strings.Contains(stderr.String(), "the outputs were already complete") {
+						t.Fatalf("%s: the new outputs, but the message says otherwise", what)
+					}
 					counts[fmt.Sprintf("fresh %v, %v: new", fresh, sig)]++
 				case sig != syscall.SIGKILL:
 					t.Fatalf("%s: the tree holds neither the old nor the new outputs: old → %s", what, diffState(oldState, st))

@@ -1,12 +1,9 @@
 package main
 
 import (
-	"path/filepath"
 	"runtime/debug"
 
-	"github.com/modhash/modhash/internal/atomicfile"
-	"github.com/modhash/modhash/merkle"
-	"github.com/modhash/modhash/merkle/kbuild"
+	"github.com/modhash/modhash/merkle/chain"
 	"github.com/modhash/modhash/merkle/leaves"
 )
 
@@ -63,100 +60,9 @@ func runKbuild(e *env, args []string) error {
 		return usagef("-remove-signature is not supported by kbuild: the kernel's install step appends each proof to the .ko as it is, after its old signature, and the kernel would refuse the module; remove the old signatures from the modules first, or use modhash leaf -remove-signature and modhash sign -remove-signature")
 	}
 
-	mods, err := kbuild.ReadOrder(*order, suffix)
-	if err != nil {
-		return err
-	}
-	// Every output is checked before anything is hashed or written.
-	out := atomicfile.New()
-	defer out.Abort()
-	out.InPlace() // thousands of small proofs: no temporary names
-	if err := out.Input(*order); err != nil {
-		return err
-	}
-	if _, err := out.Output(rootC, 0o644); err != nil {
-		return err
-	}
-	out.Touch(0) // make compares ROOT_C with the modules: it must look rebuilt
-	// The other single outputs come next, each with what writes it once
-	// the tree is known, then the proofs: the writers take outputs in
-	// order, so the large ones (manifest, cache) are written while the
-	// proofs are, not after them.
-	var tree *merkle.Tree
-	var manifest *merkle.Manifest
-	var cache *leaves.Cache
-	single := map[int]func() []byte{0: func() []byte { return kbuild.RootC(tree.Record()) }}
-	add := func(path string, data func() []byte) (int, error) {
-		i, err := out.Output(path, 0o644)
-		if err == nil {
-			single[i] = data
-		}
-		return i, err
-	}
-	if *manifestOut != "" {
-		if _, err := add(*manifestOut, func() []byte { return merkle.MarshalManifest(manifest) }); err != nil {
-			return err
-		}
-	}
-	if *recordOut != "" {
-		if _, err := add(*recordOut, func() []byte { return tree.Record().Marshal(byteOrder.order) }); err != nil {
-			return err
-		}
-	}
-	cacheOut := -1
-	if *useCache {
-		dir, base := filepath.Split(rootC)
-		cachePath := filepath.Join(dir, "."+base+".modhash-leaves")
-		if cacheOut, err = add(cachePath, func() []byte { return cache.Marshal() }); err != nil {
-			return err
-		}
-		cache = leaves.LoadCache(cachePath)
-	}
-	proofs := make([]string, len(mods))
-	for i, m := range mods {
-		proofs[i] = m.ProofPath
-	}
-	firstProof, err := out.Outputs(proofs, 0o644, *workers)
-	if err != nil {
-		return err
-	}
-	inputs := make([]leaves.Input, len(mods))
-	for i, m := range mods {
-		inputs[i] = leaves.Input{Path: m.Path, Pos: uint32(m.Pos)}
-	}
-	var prog leaves.Progress
-	stop := showProgress(e.stderr, len(inputs), &prog)
-	ls, err := leaves.Hash(inputs, leaves.Options{Workers: *workers, Progress: &prog, Cache: cache})
-	stop()
-	if err != nil {
-		return err
-	}
-	if cache != nil && cache.Len() == 0 {
-		out.Keep(cacheOut) // nothing to remember (modules too new)
-	}
-	digests := make([]merkle.Digest, len(ls))
-	for i, l := range ls {
-		if err := out.InputInfo(mods[i].Path, l.Info); err != nil {
-			return err
-		}
-		digests[i] = l.Leaf
-	}
-	if tree, err = merkle.NewTree(digests); err != nil {
-		return err
-	}
-	if *manifestOut != "" {
-		manifest = &merkle.Manifest{Levels: uint32(tree.Levels()), Root: tree.Root()}
-		for i, l := range ls {
-			manifest.Modules = append(manifest.Modules, merkle.ManifestEntry{Pos: uint32(i), Name: mods[i].Path, Size: l.Size, Leaf: l.Leaf})
-		}
-	}
-	if err := out.WriteFiles(*workers, func(i int) []byte {
-		if i >= firstProof {
-			return tree.Proof(i - firstProof).Signature()
-		}
-		return single[i]()
-	}); err != nil {
-		return err
-	}
-	return out.Commit(*workers)
+	return chain.Kbuild(rootC, suffix, chain.KbuildOptions{
+		Order: *order, Manifest: *manifestOut, Record: *recordOut, ByteOrder: byteOrder.order,
+		Cache: *useCache, Workers: *workers, Inputs: e.paramFiles,
+		Progress: func(total int, p *leaves.Progress) func() { return showProgress(e.stderr, total, p) },
+	})
 }

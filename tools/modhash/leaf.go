@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/modhash/modhash/internal/atomicfile"
 	"github.com/modhash/modhash/merkle"
 	"github.com/modhash/modhash/merkle/kbuild"
 	"github.com/modhash/modhash/merkle/leaves"
@@ -25,24 +24,21 @@ line's path with .o replaced by -suffix, once cleaned ("./a/b.ko" is
 "a/b.ko").`
 
 func runLeaf(e *env, args []string) error {
-	fs := newFlags(e, "leaf", "-o OUT.json (-pos N | -order modules.order) [flags] MODULE", leafDoc)
-	out := fs.String("o", "", "output JSON file (required)")
+	fs := newPreamble(e, "leaf", "-o OUT.json (-pos N | -order modules.order) [flags] MODULE", leafDoc)
+	out := fs.output("o", "output JSON file (required)", required("-o is required"))
 	pos := fs.Int("pos", -1, "the module's 0-based position in the tree")
 	order := fs.String("order", "", "modules.order file giving the position")
 	suffix := fs.String("suffix", ".ko", "module file suffix that replaces .o in -order lines")
 	name := fs.String("name", "", "module name recorded in the leaf and, relative to the directory of modules.order, matched against -order (default: MODULE, with -order its path relative to that directory)")
 	removeSig := fs.Bool("remove-signature", false, "hash a module that is already signed without its signature instead of refusing it (then sign it with sign -remove-signature, which writes it without the old signature)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := fs.parse(args, true, "MODULE"); err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
-		return usagef("want one MODULE, got %d arguments", fs.NArg())
-	}
-	if *out == "" {
-		return usagef("-o is required")
-	}
 	module := fs.Arg(0)
-	txn := atomicfile.New()
+	txn, err := e.newTxn()
+	if err != nil {
+		return err
+	}
 	defer txn.Abort()
 	if err := txn.Input(module); err != nil {
 		return err
@@ -72,7 +68,7 @@ func runLeaf(e *env, args []string) error {
 		}
 		m, err := kbuild.FindModule(mods, *name)
 		if err != nil {
-			return fmt.Errorf("%s: %v", *order, err)
+			return fmt.Errorf("%s: %w", *order, err)
 		}
 		*pos, *name = m.Pos, m.Path
 	case uint64(*pos) > 0xffffffff:

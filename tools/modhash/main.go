@@ -40,6 +40,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/modhash/modhash/internal/atomicfile"
 	"github.com/modhash/modhash/internal/plainfile"
 )
 
@@ -81,6 +82,21 @@ const (
 // process and see exactly what a user sees.
 type env struct {
 	stdout, stderr io.Writer
+	// paramFiles are the @FILE parameter files of the command line:
+	// inputs, which no output may be.
+	paramFiles []string
+}
+
+// newTxn starts the transaction of a command's outputs, with its
+// parameter files declared as inputs.
+func (e *env) newTxn() (*atomicfile.Txn, error) {
+	t := atomicfile.New()
+	for _, p := range e.paramFiles {
+		if err := t.Input(p); err != nil {
+			return nil, err
+		}
+	}
+	return t, nil
 }
 
 // usageError is a bad command line: the message is followed by a pointer
@@ -96,10 +112,18 @@ func usagef(format string, args ...interface{}) error {
 func main() {
 	catchSignals()
 	if isWorker(os.Args[1:]) {
-		os.Exit(serveWorker(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+		exit(serveWorker(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	}
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	status := run(os.Args[1:], os.Stdout, os.Stderr)
+	if beforeExit != nil {
+		beforeExit()
+	}
+	exit(status)
 }
+
+// beforeExit, if set, runs after the command, before the process exits
+// (tests: a signal arriving there).
+var beforeExit func()
 
 // run executes one command line and returns the exit status.
 func run(args []string, stdout, stderr io.Writer) (status int) {
@@ -107,7 +131,7 @@ func run(args []string, stdout, stderr io.Writer) (status int) {
 	if len(args) > 0 && strings.HasPrefix(args[0], "@") && len(args[0]) > 1 {
 		// The whole command line in a parameter file (the rules' worker
 		// actions: "modhash @FILE", FILE starting with the command name).
-		expanded, err := expandParamFiles(args[:1])
+		expanded, err := expandParamFiles(args[:1], &e.paramFiles)
 		if err != nil {
 			fmt.Fprintf(stderr, "modhash: %v\n", err)
 			return 2
@@ -125,13 +149,23 @@ func run(args []string, stdout, stderr io.Writer) (status int) {
 		if c.name != args[0] {
 			continue
 		}
-		expanded, err := expandParamFiles(args[1:])
+		expanded, err := expandParamFiles(args[1:], &e.paramFiles)
 		asJSON := c.json && wantsJSON(args[1:])
 		if err == nil {
 			asJSON = c.json && wantsJSON(expanded)
 			err = runSafely(c, e, expanded)
 		}
 		status := exitStatus(err)
+		if asJSON && errors.Is(err, errFlagHelp) {
+			// -h: the usage went to standard error; standard output
+			// still holds one JSON document.
+			b, _ := json.MarshalIndent(struct {
+				Help   string `json:"help"`
+				Status int    `json:"exit_status"`
+			}{"modhash " + c.name + ": usage printed on standard error", status}, "", "  ")
+			fmt.Fprintf(stdout, "%s\n", b)
+			return status
+		}
 		if status == exitOK || errors.Is(err, errSilent) {
 			return status
 		}
@@ -198,17 +232,29 @@ func refusedf(format string, args ...interface{}) error {
 	return refusal{fmt.Sprintf(format, args...)}
 }
 
-// wantsJSON reports whether args (before a "--") set -json.
+// wantsJSON reports whether args (before a "--") set -json, in any
+// spelling the flag package accepts (-json, --json, -json=T, -json=1, ...);
+// the last setting counts.
 func wantsJSON(args []string) bool {
+	want := false
 	for _, a := range args {
-		switch a {
-		case "--":
-			return false
-		case "-json", "--json", "-json=true", "--json=true", "-json=1", "--json=1":
-			return true
+		if a == "--" {
+			break
+		}
+		if len(a) < 2 || a[0] != '-' {
+			continue
+		}
+		name := strings.TrimPrefix(strings.TrimPrefix(a, "-"), "-")
+		switch {
+		case name == "json":
+			want = true
+		case strings.HasPrefix(name, "json="):
+			if v, err := strconv.ParseBool(name[len("json="):]); err == nil {
+				want = v
+			}
 		}
 	}
-	return false
+	return want
 }
 
 // escapeControls writes control characters of a message (a file name with
@@ -259,8 +305,9 @@ func printUsage(w io.Writer) {
 // maxParamFile bounds an @FILE: a million module paths fit many times.
 const maxParamFile = 256 << 20
 
-// expandParamFiles replaces every @FILE argument with FILE's lines.
-func expandParamFiles(args []string) ([]string, error) {
+// expandParamFiles replaces every @FILE argument with FILE's lines and
+// appends FILE to files.
+func expandParamFiles(args []string, files *[]string) ([]string, error) {
 	var out []string
 	for _, a := range args {
 		if !strings.HasPrefix(a, "@") || len(a) == 1 {
@@ -271,6 +318,7 @@ func expandParamFiles(args []string) ([]string, error) {
 		if err != nil {
 			return nil, fmt.Errorf("parameter file: %w", err)
 		}
+		*files = append(*files, a[1:])
 		lines, err := parseParamFile(b, a[1:])
 		if err != nil {
 			return nil, err

@@ -1,14 +1,13 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"strconv"
 	"strings"
 
-	"github.com/modhash/modhash/internal/plainfile"
 	"github.com/modhash/modhash/merkle"
+	"github.com/modhash/modhash/merkle/chain"
 	"github.com/modhash/modhash/merkle/vmlinux"
 )
 
@@ -30,23 +29,19 @@ Nothing is printed on success unless -v.`
 
 // runPatch implements "modhash patch".
 func runPatch(e *env, args []string) error {
-	fs := newFlags(e, "patch", "-o OUT (-levels N -root HEX | -manifest FILE | -section-data FILE) [-v] IN", patchDoc)
-	out := fs.String("o", "", "write the patched image to `OUT` (required; may be IN)")
+	fs := newPreamble(e, "patch", "-o OUT (-levels N -root HEX | -manifest FILE | -section-data FILE) [-v] IN", patchDoc)
+	out := fs.output("o", "write the patched image to `OUT` (required; may be IN)", func(args []string) string {
+		return fmt.Sprintf("-o OUT is required (-o %s patches in place)", args[0])
+	})
 	levels := fs.String("levels", "", "the tree's levels `N`, 0 to 32 (with -root)")
 	root := fs.String("root", "", "the tree's root, 64 `HEX` digits (with -levels)")
 	manifest := fs.String("manifest", "", "read levels and root from the tree step's manifest `FILE`")
 	sectionData := fs.String("section-data", "", "write the 36 bytes of `FILE` into the section as they are")
 	verbose := fs.Bool("v", false, "describe the section and the record written")
-	if err := parseFlags(fs, args); err != nil {
+	if err := fs.parse(args, true, "input image"); err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
-		return usagef("want one input image, got %d arguments", fs.NArg())
-	}
 	in := fs.Arg(0)
-	if *out == "" {
-		return usagef("-o OUT is required (-o %s patches in place)", in)
-	}
 
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -71,60 +66,29 @@ func runPatch(e *env, args []string) error {
 		return usagef("%s given: use exactly one source of the root", strings.Join(sources, " and "))
 	}
 
-	// What -v prints is read from IN before patching: OUT differs from IN
-	// only in the record, and is checked before it is renamed into place.
-	var sec *vmlinux.Section
-	if *verbose {
-		var err error
-		if sec, err = vmlinux.Find(in); err != nil {
-			return err
-		}
-	}
-	var rec merkle.RootRecord
+	o := chain.PatchOptions{Describe: *verbose, Inputs: e.paramFiles}
 	switch {
 	case set["section-data"]:
-		data, err := plainfile.ReadFile(*sectionData, 1<<20)
-		if err != nil {
-			return err
-		}
-		if len(data) != merkle.RecordSize {
-			return fmt.Errorf("%s: section data is %d bytes, want %d", *sectionData, len(data), merkle.RecordSize)
-		}
-		if err := vmlinux.Patch(in, *out, data); err != nil {
-			if errors.Is(err, vmlinux.ErrByteOrder) {
-				return fmt.Errorf("-section-data %s: %w", *sectionData, err)
-			}
-			return err
-		}
-		if sec != nil {
-			rec.Levels = sec.ByteOrder.Uint32(data)
-			copy(rec.Root[:], data[4:])
-		}
+		o.SectionData = *sectionData
+	case set["manifest"]:
+		o.Manifest = *manifest
 	default:
-		if set["manifest"] {
-			m, err := merkle.ReadManifestFile(*manifest)
-			if err != nil {
-				return err
-			}
-			rec = m.Record()
-		} else {
-			n, err := strconv.ParseUint(*levels, 10, 32)
-			if err != nil || n > merkle.MaxLevels {
-				return usagef("-levels %q: want a number from 0 to %d", *levels, merkle.MaxLevels)
-			}
-			d, err := merkle.ParseDigest(strings.ToLower(*root))
-			if err != nil {
-				return usagef("-root: %v", err)
-			}
-			rec = merkle.RootRecord{Levels: uint32(n), Root: d}
+		n, err := strconv.ParseUint(*levels, 10, 32)
+		if err != nil || n > merkle.MaxLevels {
+			return usagef("-levels %q: want a number from 0 to %d", *levels, merkle.MaxLevels)
 		}
-		if err := vmlinux.PatchRecord(in, *out, rec); err != nil {
-			return err
+		d, err := merkle.ParseDigest(strings.ToLower(*root))
+		if err != nil {
+			return usagef("-root: %v", err)
 		}
+		o.Record = &merkle.RootRecord{Levels: uint32(n), Root: d}
 	}
-
-	if sec != nil {
-		fmt.Fprintf(e.stdout, "%s: %s %v: levels %d root %x\n", *out, vmlinux.SectionName, sec, rec.Levels, rec.Root)
+	res, err := chain.Patch(in, *out, o)
+	if err != nil {
+		return err
+	}
+	if res != nil {
+		fmt.Fprintf(e.stdout, "%s: %s %v: levels %d root %x\n", *out, vmlinux.SectionName, res.Section, res.Record.Levels, res.Record.Root)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,24 +15,41 @@ import (
 	elftest "github.com/modhash/modhash/tests/elftest"
 )
 
-func patchRecordForTest() merkle.RootRecord {
-	r := merkle.RootRecord{Levels: 2}
-	for i := range r.Root {
-		r.Root[i] = byte(0x5a ^ i*7)
+func patchRecordForTest() merkle.RootRecord { return testTree(0).Record() }
+
+// testTree is the tree of three modules a.ko, b.ko, c.ko (levels 2) whose
+// contents depend on seed: manifests must be consistent with their leaves.
+func testTree(seed int) *merkle.Tree {
+	var leaves []merkle.Digest
+	for i, name := range []string{"a.ko", "b.ko", "c.ko"} {
+		leaves = append(leaves, merkle.Leaf(uint32(i), []byte(fmt.Sprintf("%s %d", name, seed))))
 	}
-	return r
+	tree, err := merkle.NewTree(leaves)
+	if err != nil {
+		panic(err)
+	}
+	return tree
 }
 
-// writeManifest writes a manifest of three modules (levels 2) with root r.
+// writeManifest writes the manifest of testTree(seed) for the seed (0 to
+// 3) whose root record is r.
 func writeManifest(t *testing.T, path string, r merkle.RootRecord) {
 	t.Helper()
-	m := &merkle.Manifest{Levels: r.Levels, Root: r.Root}
-	for i, name := range []string{"a.ko", "b.ko", "c.ko"} {
-		m.Modules = append(m.Modules, merkle.ManifestEntry{Pos: uint32(i), Name: name, Size: 100})
+	for seed := 0; seed < 4; seed++ {
+		tree := testTree(seed)
+		if tree.Record() != r {
+			continue
+		}
+		m := &merkle.Manifest{Levels: r.Levels, Root: r.Root}
+		for i, name := range []string{"a.ko", "b.ko", "c.ko"} {
+			m.Modules = append(m.Modules, merkle.ManifestEntry{Pos: uint32(i), Name: name, Size: 100, Leaf: tree.Leaf(i)})
+		}
+		if err := os.WriteFile(path, merkle.MarshalManifest(m), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
 	}
-	if err := os.WriteFile(path, merkle.MarshalManifest(m), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	t.Fatalf("no test tree has root %x", r.Root)
 }
 
 // TestPatchCLICross runs "modhash patch" with each source of the root on
@@ -74,7 +92,7 @@ func TestPatchCLICross(t *testing.T) {
 				out := filepath.Join(dir, "vmlinux."+c.name)
 				var stdout, stderr bytes.Buffer
 				args := append(append([]string{"-o", out}, c.args...), in)
-				if err := runPatch(&env{&stdout, &stderr}, args); err != nil {
+				if err := runPatch(&env{stdout: &stdout, stderr: &stderr}, args); err != nil {
 					t.Fatalf("%s: %v", c.name, err)
 				}
 				if stdout.Len() != 0 || stderr.Len() != 0 {
@@ -156,7 +174,7 @@ func TestPatchCLIErrors(t *testing.T) {
 		{[]string{"-o", out, "-nosuchflag", in}, "flag provided but not defined", 2},
 	} {
 		var stdout, stderr bytes.Buffer
-		err := runPatch(&env{&stdout, &stderr}, c.args)
+		err := runPatch(&env{stdout: &stdout, stderr: &stderr}, c.args)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("patch %q: error %v, want %q", c.args, err, c.want)
 		}
@@ -179,7 +197,7 @@ func TestPatchCLIErrors(t *testing.T) {
 		t.Errorf("modhash patch -h: exit status %d, printed %q", st, stderr.String())
 	}
 	// Everything after -- is an input name.
-	if err := runPatch(&env{&stderr, &stderr}, []string{"-o", out, "-levels", "1", "-root", rootHex, "--", in}); err != nil {
+	if err := runPatch(&env{stdout: &stderr, stderr: &stderr}, []string{"-o", out, "-levels", "1", "-root", rootHex, "--", in}); err != nil {
 		t.Errorf("patch -- IN: %v", err)
 	}
 	if r, _, err := vmlinux.ReadRecord(out); err != nil || r.Levels != 1 {

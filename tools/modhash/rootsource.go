@@ -24,6 +24,17 @@ func addRootFlags(fs *flag.FlagSet) *rootFlags {
 
 func (r *rootFlags) given() bool { return r.vmlinux != "" || r.root != "" }
 
+// inputs returns the files the root is read from.
+func (r *rootFlags) inputs() []string {
+	var in []string
+	for _, p := range []string{r.vmlinux, r.root} {
+		if p != "" {
+			in = append(in, p)
+		}
+	}
+	return in
+}
+
 // load returns the root record and says where it came from.
 func (r *rootFlags) load() (merkle.RootRecord, string, error) {
 	switch {
@@ -54,7 +65,7 @@ func readRootFile(path string) (merkle.RootRecord, error) {
 	}
 	rec, _, err := merkle.DetectRootRecord(b)
 	if err != nil {
-		return rec, fmt.Errorf("%s: %v", path, err)
+		return rec, fmt.Errorf("%s: %w", path, err)
 	}
 	return rec, nil
 }

@@ -58,8 +58,16 @@ func runSign(e *env, args []string) error {
 	// All or nothing: outputs are renamed into place only when every
 	// module was signed (and, with a root, accepted). No output may be an
 	// input or another output.
-	txn := atomicfile.New()
+	txn, err := e.newTxn()
+	if err != nil {
+		return err
+	}
 	defer txn.Abort()
+	for _, p := range root.inputs() {
+		if err := txn.Input(p); err != nil {
+			return err
+		}
+	}
 	for _, j := range jobs {
 		if err := txn.Input(j.module); err != nil {
 			return err
@@ -90,7 +98,7 @@ func signOne(e *env, out *atomicfile.Txn, i int, j signJob, rec *merkle.RootReco
 		return err
 	}
 	if _, err := merkle.ParseMerkleSignature(sig); err != nil {
-		return fmt.Errorf("%s: %v", j.proof, err)
+		return fmt.Errorf("%s: %w", j.proof, err)
 	}
 	in, err := leaves.OpenModule(j.module, removeSig)
 	if err != nil {
@@ -108,19 +116,19 @@ func signOne(e *env, out *atomicfile.Txn, i int, j signJob, rec *merkle.RootReco
 	}
 	n, err := io.Copy(f, in.Reader())
 	if err != nil {
-		return fmt.Errorf("cannot write %s: %v", j.out, err)
+		return fmt.Errorf("cannot write %s: %w", j.out, err)
 	}
 	// A module truncated or rewritten during the copy must not be signed.
 	if err := in.CheckUnchanged(n); err != nil {
 		return err
 	}
 	if _, err := f.Write(sig); err != nil {
-		return fmt.Errorf("cannot write %s: %v", j.out, err)
+		return fmt.Errorf("cannot write %s: %w", j.out, err)
 	}
 	if rec != nil {
 		res, err := merkle.Verify(f, size+int64(len(sig)), *rec)
 		if err != nil {
-			return fmt.Errorf("cannot read back %s: %v", j.out, err)
+			return fmt.Errorf("cannot read back %s: %w", j.out, err)
 		}
 		if res.Outcome != merkle.Accepted {
 			return refusedf("%s with proof %s would be refused by the kernel: %v: %s", j.module, j.proof, res.Outcome, res.Reason)

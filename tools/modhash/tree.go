@@ -4,14 +4,9 @@ import (
 	"encoding/binary"
 	"flag"
 	"fmt"
-	"path/filepath"
-	"runtime"
-	"sort"
 	"strings"
 
-	"github.com/modhash/modhash/internal/atomicfile"
-	"github.com/modhash/modhash/merkle"
-	"github.com/modhash/modhash/merkle/kbuild"
+	"github.com/modhash/modhash/merkle/chain"
 )
 
 const treeDoc = `
@@ -29,153 +24,30 @@ module path of its line (relative to the directory of modules.order;
 then names the modules by their modules.order paths. With -in-order, the LEAF arguments must also come in position order.`
 
 func runTree(e *env, args []string) error {
-	fs := newFlags(e, "tree", "-manifest OUT.json [flags] LEAF[=PROOF]...", treeDoc)
-	manifestOut := fs.String("manifest", "", "output manifest JSON (required)")
+	fs := newPreamble(e, "tree", "-manifest OUT.json [flags] LEAF[=PROOF]...", treeDoc)
+	manifestOut := fs.output("manifest", "output manifest JSON (required)", required("-manifest is required"))
 	recordOut := fs.String("record", "", "output 36-byte root record (section data)")
-	order := byteOrderFlag(fs, "byte-order", "byte order of -record: little or big (the target's)")
+	order := byteOrderFlag(fs.FlagSet, "byte-order", "byte order of -record: little or big (the target's)")
 	rootC := fs.String("c", "", "output root C file, as the kernel's tool writes it")
 	orderFile := fs.String("order", "", "modules.order the leaves must match")
 	suffix := fs.String("suffix", ".ko", "module file suffix, for -order and -proofs-dir")
 	proofsDir := fs.String("proofs-dir", "", "write proofs as DIR/<module name without suffix>.merkle")
 	inOrder := fs.Bool("in-order", false, "fail unless the LEAF arguments come in position order (so that lists kept beside them are in tree order)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := fs.parse(args, false, ""); err != nil {
 		return err
 	}
-	if *manifestOut == "" {
-		return usagef("-manifest is required")
-	}
-
-	type leafArg struct {
-		file, proof string
-		entry       merkle.ManifestEntry
-	}
-	var ls []leafArg
+	var leaves []chain.TreeLeaf
 	for _, a := range fs.Args() {
-		la := leafArg{file: a}
+		l := chain.TreeLeaf{File: a}
 		if i := strings.LastIndex(a, "="); i >= 0 {
-			la.file, la.proof = a[:i], a[i+1:]
+			l.File, l.Proof = a[:i], a[i+1:]
 		}
-		var err error
-		if la.entry, err = merkle.ReadEntryFile(la.file); err != nil {
-			return err
-		}
-		if *inOrder && int(la.entry.Pos) != len(ls) {
-			return fmt.Errorf("-in-order: argument %d is %s (%s) at position %d; list the modules in tree order (modules.order)", len(ls)+1, la.file, la.entry.Name, la.entry.Pos)
-		}
-		ls = append(ls, la)
+		leaves = append(leaves, l)
 	}
-	sort.SliceStable(ls, func(i, j int) bool { return ls[i].entry.Pos < ls[j].entry.Pos })
-	for i, la := range ls {
-		if int(la.entry.Pos) == i {
-			continue
-		}
-		if i > 0 && ls[i-1].entry.Pos == la.entry.Pos {
-			return fmt.Errorf("position %d is taken twice: %s (%s) and %s (%s)", la.entry.Pos, ls[i-1].file, ls[i-1].entry.Name, la.file, la.entry.Name)
-		}
-		return fmt.Errorf("no leaf for position %d (%d leaves; the next is %s at position %d)", i, len(ls), la.file, la.entry.Pos)
-	}
-	if *orderFile != "" {
-		mods, err := kbuild.ReadOrder(*orderFile, *suffix)
-		if err != nil {
-			return err
-		}
-		if len(mods) != len(ls) {
-			return fmt.Errorf("%s lists %d modules but %d leaves were given", *orderFile, len(mods), len(ls))
-		}
-		for i, m := range mods {
-			if !m.Names(ls[i].entry.Name) {
-				return fmt.Errorf("%s:%d names %s but the leaf for position %d (%s) is %s", *orderFile, i+1, m.Path, i, ls[i].file, ls[i].entry.Name)
-			}
-			// The manifest names modules as the kernel build does.
-			ls[i].entry.Name = m.Path
-		}
-	}
-
-	m := &merkle.Manifest{Modules: make([]merkle.ManifestEntry, len(ls))}
-	digests := make([]merkle.Digest, len(ls))
-	for i, la := range ls {
-		m.Modules[i] = la.entry
-		digests[i] = la.entry.Leaf
-	}
-	tree, err := merkle.NewTree(digests)
-	if err != nil {
-		return err
-	}
-	m.Levels, m.Root = uint32(tree.Levels()), tree.Root()
-
-	// All outputs are declared (and checked against the inputs and each
-	// other) before any is written.
-	out := atomicfile.New()
-	defer out.Abort()
-	out.CreateDirs() // for -proofs-dir
-	out.InPlace()    // proofs: small, often thousands
-	for _, in := range append([]string{*orderFile}, fs.Args()...) {
-		if in == "" {
-			continue
-		}
-		if i := strings.LastIndex(in, "="); i >= 0 && in != *orderFile {
-			in = in[:i]
-		}
-		if err := out.Input(in); err != nil {
-			return err
-		}
-	}
-	var data [][]byte
-	add := func(path string, b []byte) error {
-		if _, err := out.Output(path, 0o644); err != nil {
-			return err
-		}
-		data = append(data, b)
-		return nil
-	}
-	if err := add(*manifestOut, merkle.MarshalManifest(m)); err != nil {
-		return err
-	}
-	if *recordOut != "" {
-		if err := add(*recordOut, tree.Record().Marshal(order.order)); err != nil {
-			return err
-		}
-	}
-	if *rootC != "" {
-		if err := add(*rootC, kbuild.RootC(tree.Record())); err != nil {
-			return err
-		}
-	}
-	// The proofs, declared together: looked at in parallel and, being
-	// small and many, written at their names (Txn.InPlace).
-	var proofs []string
-	for i, la := range ls {
-		sig := tree.Proof(i).Signature()
-		if la.proof != "" {
-			proofs = append(proofs, la.proof)
-			data = append(data, sig)
-		}
-		if *proofsDir != "" {
-			p, err := proofInDir(*proofsDir, strings.TrimSuffix(la.entry.Name, *suffix)+".merkle")
-			if err != nil {
-				return fmt.Errorf("%s (%s): %v", la.file, la.entry.Name, err)
-			}
-			proofs = append(proofs, p)
-			data = append(data, sig)
-		}
-	}
-	if _, err := out.Outputs(proofs, 0o644, runtime.GOMAXPROCS(0)); err != nil {
-		return err
-	}
-	if err := out.WriteFiles(runtime.GOMAXPROCS(0), func(i int) []byte { return data[i] }); err != nil {
-		return err
-	}
-	return out.Commit(runtime.GOMAXPROCS(0))
-}
-
-// proofInDir returns dir/name, refusing a name that leads out of dir
-// ("../x", "/x", "a/../../x").
-func proofInDir(dir, name string) (string, error) {
-	c := filepath.Clean(name)
-	if filepath.IsAbs(c) || c == ".." || strings.HasPrefix(c, "../") || c == "." {
-		return "", fmt.Errorf("proof name %s is not inside -proofs-dir %s", name, dir)
-	}
-	return filepath.Join(dir, name), nil
+	return chain.Tree(chain.TreeOptions{
+		Manifest: *manifestOut, Record: *recordOut, ByteOrder: order.order, RootC: *rootC,
+		Order: *orderFile, Suffix: *suffix, ProofsDir: *proofsDir, InOrder: *inOrder, Inputs: e.paramFiles,
+	}, leaves)
 }
 
 // byteOrderValue is a flag.Value for "little" / "big".

@@ -63,6 +63,9 @@ func runVerify(e *env, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	if fs.NArg() == 0 {
+		return usagef("no MODULE given: name the modules to check")
+	}
 	rec, source, err := root.load()
 	if err != nil {
 		return err
