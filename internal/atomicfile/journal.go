@@ -252,7 +252,7 @@ func loadJournal(jpath string, full bool) (*os.File, journal, error) {
 	case lst.Mode&syscall.S_IFMT == syscall.S_IFLNK:
 		return nil, j, fmt.Errorf("journal %s is a symbolic link, not modhash's: remove it", jpath)
 	case lst.Mode&syscall.S_IFMT != syscall.S_IFREG:
-		return nil, j, fmt.Errorf("journal %s is not a regular file (%s), not modhash's: remove it", jpath, typeName(lst.Mode))
+		return nil, j, fmt.Errorf("journal %s is not a regular file (%s), not modhash's: remove it", jpath, plainfile.TypeName(lst.Mode))
 	}
 	fd, err := openRetry(jpath, syscall.O_RDWR|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
 	if err == syscall.ENOENT {
@@ -272,7 +272,7 @@ func loadJournal(jpath string, full bool) (*os.File, journal, error) {
 	}
 	switch uid := uint32(os.Geteuid()); {
 	case st.Mode&syscall.S_IFMT != syscall.S_IFREG:
-		return fail(fmt.Errorf("journal %s is not a regular file (%s), not modhash's: remove it", jpath, typeName(st.Mode)))
+		return fail(fmt.Errorf("journal %s is not a regular file (%s), not modhash's: remove it", jpath, plainfile.TypeName(st.Mode)))
 	case st.Uid != uid:
 		return fail(fmt.Errorf("journal %s belongs to user %d, not to this user (%d): not modhash's journal of this run; remove it", jpath, st.Uid, uid))
 	case st.Nlink > 1:
@@ -426,22 +426,6 @@ func parseJournal(data []byte) (journal, error) {
 		}
 	}
 	return j, nil
-}
-
-func typeName(mode uint32) string {
-	switch mode & syscall.S_IFMT {
-	case syscall.S_IFDIR:
-		return "a directory"
-	case syscall.S_IFIFO:
-		return "a named pipe"
-	case syscall.S_IFSOCK:
-		return "a socket"
-	case syscall.S_IFCHR:
-		return "a character device"
-	case syscall.S_IFBLK:
-		return "a block device"
-	}
-	return fmt.Sprintf("file type %#o", mode&syscall.S_IFMT)
 }
 
 // JournalPath returns the journal a run writing path as its first output

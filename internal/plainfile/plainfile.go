@@ -50,7 +50,7 @@ func OpenStat(path string) (*os.File, os.FileInfo, error) {
 	}
 	if info.st.Mode&syscall.S_IFMT != syscall.S_IFREG {
 		syscall.Close(fd)
-		return nil, nil, &os.PathError{Op: "open", Path: path, Err: fmt.Errorf("%w (%s)", ErrNotRegular, typeName(info.st.Mode))}
+		return nil, nil, &os.PathError{Op: "open", Path: path, Err: fmt.Errorf("%w (%s)", ErrNotRegular, TypeName(info.st.Mode))}
 	}
 	if err := clearNonblock(fd); err != nil {
 		syscall.Close(fd)
@@ -171,7 +171,9 @@ func openFD(path string, flags int, perm uint32) (int, error) {
 	}
 }
 
-func typeName(mode uint32) string {
+// TypeName names the kind of a file that is not regular, from its
+// st_mode, for messages ("a named pipe", "a directory", ...).
+func TypeName(mode uint32) string {
 	switch mode & syscall.S_IFMT {
 	case syscall.S_IFDIR:
 		return "a directory"
