@@ -55,22 +55,8 @@ int counter = 7;
 int fib(int n) { return n < 2 ? n : fib(n - 1) + fib(n - 2); }
 void _start(void) { for (;;) counter = fib(counter) + linux_banner[counter & 15]; }
 EOF
-cat >vmlinux.lds <<'EOF'
-LOAD_OFFSET = 0x40000000;
-ENTRY(_start)
-SECTIONS
-{
-	. = 0x40100000;
-	.text : AT(ADDR(.text) - LOAD_OFFSET) { *(.text .text.*) }
-	. = ALIGN(4096);
-	.rodata : AT(ADDR(.rodata) - LOAD_OFFSET) { *(.rodata .rodata.*) }
-	.module_hashes : AT(ADDR(.module_hashes) - LOAD_OFFSET) { KEEP(*(SORT(.module_hashes))) }
-	. = ALIGN(4096);
-	.data : AT(ADDR(.data) - LOAD_OFFSET) { *(.data .data.*) }
-	.bss : AT(ADDR(.bss) - LOAD_OFFSET) { *(.bss .bss.*) *(COMMON) }
-	/DISCARD/ : { *(.note.GNU-stack) *(.comment) }
-}
-EOF
+# The linker script of the Go fixture (tests/elftest), not a copy.
+(cd "$repo" && go run ./tests/elftest/ldscript) >vmlinux.lds
 gcc -O2 -ffreestanding -fno-pic -no-pie -fno-stack-protector -nostdlib -static \
 	-Wl,-T,vmlinux.lds -Wl,--build-id=none -Wl,-z,noexecstack -o vmlinux vmlinux.c blob_ro.o blob_data.o
 rm -f blob_ro.o blob_data.o
