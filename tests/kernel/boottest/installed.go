@@ -226,7 +226,7 @@ func reasonFromLog(log string, errno syscall.Errno) string {
 // verify's outcome of every module in it: accepted when all are, otherwise
 // a refusal of one of the refused modules for verify's reason. refused is
 // the module the kernel named (modprobe's message), if any.
-func chainExpected(tc testCase, verdicts map[string]verifyVerdict, refused string, kernel string, enforce bool) (verify string, outcome merkle.Outcome) {
+func chainExpected(tc testCase, verdicts map[string]verifyVerdict, refused string, enforce bool) (verify string, outcome merkle.Outcome) {
 	var bad []string
 	for _, m := range tc.chain {
 		if v := verdicts[tc.tree.root+"/"+m]; v.Outcome != merkle.Accepted.String() {
@@ -271,16 +271,7 @@ func badBase(c *config, signed []testCase) testCase {
 //     kernel's reason;
 //   - permissive: the refused cases load and taint, but EBADMSG;
 //   - zero-root: the kernel as linked refuses every module.
-func runInstalled(c *config) error {
-	accel, why := pickAccel(c.arch)
-	fmt.Printf("accelerator: %s (%s)\n", accel, why)
-	for i, k := range []*string{&c.kernel, &c.zeroKernel} {
-		p, err := bootable(c, *k, []string{"kernel", "zero-kernel"}[i])
-		if err != nil {
-			return err
-		}
-		*k = p
-	}
+func runInstalled(c *config, accel string) error {
 	tree, err := readInstalled(c.installed)
 	if err != nil {
 		return err

@@ -146,9 +146,6 @@ func run(c *config) error {
 	if len(c.signed) == 0 || len(c.unsigned) == 0 || len(c.other) == 0 {
 		return errors.New("-signed, -unsigned and -other are required")
 	}
-	if c.installed != "" {
-		return runInstalled(c)
-	}
 	if c.outDir == "" {
 		c.outDir = os.TempDir()
 	}
@@ -160,6 +157,9 @@ func run(c *config) error {
 			return err
 		}
 		*k = p
+	}
+	if c.installed != "" {
+		return runInstalled(c, accel)
 	}
 
 	signed, err := readCases(c.signed, "signed", merkle.Accepted, "signed by the rules")
@@ -437,7 +437,7 @@ func boot(c *config, accel, name, kernel, vmlinux string, enforce bool, cases []
 		if tc.tree != nil {
 			kernel, refused := chainKernelVerdict(kl, tc.how)
 			r.kernel = kernel
-			verify, o := chainExpected(tc, verdicts, refused, kernel, enforce)
+			verify, o := chainExpected(tc, verdicts, refused, enforce)
 			r.verify, r.reason = verify, "over "+strings.Join(tc.chain, " ")
 			switch {
 			case o != tc.want:
