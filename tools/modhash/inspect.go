@@ -16,7 +16,8 @@ import (
 )
 
 const inspectDoc = `
-Shows what a file carries: for a kernel image, the root record in its
+Shows what a file carries: for a kernel image (ELF vmlinux, or an x86
+bzImage, whose compressed vmlinux is read), the root record in its
 .module_hashes section (levels, root, byte order, where the section is); for
 a module, its signature trailer (none, PKCS#7 or Merkle; for Merkle the
 position and levels of the proof; sizes); for a raw root record or a tree
