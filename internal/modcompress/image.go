@@ -132,6 +132,9 @@ func DecompressImage(data []byte, format string, limit int64) ([]byte, error) {
 	if errors.Is(err, zstd.ErrWindowSizeExceeded) || errors.Is(err, zstd.ErrDecoderSizeExceeded) {
 		return nil, fmt.Errorf("%s: its window or content is larger than %d bytes: %w", format, limit, ErrTooLarge)
 	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil, fmt.Errorf("%s: the stream ends before its end marker (cut short?): %w", format, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", format, err)
 	}
@@ -176,7 +179,7 @@ func unlz4Legacy(data []byte, limit int64) ([]byte, error) {
 			break // another stream
 		}
 		if size > len(data)-p-4 {
-			return nil, fmt.Errorf("lz4: block of %d bytes at offset %d runs past the end (%d bytes): cut short", size, p, len(data))
+			return nil, fmt.Errorf("lz4: block of %d bytes at offset %d runs past the end (%d bytes): cut short, or bytes after the stream (the legacy format ends only where its input ends)", size, p, len(data))
 		}
 		p += 4
 		n, err := lz4.UncompressBlock(data[p:p+size], buf)
@@ -190,7 +193,7 @@ func unlz4Legacy(data []byte, limit int64) ([]byte, error) {
 		p += size
 	}
 	if len(out) == 0 {
-		return nil, errors.New("lz4: no block")
+		return nil, errors.New("lz4: the magic and no block: an empty or cut-short image")
 	}
 	return out, nil
 }

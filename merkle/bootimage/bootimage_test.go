@@ -201,7 +201,8 @@ func TestPatchErrors(t *testing.T) {
 				{"padded", append(append([]byte{}, fx.image...), make([]byte, 4096)...), ErrLayout, "not an objcopy -O binary image of this vmlinux", nil},
 				{"other vmlinux", otherImage, ErrLayout, "", ErrNotZero},
 				{"empty", nil, nil, "the image is empty", nil},
-				{"gzip truncated", gz[:len(gz)/2], ErrFormat, "gzip", nil},
+				{"gzip truncated", gz[:len(gz)/2], ErrFormat, "gzip: the stream ends before its end marker (cut short?)", nil},
+				{"lz4 magic only", lz[:4], ErrFormat, "lz4: the magic and no block", nil},
 				{"gzip corrupt", append(append([]byte{}, gz[:10]...), bytes.Repeat([]byte{0xff}, 64)...), ErrFormat, "gzip", nil},
 				{"lz4 truncated", lz[:len(lz)/2], ErrFormat, "lz4", nil},
 				{"lz4 frame", append([]byte{0x04, 0x22, 0x4d, 0x18}, lz[4:]...), ErrFormat, "legacy LZ4", nil},
@@ -217,6 +218,22 @@ func TestPatchErrors(t *testing.T) {
 				if !strings.Contains(err.Error(), "Image") || !strings.Contains(err.Error(), c.msg) {
 					t.Errorf("%s: %q does not name the image or say %q", c.name, err, c.msg)
 				}
+			}
+			// Bytes after a gzip stream: gzip decoders (the kernel's, the
+			// boot loaders') stop at the stream's end, so Patch does too;
+			// its output is the clean image, without them. The legacy LZ4
+			// format has no end marker: what follows is read as a block,
+			// and refused (a decoder cannot tell it from a damaged block).
+			clean, _, err := lay.Patch("Image", gz, fx.record)
+			if err != nil {
+				t.Fatal(err)
+			}
+			junk := "trailing garbage\x1f\x8b\x08"
+			if out, _, err := lay.Patch("Image", append(append([]byte{}, gz...), junk...), fx.record); err != nil || !bytes.Equal(out, clean) {
+				t.Errorf("gzip with trailing garbage: %v, or other bytes than the clean image's", err)
+			}
+			if _, _, err := lay.Patch("Image", append(append([]byte{}, lz...), junk...), fx.record); !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), "bytes after the stream") {
+				t.Errorf("lz4 with trailing garbage: %v, want ErrFormat saying \"bytes after the stream\"", err)
 			}
 			if _, _, err := lay.Patch("Image", fx.image, fx.record[:35]); !errors.Is(err, merkle.ErrRecordSize) {
 				t.Errorf("35-byte record: %v", err)
