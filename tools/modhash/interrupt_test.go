@@ -41,7 +41,7 @@ func TestMain(m *testing.M) {
 
 // proofState is every file of the tree except the modules: the outputs and
 // anything left next to them. In the leaf cache, the entries of the
-// modules the tests rewrite (sub/m0.ko, m500, m1000, m1500) are left out:
+// modules the tests rewrite (every rewriteStep-th) are left out:
 // whether a run remembers them depends on their age (see
 // TestKbuildLeafCache), the rest of the cache must be as it was.
 func proofState(t *testing.T, dir string) map[string]string {
@@ -79,7 +79,7 @@ func dropRewritten(cache []byte) []byte {
 	var out []byte
 	for _, l := range bytes.SplitAfter(cache, []byte("\n")) {
 		rewritten := false
-		for i := 0; i < 2000; i += 500 {
+		for i := 0; i < interruptModules; i += rewriteStep {
 			if bytes.HasSuffix(l, []byte(fmt.Sprintf(" \"sub/m%d.ko\"\n", i))) {
 				rewritten = true
 			}
@@ -91,10 +91,21 @@ func dropRewritten(cache []byte) []byte {
 	return out
 }
 
+// interruptModules is the size of the trees the interruption tests kill
+// kbuild over: a run over old outputs lasts tens of milliseconds, long
+// enough for kill points inside each of its phases, and a round of the
+// tests is short enough to loop 200 times (go test -count=200). Between
+// two generations the tests rewrite every rewriteStep-th module, which
+// changes the root and every proof.
+const (
+	interruptModules = 600
+	rewriteStep      = interruptModules / 4
+)
+
 // leafCache is where "kbuild root.c" keeps its leaf cache.
 const leafCache = ".root.c.modhash-leaves"
 
-// TestKbuildInterrupted kills "modhash kbuild" over 2000 modules with
+// TestKbuildInterrupted kills "modhash kbuild" over interruptModules modules with
 // SIGINT, SIGTERM and SIGKILL at several points, over old outputs (which it
 // overwrites in place) and in a fresh tree (where it creates the proofs at
 // their names). After SIGINT or SIGTERM the tree holds the complete old
@@ -112,7 +123,7 @@ func TestKbuildInterrupted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const n = 2000
+	const n = interruptModules
 	dir := t.TempDir()
 	kbuildTree(t, dir, n)
 	// The modules not rewritten below must be old enough to be cached from
@@ -127,7 +138,7 @@ func TestKbuildInterrupted(t *testing.T) {
 	}
 	// Two module sets whose outputs differ in every proof and the root.
 	setModules := func(gen int) map[string]string {
-		for i := 0; i < n; i += 500 {
+		for i := 0; i < n; i += rewriteStep {
 			writeFile(t, filepath.Join(dir, fmt.Sprintf("sub/m%d.ko", i)), []byte(fmt.Sprintf("module %d generation %d\n", i, gen)))
 		}
 		if out, err := kbuild().CombinedOutput(); err != nil {
@@ -143,7 +154,7 @@ func TestKbuildInterrupted(t *testing.T) {
 	// Measure one run to spread the kill points over it.
 	setModules(1)
 	writeFile(t, "sub/m0.ko", []byte("module 0 generation 2\n"))
-	for i := 500; i < n; i += 500 {
+	for i := rewriteStep; i < n; i += rewriteStep {
 		writeFile(t, filepath.Join(dir, fmt.Sprintf("sub/m%d.ko", i)), []byte(fmt.Sprintf("module %d generation 2\n", i)))
 	}
 	start := time.Now()
@@ -152,7 +163,7 @@ func TestKbuildInterrupted(t *testing.T) {
 	}
 	full := time.Since(start)
 	gen := func(g int) {
-		for i := 0; i < n; i += 500 {
+		for i := 0; i < n; i += rewriteStep {
 			writeFile(t, filepath.Join(dir, fmt.Sprintf("sub/m%d.ko", i)), []byte(fmt.Sprintf("module %d generation %d\n", i, g)))
 		}
 	}

@@ -262,13 +262,13 @@ func TestKbuildSignals(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills processes")
 	}
-	const n = 2000
+	const n = interruptModules
 	dir := t.TempDir()
 	kbuildTree(t, dir, n)
 	time.Sleep(leaves.CacheMargin + 100*time.Millisecond) // see TestKbuildInterrupted
 	chdir(t, dir)
 	gen := func(g int) map[string]string {
-		for i := 0; i < n; i += 500 {
+		for i := 0; i < n; i += rewriteStep {
 			writeFile(t, filepath.Join(dir, fmt.Sprintf("sub/m%d.ko", i)), []byte(fmt.Sprintf("module %d generation %d\n", i, g)))
 		}
 		if out, err := kbuildChild(t, dir).CombinedOutput(); err != nil {
@@ -283,7 +283,7 @@ func TestKbuildSignals(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGQUIT, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGALRM, syscall.SIGPIPE, syscall.SIGXCPU} {
 		for _, frac := range []int{1, 3} {
 			gen(1)
-			for i := 0; i < n; i += 500 {
+			for i := 0; i < n; i += rewriteStep {
 				writeFile(t, filepath.Join(dir, fmt.Sprintf("sub/m%d.ko", i)), []byte(fmt.Sprintf("module %d generation 2\n", i)))
 			}
 			c := kbuildChild(t, dir)
