@@ -59,26 +59,29 @@ linux=(//examples/linux:x86_64 //examples/linux:x86_64_hashes //examples/linux:x
   //examples/linux:x86_64_images //examples/linux:x86_64_modules_install //examples/linux:x86_64_modules_install_xz)
 targets=(//examples/minikernel/... "${linux[@]}" //tools/modhash //tests/repro/generated/...)
 
-# run_build N SRC OB TZ LC_ALL UMASK DISK_CACHE (empty: none)
+# run_build N SRC OB TZ LC_ALL UMASK CACHE_FLAGS...
 run_build() {
-  local n="$1" src="$2" ob="$3" tz="$4" lc="$5" mask="$6" cache="$7" t0=$SECONDS
-  say "build $n: checkout $src, output base $ob, TZ=$tz LC_ALL=$lc umask $mask, disk cache: ${cache:-none}"
+  local n="$1" src="$2" ob="$3" tz="$4" lc="$5" mask="$6" t0=$SECONDS
+  shift 6
+  say "build $n: checkout $src, output base $ob, TZ=$tz LC_ALL=$lc umask $mask, cache flags: ${*:-none}"
   (
     umask "$mask"
     export TZ="$tz" LC_ALL="$lc"
-    bazel_in "$src" "$ob" build --noshow_progress --remote_cache= --disk_cache="$cache" \
+    bazel_in "$src" "$ob" build --noshow_progress --remote_cache= "$@" \
       --execution_log_json_file="$tmp/log$n.json" "${targets[@]}"
   ) 2>"$tmp/build$n.err" || { tail -n 60 "$tmp/build$n.err" >&2; die "build $n failed"; }
   grep -E '^INFO: (Elapsed|[0-9]+ processes)' "$tmp/build$n.err" || true
   echo "build $n: $((SECONDS - t0))s"
 }
 
-cache1=~/.cache/modhash/bazel-disk-cache # .bazelrc's
-[[ -n "${REPRO_NO_CACHE:-}" ]] && cache1=
-run_build 1 "$src1" "$ob1" UTC C 022 "$cache1"
+# Build 1: the disk cache of .bazelrc, as Bazel resolves it (its "~" is
+# the user's home directory from the password database, not $HOME).
+cache1=()
+[[ -n "${REPRO_NO_CACHE:-}" ]] && cache1=(--disk_cache=)
+run_build 1 "$src1" "$ob1" UTC C 022 "${cache1[@]}"
 # Not needed any more: free the memory of its server.
 stop_server "$ob1"
-run_build 2 "$src2" "$ob2" Pacific/Kiritimati C.UTF-8 002 ""
+run_build 2 "$src2" "$ob2" Pacific/Kiritimati C.UTF-8 002 --disk_cache=
 stop_server "$ob2"
 
 # --------------------------------------------------------------------------
