@@ -102,6 +102,15 @@ const (
 	rewriteStep      = interruptModules / 4
 )
 
+// writeGeneration rewrites every rewriteStep-th module of a kbuildTree of
+// interruptModules modules in dir as generation g.
+func writeGeneration(t *testing.T, dir string, g int) {
+	t.Helper()
+	for i := 0; i < interruptModules; i += rewriteStep {
+		writeFile(t, filepath.Join(dir, fmt.Sprintf("sub/m%d.ko", i)), []byte(fmt.Sprintf("module %d generation %d\n", i, g)))
+	}
+}
+
 // leafCache is where "kbuild root.c" keeps its leaf cache.
 const leafCache = ".root.c.modhash-leaves"
 
@@ -138,9 +147,7 @@ func TestKbuildInterrupted(t *testing.T) {
 	}
 	// Two module sets whose outputs differ in every proof and the root.
 	setModules := func(gen int) map[string]string {
-		for i := 0; i < n; i += rewriteStep {
-			writeFile(t, filepath.Join(dir, fmt.Sprintf("sub/m%d.ko", i)), []byte(fmt.Sprintf("module %d generation %d\n", i, gen)))
-		}
+		writeGeneration(t, dir, gen)
 		if out, err := kbuild().CombinedOutput(); err != nil {
 			t.Fatalf("kbuild: %v: %s", err, out)
 		}
@@ -153,20 +160,13 @@ func TestKbuildInterrupted(t *testing.T) {
 	}
 	// Measure one run to spread the kill points over it.
 	setModules(1)
-	writeFile(t, "sub/m0.ko", []byte("module 0 generation 2\n"))
-	for i := rewriteStep; i < n; i += rewriteStep {
-		writeFile(t, filepath.Join(dir, fmt.Sprintf("sub/m%d.ko", i)), []byte(fmt.Sprintf("module %d generation 2\n", i)))
-	}
+	writeGeneration(t, dir, 2)
 	start := time.Now()
 	if out, err := kbuild().CombinedOutput(); err != nil {
 		t.Fatalf("kbuild: %v: %s", err, out)
 	}
 	full := time.Since(start)
-	gen := func(g int) {
-		for i := 0; i < n; i += rewriteStep {
-			writeFile(t, filepath.Join(dir, fmt.Sprintf("sub/m%d.ko", i)), []byte(fmt.Sprintf("module %d generation %d\n", i, g)))
-		}
-	}
+	gen := func(g int) { writeGeneration(t, dir, g) }
 	// A fresh tree: no outputs, no leaf cache. Its proofs are created at
 	// their names (atomicfile.Txn.InPlace).
 	removeOutputs := func() {

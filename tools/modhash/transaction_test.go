@@ -268,9 +268,7 @@ func TestKbuildSignals(t *testing.T) {
 	time.Sleep(leaves.CacheMargin + 100*time.Millisecond) // see TestKbuildInterrupted
 	chdir(t, dir)
 	gen := func(g int) map[string]string {
-		for i := 0; i < n; i += rewriteStep {
-			writeFile(t, filepath.Join(dir, fmt.Sprintf("sub/m%d.ko", i)), []byte(fmt.Sprintf("module %d generation %d\n", i, g)))
-		}
+		writeGeneration(t, dir, g)
 		if out, err := kbuildChild(t, dir).CombinedOutput(); err != nil {
 			t.Fatalf("kbuild: %v: %s", err, out)
 		}
@@ -283,9 +281,7 @@ func TestKbuildSignals(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGQUIT, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGALRM, syscall.SIGPIPE, syscall.SIGXCPU} {
 		for _, frac := range []int{1, 3} {
 			gen(1)
-			for i := 0; i < n; i += rewriteStep {
-				writeFile(t, filepath.Join(dir, fmt.Sprintf("sub/m%d.ko", i)), []byte(fmt.Sprintf("module %d generation 2\n", i)))
-			}
+			writeGeneration(t, dir, 2)
 			c := kbuildChild(t, dir)
 			var stderr bytes.Buffer
 			c.Stderr = &stderr
