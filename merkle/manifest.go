@@ -3,6 +3,7 @@ package merkle
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/modhash/modhash/internal/plainfile"
 	"github.com/modhash/modhash/internal/strictjson"
@@ -128,10 +129,14 @@ func checkName(n string) error {
 	if n == "" {
 		return fmt.Errorf("module name is empty")
 	}
-	for _, r := range n {
-		if r < 0x20 || r == 0x7f {
-			return fmt.Errorf("module name %q holds a control character", n)
-		}
+	if strings.IndexFunc(n, IsControl) >= 0 {
+		return fmt.Errorf("module name %q holds a control character", n)
 	}
 	return nil
 }
+
+// IsControl reports whether r is a control character (C0, DEL or C1): what
+// no module name, modules.order line or printed file name may hold as it
+// is, since a newline or an escape sequence in a name could forge a line of
+// output. The one definition every package uses.
+func IsControl(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) }

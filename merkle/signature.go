@@ -42,14 +42,20 @@ func (h SignatureHeader) Marshal() [HeaderSize]byte {
 	return b
 }
 
-// ParseSignatureHeader decodes 12 header bytes; it does not judge them.
-func ParseSignatureHeader(b []byte) SignatureHeader {
-	_ = b[HeaderSize-1]
+// ErrShortHeader reports fewer than HeaderSize bytes given as a header.
+var ErrShortHeader = fmt.Errorf("signature header: fewer than %d bytes", HeaderSize)
+
+// ParseSignatureHeader decodes the first HeaderSize bytes of b; it does not
+// judge them. A shorter b is ErrShortHeader, never a panic.
+func ParseSignatureHeader(b []byte) (SignatureHeader, error) {
 	var h SignatureHeader
+	if len(b) < HeaderSize {
+		return h, ErrShortHeader
+	}
 	h.Algo, h.Hash, h.IDType, h.SignerLen, h.KeyIDLen = b[0], b[1], b[2], b[3], b[4]
 	copy(h.Pad[:], b[5:8])
 	h.SigLen = binary.BigEndian.Uint32(b[8:])
-	return h
+	return h, nil
 }
 
 // TypeName names a signature type for people.
@@ -108,7 +114,10 @@ func ParseMerkleSignature(b []byte) (Proof, error) {
 	if len(b) < HeaderSize+len(Marker) || !bytes.HasSuffix(b, []byte(Marker)) {
 		return Proof{}, errors.New("not a Merkle signature: no signature marker at the end")
 	}
-	h := ParseSignatureHeader(b[len(b)-len(Marker)-HeaderSize:])
+	h, err := ParseSignatureHeader(b[len(b)-len(Marker)-HeaderSize:])
+	if err != nil {
+		return Proof{}, err
+	}
 	body := b[:len(b)-len(Marker)-HeaderSize]
 	if h.IDType != IDTypeMerkle {
 		return Proof{}, fmt.Errorf("signature type is %s, not Merkle", TypeName(h.IDType))
@@ -160,7 +169,10 @@ func ParseTrailer(tail []byte, size int64) (Trailer, error) {
 	if len(tail) < TrailerTailSize || size-int64(len(Marker)) <= HeaderSize {
 		return Trailer{}, fmt.Errorf("truncated signature: %d bytes before the marker, the header alone needs %d", size-int64(len(Marker)), HeaderSize)
 	}
-	h := ParseSignatureHeader(tail[len(tail)-TrailerTailSize:])
+	h, err := ParseSignatureHeader(tail[len(tail)-TrailerTailSize:])
+	if err != nil {
+		return Trailer{}, err
+	}
 	rest := size - int64(TrailerTailSize)
 	if int64(h.SigLen) > rest {
 		return Trailer{}, fmt.Errorf("truncated signature: sig_len %d but only %d bytes precede the header", h.SigLen, rest)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/asn1"
 	"encoding/binary"
+	"errors"
 	"math/rand"
 	"testing"
 )
@@ -197,4 +198,21 @@ func withPKCS7(t *testing.T, n int, blob []byte) []byte {
 	h := SignatureHeader{IDType: IDTypePKCS7, SigLen: uint32(len(blob))}.Marshal()
 	out := append(bytes.Repeat([]byte{0x7f}, n), blob...)
 	return append(append(out, h[:]...), Marker...)
+}
+
+// TestParseSignatureHeaderShort: an exported parser must not panic on input
+// shorter than what it decodes (every length below HeaderSize), and must
+// decode exactly HeaderSize bytes of a longer buffer.
+func TestParseSignatureHeaderShort(t *testing.T) {
+	want := SignatureHeader{IDType: IDTypeMerkle, SigLen: 0x01020304}
+	full := want.Marshal()
+	for n := 0; n < HeaderSize; n++ {
+		if _, err := ParseSignatureHeader(full[:n]); !errors.Is(err, ErrShortHeader) {
+			t.Errorf("%d bytes: err = %v, want ErrShortHeader", n, err)
+		}
+	}
+	got, err := ParseSignatureHeader(append(full[:], 0xff, 0xff))
+	if err != nil || got != want {
+		t.Errorf("header with 2 more bytes: %+v, %v; want %+v", got, err, want)
+	}
 }

@@ -103,7 +103,10 @@ func VerifyKernel(r io.ReaderAt, size int64, k Kernel) (Result, error) {
 	if modlen <= HeaderSize {
 		return reject(res, EBADMSG, fmt.Sprintf("only %d bytes before the marker, not enough for the %d-byte signature header", modlen, HeaderSize)), nil
 	}
-	h := ParseSignatureHeader(tail[len(tail)-TrailerTailSize:])
+	h, err := ParseSignatureHeader(tail[len(tail)-TrailerTailSize:])
+	if err != nil { // ruled out above: kept so that no length slips by
+		return res, err
+	}
 	res.Signed, res.IDType, res.SigLen = true, h.IDType, h.SigLen
 	if h.IDType != IDTypeMerkle && k.ModuleSig {
 		// mod_check_sig (sig_len, then the type, then the zero fields),

@@ -25,25 +25,6 @@ func entries(t *testing.T, dir string) []string {
 	return names
 }
 
-func TestWriteFile(t *testing.T) {
-	dir := t.TempDir()
-	p := filepath.Join(dir, "out.bin")
-	if err := WriteFile(p, []byte("data"), 0o640); err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(p)
-	if err != nil || string(b) != "data" {
-		t.Fatalf("read back %q, %v", b, err)
-	}
-	st, _ := os.Stat(p)
-	if st.Mode().Perm() != 0o640 {
-		t.Errorf("mode %v, want 0640", st.Mode().Perm())
-	}
-	if got := entries(t, dir); len(got) != 1 {
-		t.Errorf("directory holds %v, want only out.bin", got)
-	}
-}
-
 func declare(t *testing.T, tx *Txn, dir string, names ...string) {
 	t.Helper()
 	for _, n := range names {

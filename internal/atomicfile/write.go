@@ -204,16 +204,3 @@ func (f *File) Commit() error { return f.txn.Commit(1) }
 
 // Abort discards the file; a no-op after Commit.
 func (f *File) Abort() { f.txn.Abort() }
-
-// WriteFile writes data to path atomically with the given mode.
-func WriteFile(path string, data []byte, perm os.FileMode) error {
-	t := New()
-	defer t.Abort()
-	if _, err := t.Output(path, perm); err != nil {
-		return err
-	}
-	if err := t.WriteFile(0, data); err != nil {
-		return err
-	}
-	return t.Commit(1)
-}

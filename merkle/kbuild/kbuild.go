@@ -66,7 +66,7 @@ func ParseOrder(data []byte, name, suffix string) ([]Module, error) {
 			return nil, fmt.Errorf("%s: blank line", where)
 		case strings.IndexByte(line, 0) >= 0:
 			return nil, fmt.Errorf("%s: NUL byte in the line", where)
-		case strings.IndexFunc(line, isControl) >= 0:
+		case strings.IndexFunc(line, merkle.IsControl) >= 0:
 			return nil, fmt.Errorf("%s: %q holds a control character", where, line)
 		case !strings.HasSuffix(line, ".o"):
 			return nil, fmt.Errorf("%s: %q does not end in .o", where, line)
@@ -106,8 +106,6 @@ func ReadOrder(path, suffix string) ([]Module, error) {
 	}
 	return ParseOrder(data, path, suffix)
 }
-
-func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 
 // RootC returns the C source defining module_hashes_root that the kernel's
 // tool writes, byte for byte.

@@ -114,6 +114,7 @@ func TestParseOrderIdentityAndControls(t *testing.T) {
 		{"a.o\nx/../a.o\n", "modules.order:2: x/../a.o is listed twice"},
 		{"a.o\nb\x00.o\n", "modules.order:2: NUL byte in the line"},
 		{"a.o\nb\x1b[2J.o\n", `modules.order:2: "b\x1b[2J.o" holds a control character`},
+		{"a.o\nb\u0085.o\n", `modules.order:2: "b\u0085.o" holds a control character`}, // C1: NEL
 		{"a.o\nsub/.o\n", `modules.order:2: "sub/.o" names no object`},
 	} {
 		if _, err := ParseOrder([]byte(c.in), "modules.order", ".ko"); err == nil || err.Error() != c.want && !strings.HasPrefix(err.Error(), c.want) {

@@ -153,12 +153,6 @@ func ReadRecord(path string) (merkle.RootRecord, binary.ByteOrder, error) {
 	return r, s.ByteOrder, err
 }
 
-// FindIn is Find for an ELF image held by r, size bytes long (a kernel
-// decompressed in memory from a boot image); name names it in errors.
-func FindIn(r io.ReaderAt, size int64, name string) (*Section, error) {
-	return find(r, size, size+minBudget, name)
-}
-
 // ReadRecordIn is ReadRecord for an ELF image held by r, size bytes long;
 // name names it in errors. It returns the section too.
 func ReadRecordIn(r io.ReaderAt, size int64, name string) (merkle.RootRecord, *Section, error) {

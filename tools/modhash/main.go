@@ -42,6 +42,7 @@ import (
 
 	"github.com/modhash/modhash/internal/atomicfile"
 	"github.com/modhash/modhash/internal/plainfile"
+	"github.com/modhash/modhash/merkle"
 )
 
 type command struct {
@@ -260,12 +261,12 @@ func wantsJSON(args []string) bool {
 // escapeControls writes control characters of a message (a file name with
 // a newline, say) as Go escapes, so that no name can forge an output line.
 func escapeControls(s string) string {
-	if strings.IndexFunc(s, isControl) < 0 {
+	if strings.IndexFunc(s, merkle.IsControl) < 0 {
 		return s
 	}
 	var b strings.Builder
 	for _, r := range s {
-		if isControl(r) {
+		if merkle.IsControl(r) {
 			q := strconv.QuoteRune(r) // '\n'
 			b.WriteString(q[1 : len(q)-1])
 			continue
@@ -274,8 +275,6 @@ func escapeControls(s string) string {
 	}
 	return b.String()
 }
-
-func isControl(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) }
 
 // displayName is a file name as printed in text output: as it is when it is
 // plain, Go-quoted when it holds anything (a newline, a quote, a byte that

@@ -94,9 +94,11 @@ func (t *installedTree) tampered(name string) (*installedTree, string, error) {
 		c.files[k] = v
 	}
 	d := append([]byte(nil), t.files[path]...)
-	h := merkle.ParseSignatureHeader(d[len(d)-merkle.TrailerTailSize:])
-	modLen := len(d) - merkle.TrailerTailSize - int(h.SigLen)
-	d[moduleBitOffset(d[:modLen])] ^= 0x10
+	tr, err := merkle.ParseTrailer(d, int64(len(d)))
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", path, err)
+	}
+	d[moduleBitOffset(d[:tr.ModuleSize])] ^= 0x10
 	c.files[path] = d
 	return &c, path, nil
 }

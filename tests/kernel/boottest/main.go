@@ -273,11 +273,11 @@ func readCases(paths []string, kind string, want merkle.Outcome, why string) ([]
 // one unsigned module and one module signed in a tree of another size.
 func badCases(signed testCase, unsignedPath, otherPath string) ([]testCase, error) {
 	d := signed.data
-	if len(d) < merkle.TrailerTailSize {
-		return nil, fmt.Errorf("%s: too short to be signed", signed.name)
+	tr, err := merkle.ParseTrailer(d, int64(len(d)))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", signed.name, err)
 	}
-	h := merkle.ParseSignatureHeader(d[len(d)-merkle.TrailerTailSize:])
-	modLen := len(d) - merkle.TrailerTailSize - int(h.SigLen)
+	h, modLen := tr.Header, int(tr.ModuleSize)
 	if h.IDType != merkle.IDTypeMerkle || modLen <= 0 || h.SigLen < 4+merkle.HashSize {
 		return nil, fmt.Errorf("%s: not a module with a Merkle proof of at least one level", signed.name)
 	}

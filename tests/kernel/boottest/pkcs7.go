@@ -26,12 +26,13 @@ func pkcs7Cases(signedPath, otherPath string) ([]testCase, error) {
 		return nil, err
 	}
 	d := signed
-	if len(d) < merkle.TrailerTailSize {
-		return nil, fmt.Errorf("%s: too short to be signed", signedPath)
+	tr, err := merkle.ParseTrailer(d, int64(len(d)))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", signedPath, err)
 	}
-	h := merkle.ParseSignatureHeader(d[len(d)-merkle.TrailerTailSize:])
+	h := tr.Header
 	blobEnd := len(d) - merkle.TrailerTailSize
-	blobStart := blobEnd - int(h.SigLen)
+	blobStart := int(tr.ModuleSize)
 	if h.IDType != merkle.IDTypePKCS7 || blobStart <= 0 {
 		return nil, fmt.Errorf("%s: not a module with a PKCS#7 signature", signedPath)
 	}
