@@ -3,30 +3,15 @@
 // build produced, whose 36-byte root goes into vmlinux and whose proofs are
 // appended to the modules, so that no signing key is needed.
 //
-// Usage:
-//
-//	modhash kbuild ROOT_C SUFFIX          drop-in for scripts/modules-merkle-tree
-//	modhash leaf -o LEAF.json ... MODULE  hash one module into its leaf
-//	modhash tree -manifest M ... LEAF...  build the tree, write root and proofs
-//	modhash sign -proof P -o OUT MODULE   append a proof to a module
-//	modhash compress -format xz -o OUT M  compress a signed module
-//	modhash patch -o OUT ... VMLINUX      write the root into .module_hashes
-//	modhash image -vmlinux V -o OUT IMAGE write the root into a boot image (arm64 Image)
-//	modhash verify -vmlinux V MODULE...   check modules as the kernel would
-//	modhash inspect FILE...               show a root record or a module trailer
-//	modhash audit BOOT_IMAGE MODULES_DIR  check an installed kernel and its modules
-//	modhash --persistent_worker           serve Bazel work requests (see worker.go)
+// The commands, their one-line summaries and the exit statuses are in the
+// tables below (commands, exitStatuses): `modhash -h` prints them, and
+// docs/cli.md and docs/exit-codes.md are checked against them
+// (TestCLIDocs). Each command's flags: `modhash COMMAND -h`.
 //
 // Every command takes @FILE arguments: FILE holds one argument per line
 // (Bazel's multiline parameter files), for command lines with thousands of
 // modules. Outputs are written under temporary names and renamed when
 // complete, so a failing command leaves no partial output behind.
-//
-// Exit status (docs/exit-codes.md): 0 success; 1 the kernel would refuse a
-// module (verify, sign with a root) or the modules do not match the
-// manifest; 2 anything else went wrong: a bad command line, an input that
-// is missing, malformed or not a regular file, an output that cannot be
-// written. Nothing is written unless the status is 0.
 package main
 
 import (
@@ -77,7 +62,19 @@ const (
 	// or missing input, unwritable output, or a bug. Also the status of a
 	// Go runtime crash, which bounded inputs and parallelism rule out.
 	exitTrouble = 2
+	// exitSignal + N: stopped by signal N (signals.go).
+	exitSignal = 128
 )
+
+// exitStatuses is the one list of the exit statuses with their meaning in
+// a line or two: `modhash -h` prints it, and TestCLIDocs checks that
+// docs/exit-codes.md has a row for each, in this order, and no other.
+var exitStatuses = []struct{ status, meaning string }{
+	{strconv.Itoa(exitOK), "success; verify: every module would be accepted; audit: every\nmodule would load"},
+	{strconv.Itoa(exitRefused), "the answer is no: the kernel would refuse a module (verify, audit,\nsign with a root), or the modules do not match their manifest"},
+	{strconv.Itoa(exitTrouble), "bad command line, bad or missing input, unwritable output, a journal\nthat is not this run's (with -json, stdout holds {\"error\": ...})"},
+	{strconv.Itoa(exitSignal) + " + N", "stopped by signal N (SIGINT 130, SIGTERM 143, ...): what was being\nwritten is undone"},
+}
 
 // env carries the command's output streams, so that tests run commands in
 // process and see exactly what a user sees.
@@ -293,12 +290,16 @@ func printUsage(w io.Writer) {
 		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nrun 'modhash COMMAND -h' for a command's flags")
-	fmt.Fprintln(w, "\nexit status (every command):")
-	fmt.Fprintln(w, "  0  success; verify: every module would be accepted")
-	fmt.Fprintln(w, "  1  the kernel would refuse a module (verify, sign with a root), or the")
-	fmt.Fprintln(w, "     modules do not match their manifest; nothing is written")
-	fmt.Fprintln(w, "  2  bad command line, bad or missing input, unwritable output; nothing")
-	fmt.Fprintln(w, "     is written (with -json, stdout holds {\"error\": ...})")
+	fmt.Fprintln(w, "\nexit status (every command; nothing is written unless it is 0):")
+	for _, x := range exitStatuses {
+		for i, line := range strings.Split(x.meaning, "\n") {
+			status := x.status
+			if i > 0 {
+				status = ""
+			}
+			fmt.Fprintf(w, "  %-7s %s\n", status, line)
+		}
+	}
 }
 
 // maxParamFile bounds an @FILE: a million module paths fit many times.

@@ -42,7 +42,7 @@ func catchSignals() {
 		} else {
 			fmt.Fprintf(os.Stderr, "modhash: %v: stopped; no output was changed\n", sig)
 		}
-		os.Exit(128 + int(sig.(syscall.Signal)))
+		os.Exit(exitSignal + int(sig.(syscall.Signal)))
 	}()
 }
 
