@@ -23,19 +23,8 @@ def _stem(basename, suffix):
     return basename[:i] if i > 0 else basename
 
 def _check_attrs(ctx):
-    """Checks what Bazel's attribute types cannot; fails with a clear message."""
+    """Checks what Bazel's attribute types and `values` cannot; fails with a clear message."""
     where = "module_hashes_root %s" % ctx.label
-    if ctx.attr.compression not in COMPRESSION_EXTENSIONS:
-        fail("%s: compression = %r is not supported; use one of %s" % (
-            where,
-            ctx.attr.compression,
-            ", ".join(['"%s"' % c for c in sorted(COMPRESSION_EXTENSIONS)]),
-        ))
-    if ctx.attr.byte_order not in BYTE_ORDERS:
-        fail("%s: byte_order = %r is not supported; use \"little\" or \"big\" (the target's byte order)" % (
-            where,
-            ctx.attr.byte_order,
-        ))
     if ctx.attr.modules_order and not ctx.attr.suffix:
         fail("%s: suffix must not be empty: it replaces .o in modules.order lines" % where)
 
@@ -373,14 +362,14 @@ zero bytes, no proofs; the kernel then refuses every module.""",
     attrs = dict({
         "byte_order": attr.string(
             default = "little",
-            doc = "Byte order of the `levels` field in `root.bin`: `\"little\"` or " +
-                  "`\"big\"`, the target's. (The vmlinux written by " +
+            values = BYTE_ORDERS,
+            doc = "Byte order of the `levels` field in `root.bin`: the target's. (The vmlinux written by " +
                   "`module_hashes_vmlinux` takes it from vmlinux's ELF header.)",
         ),
         "compression": attr.string(
             default = "none",
-            doc = "Compress each signed module: `\"none\"`, `\"gzip\"` (`.gz`), " +
-                  "`\"xz\"` (`.xz`) or `\"zstd\"` (`.zst`), as the kernel's " +
+            values = sorted(COMPRESSION_EXTENSIONS),
+            doc = "Compress each signed module (`.gz`, `.xz`, `.zst`) as the kernel's " +
                   "`CONFIG_MODULE_COMPRESS_*` do after signing: the proof is " +
                   "inside the compressed file, the kernel checks the decompressed bytes.",
         ),

@@ -19,27 +19,27 @@ _DOC = ("The `modhash` tool. Default: built from source (`//tools/modhash`). " +
         "rules (it also serves the rules' persistent worker requests, " +
         "`modhash --persistent_worker`).")
 
-MODHASH_ATTRS = {
-    "modhash": attr.label(
-        default = Label("//tools/modhash"),
-        executable = True,
-        allow_files = True,
-        # Built for, or chosen for, the platform that runs the actions.
-        cfg = "exec",
-        doc = _DOC,
-    ),
-}
+def modhash_attr(cfg):
+    """The `modhash` attribute: the tool, built for (or chosen for) `cfg`.
 
-MODHASH_TEST_ATTRS = {
-    "modhash": attr.label(
+    Args:
+      cfg: "exec" for rules whose actions run the tool, "target" for tests
+        that run it from their runfiles.
+
+    Returns:
+      The attr.label of the tool.
+    """
+    return attr.label(
         default = Label("//tools/modhash"),
         executable = True,
         allow_files = True,
-        # The test runs modhash from its runfiles where tests run.
-        cfg = "target",
+        cfg = cfg,
         doc = _DOC,
-    ),
-}
+    )
+
+MODHASH_ATTRS = {"modhash": modhash_attr("exec")}
+
+MODHASH_TEST_ATTRS = {"modhash": modhash_attr("target")}
 
 # Execution requirements of the actions that may run in a persistent,
 # multiplexed modhash worker (Bazel's worker protocol, protobuf form: no flag

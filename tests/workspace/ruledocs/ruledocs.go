@@ -473,6 +473,7 @@ func (l *loader) writeRule(out *bytes.Buffer, s symbol) error {
 }
 
 func (l *loader) attribute(en entry) (attribute, error) {
+	en.value = l.attrCall(en.value)
 	call, ok := en.value.expr.(*build.CallExpr)
 	if !ok {
 		return attribute{}, fmt.Errorf("%s: attribute %s is not an attr.*(...) call", where(en.value.file, en.value.expr), en.key)
@@ -493,6 +494,13 @@ func (l *loader) attribute(en entry) (attribute, error) {
 		}
 		a.doc = v
 	}
+	if e, ok := kw["values"]; ok {
+		vs, err := l.strs(binding{en.value.file, e})
+		if err != nil {
+			return attribute{}, err
+		}
+		a.doc = strings.TrimSpace(a.doc + " One of `\"" + strings.Join(vs, "\"`, `\"") + "\"`.")
+	}
 	switch {
 	case kw["mandatory"] != nil && build.FormatString(kw["mandatory"]) == "True":
 		a.def = "mandatory"
@@ -502,6 +510,75 @@ func (l *loader) attribute(en entry) (attribute, error) {
 		a.def = implicitDefaults[dot.Name]
 	}
 	return a, nil
+}
+
+// attrCall follows a call of a helper of this repository that returns
+// one attr.*(...) call (`modhash_attr("exec")`) to that call.
+func (l *loader) attrCall(b binding) binding {
+	call, ok := b.expr.(*build.CallExpr)
+	if !ok {
+		return b
+	}
+	fn, ok := call.X.(*build.Ident)
+	if !ok {
+		return b
+	}
+	v, def, err := l.lookup(b.file, fn.Name)
+	if err != nil || def == nil {
+		return b
+	}
+	for _, st := range def.Body {
+		if r, ok := st.(*build.ReturnStmt); ok && r.Result != nil {
+			return binding{v.file, r.Result}
+		}
+	}
+	return b
+}
+
+// strs evaluates a list of strings: [...], a name bound to one, or
+// sorted(X) of a list or of a dict's keys.
+func (l *loader) strs(b binding) ([]string, error) {
+	switch e := b.expr.(type) {
+	case *build.ListExpr:
+		var out []string
+		for _, item := range e.List {
+			v, err := l.str(binding{b.file, item})
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		}
+		return out, nil
+	case *build.Ident:
+		v, _, err := l.lookup(b.file, e.Name)
+		if err != nil {
+			return nil, err
+		}
+		if v.expr == nil {
+			return nil, fmt.Errorf("%s: %s is a function, want a list", where(b.file, e), e.Name)
+		}
+		return l.strs(v)
+	case *build.CallExpr:
+		fn, ok := e.X.(*build.Ident)
+		if !ok || fn.Name != "sorted" || len(e.List) != 1 {
+			break
+		}
+		arg := binding{b.file, e.List[0]}
+		out, err := l.strs(arg)
+		if err != nil {
+			entries, derr := l.dict(arg)
+			if derr != nil {
+				return nil, err
+			}
+			out = nil
+			for _, en := range entries {
+				out = append(out, en.key)
+			}
+		}
+		sort.Strings(out)
+		return out, nil
+	}
+	return nil, fmt.Errorf("%s: cannot evaluate %s as a list of strings", where(b.file, b.expr), build.FormatString(b.expr))
 }
 
 // defaultValue shows a default as a user writes it: Label("//x") as "//x".
