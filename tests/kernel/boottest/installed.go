@@ -351,5 +351,5 @@ func runInstalled(c *config, accel string) error {
 		}
 		rs = append(rs, r...)
 	}
-	return report(rs)
+	return report(rs, c.table)
 }

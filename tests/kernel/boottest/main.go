@@ -26,6 +26,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -50,9 +51,12 @@ type config struct {
 	kernel, vmlinux               string
 	zeroKernel, zeroVmlinux       string
 	initBin, modhash, outDir      string
-	signed, compressed, unsigned  listFlag
-	other                         listFlag
-	timeout                       time.Duration
+	// table: with it, the per-case table goes to this file and standard
+	// output gets a summary per boot (the demo).
+	table                        string
+	signed, compressed, unsigned listFlag
+	other                        listFlag
+	timeout                      time.Duration
 
 	// An installed tree (kernel_modules_install): modules loaded by
 	// modprobe, as a system loads them.
@@ -117,6 +121,7 @@ func main() {
 	flag.Var(&c.other, "other", "a module signed in a tree of another size (repeated; the first is used)")
 	flag.DurationVar(&c.timeout, "timeout", 240*time.Second, "time limit of one boot")
 	flag.StringVar(&c.outDir, "out", os.Getenv("TEST_UNDECLARED_OUTPUTS_DIR"), "directory for the serial logs")
+	flag.StringVar(&c.table, "table", "", "write the per-case table to this file; print a summary per boot")
 	flag.StringVar(&c.installed, "installed", "", "an installed module tree (DIR/lib/modules/<release>): every module is loaded with modprobe")
 	flag.StringVar(&c.installedXZ, "installed-xz", "", "the same tree with compressed modules")
 	flag.StringVar(&c.busybox, "busybox", "/bin/busybox", "a static busybox for the initramfs (its modprobe)")
@@ -204,7 +209,7 @@ func run(c *config) error {
 		}
 		all = append(all, rs...)
 	}
-	return report(all)
+	return report(all, c.table)
 }
 
 // lz4Legacy starts kbuild's Image.lz4 (lz4 -l).
@@ -414,7 +419,11 @@ func boot(c *config, accel, name, kernel, vmlinux string, enforce bool, cases []
 	if err := os.WriteFile(logPath, out, 0o644); err != nil {
 		return nil, err
 	}
-	fmt.Printf("boot %s: %s %s (%.1f s, serial log %s)\n", name, c.qemu, strings.Join(args, " "), elapsed.Seconds(), logPath)
+	if c.table != "" {
+		fmt.Printf("boot %s: %.1f s, serial log %s\n", name, elapsed.Seconds(), logPath)
+	} else {
+		fmt.Printf("boot %s: %s %s (%.1f s, serial log %s)\n", name, c.qemu, strings.Join(args, " "), elapsed.Seconds(), logPath)
+	}
 	lines, done := parseSerial(out)
 	if !done {
 		return nil, fmt.Errorf("the init did not finish (%v); last lines of %s:\n%s", runErr, logPath, tail(out, 25))
@@ -662,8 +671,20 @@ func verifyFiles(c *config, vmlinux string, cases []testCase, tree *installedTre
 	return res, nil
 }
 
-func report(rs []result) error {
-	fmt.Printf("\n%-10s %-30s %-11s %-24s %-24s %-8s %s\n", "boot", "case", "must give", "kernel", "modhash verify", "match", "kernel log")
+// report prints every case's verdicts side by side (to table, a file,
+// if given, with a summary per boot on standard output) and fails on any
+// mismatch.
+func report(rs []result, table string) error {
+	var w io.Writer = os.Stdout
+	var tf *os.File
+	if table != "" {
+		f, err := os.Create(table)
+		if err != nil {
+			return err
+		}
+		tf, w = f, f
+	}
+	fmt.Fprintf(w, "\n%-10s %-30s %-11s %-24s %-24s %-8s %s\n", "boot", "case", "must give", "kernel", "modhash verify", "match", "kernel log")
 	bad := 0
 	for _, r := range rs {
 		match := "yes"
@@ -675,7 +696,14 @@ func report(rs []result) error {
 		if len(log) > 90 {
 			log = log[:90] + "..."
 		}
-		fmt.Printf("%-10s %-30s %-11s %-24s %-24s %-8s errno=%d %s\n", r.boot, r.c.name, r.c.want, r.kernel, r.verify, match, r.errno, log)
+		fmt.Fprintf(w, "%-10s %-30s %-11s %-24s %-24s %-8s errno=%d %s\n", r.boot, r.c.name, r.c.want, r.kernel, r.verify, match, r.errno, log)
+	}
+	if tf != nil {
+		if err := tf.Close(); err != nil {
+			return err
+		}
+		summarize(rs)
+		fmt.Printf("the table of all %d cases: %s\n", len(rs), table)
 	}
 	for _, r := range rs {
 		if r.problem != "" {
@@ -688,6 +716,50 @@ func report(rs []result) error {
 	}
 	fmt.Printf("\nall %d cases: the kernel's verdict is the expected one and modhash verify's\n", len(rs))
 	return nil
+}
+
+// summarize prints one line per boot: its cases, how many verdicts equal
+// verify's, and the kernel's refusals counted by verdict.
+func summarize(rs []result) {
+	var boots []string
+	type tally struct {
+		cases, equal int
+		refused      map[string]int
+	}
+	by := map[string]*tally{}
+	for _, r := range rs {
+		t := by[r.boot]
+		if t == nil {
+			t = &tally{refused: map[string]int{}}
+			by[r.boot] = t
+			boots = append(boots, r.boot)
+		}
+		t.cases++
+		if r.problem == "" {
+			t.equal++
+		}
+		if r.errno != 0 {
+			t.refused[r.kernel]++
+		}
+	}
+	fmt.Printf("\n%-10s %6s %8s  %s\n", "boot", "cases", "= verify", "refused by the kernel")
+	for _, b := range boots {
+		t := by[b]
+		var kinds []string
+		for k := range t.refused {
+			kinds = append(kinds, k)
+		}
+		sort.Strings(kinds)
+		var parts []string
+		for _, k := range kinds {
+			parts = append(parts, fmt.Sprintf("%d %s", t.refused[k], k))
+		}
+		refused := "none"
+		if len(parts) > 0 {
+			refused = strings.Join(parts, ", ")
+		}
+		fmt.Printf("%-10s %6d %8d  %s\n", b, t.cases, t.equal, refused)
+	}
 }
 
 func tail(b []byte, n int) string {
