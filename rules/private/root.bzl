@@ -221,7 +221,7 @@ def _sign(ctx, hashed, proofs, manifest):
     args = ctx.actions.args()
 
     # Check each result against the tree as the kernel would before writing it.
-    args.add("-root", manifest)
+    args.add("-root-file", manifest)
     args.add_all([
         "%s=%s=%s" % (m.path, p.path, s.path)
         for m, p, s in zip(hashed, proofs, signed)

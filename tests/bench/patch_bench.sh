@@ -69,7 +69,7 @@ cat vmlinux >/dev/null # warm the page cache
 # Check once, untimed: the patched image differs from a copy in exactly
 # the section bytes (at most 36 of them).
 cp vmlinux out.cp
-./modhash patch -o out.patch -levels 12 -root "$root" vmlinux
+./modhash patch -o out.patch -levels 12 -root-hex "$root" vmlinux
 ndiff=$(cmp -l out.cp out.patch | wc -l)
 if [ "$ndiff" -gt 36 ] || [ "$ndiff" -eq 0 ]; then
 	echo "patch_bench: patched image differs from the copy in $ndiff bytes" >&2
@@ -97,7 +97,7 @@ while [ "$i" -le "$reps" ]; do
 		if [ "$what" = cp ]; then
 			cp vmlinux out
 		else
-			./modhash patch -o out -levels 12 -root "$root" vmlinux
+			./modhash patch -o out -levels 12 -root-hex "$root" vmlinux
 		fi
 		t1=$(now)
 		dt=$(echo "$t0 $t1" | awk '{ printf "%.4f", $2 - $1 }')

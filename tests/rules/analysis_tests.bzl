@@ -205,7 +205,7 @@ def _param_files_test_impl(ctx):
     asserts.true(env, sign and sign.content != None, "sign.params content is known at analysis")
     if sign and sign.content != None:
         lines = sign.content.rstrip("\n").split("\n")
-        asserts.equals(env, ["-root", info.manifest.path], lines[:2])
+        asserts.equals(env, ["-root-file", info.manifest.path], lines[:2])
         asserts.equals(
             env,
             ["%s=%s=%s" % (m.path, p.path, s.path) for m, p, s in zip(info.hashed_modules, info.proofs, info.signed_modules)],

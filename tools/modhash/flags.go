@@ -29,6 +29,15 @@ func newFlags(e *env, name, synopsis, doc string) *flag.FlagSet {
 	return fs
 }
 
+// deprecatedFlag keeps the old spelling of a renamed flag working: it sets
+// the new flag, saying on standard error that the spelling is deprecated.
+func deprecatedFlag(e *env, fs *flag.FlagSet, old, new string) {
+	fs.Func(old, "deprecated spelling of -"+new, func(v string) error {
+		fmt.Fprintf(e.stderr, "modhash %s: -%s is deprecated, use -%s\n", fs.Name(), old, new)
+		return fs.Set(new, v)
+	})
+}
+
 // parseFlags parses args and maps -h to errFlagHelp and other flag errors
 // to usage errors (the flag package has printed them already).
 func parseFlags(fs *flag.FlagSet, args []string) error {

@@ -20,7 +20,7 @@ byte order, read from its ELF header. Every other byte of OUT equals IN, and
 OUT gets IN's mode. OUT may be IN itself; it is replaced only when complete.
 
 The root comes from exactly one of:
-  -levels N -root HEX   the tree's levels (0 to 32) and root (64 hex digits)
+  -levels N -root-hex HEX  the tree's levels (0 to 32) and root (64 hex digits)
   -manifest FILE        the manifest the tree step wrote
   -section-data FILE    the 36 raw section bytes, already in the target's
                         byte order (the file objcopy would be given)
@@ -29,12 +29,13 @@ Nothing is printed on success unless -v.`
 
 // runPatch implements "modhash patch".
 func runPatch(e *env, args []string) error {
-	fs := newPreamble(e, "patch", "-o OUT (-levels N -root HEX | -manifest FILE | -section-data FILE) [-v] IN", patchDoc)
+	fs := newPreamble(e, "patch", "-o OUT (-levels N -root-hex HEX | -manifest FILE | -section-data FILE) [-v] IN", patchDoc)
 	out := fs.output("o", "write the patched image to `OUT` (required; may be IN)", func(args []string) string {
 		return fmt.Sprintf("-o OUT is required (-o %s patches in place)", args[0])
 	})
-	levels := fs.String("levels", "", "the tree's levels `N`, 0 to 32 (with -root)")
-	root := fs.String("root", "", "the tree's root, 64 `HEX` digits (with -levels)")
+	levels := fs.String("levels", "", "the tree's levels `N`, 0 to 32 (with -root-hex)")
+	root := fs.String("root-hex", "", "the tree's root, 64 `HEX` digits (with -levels)")
+	deprecatedFlag(e, fs.FlagSet, "root", "root-hex")
 	manifest := fs.String("manifest", "", "read levels and root from the tree step's manifest `FILE`")
 	sectionData := fs.String("section-data", "", "write the 36 bytes of `FILE` into the section as they are")
 	verbose := fs.Bool("v", false, "describe the section and the record written")
@@ -46,11 +47,11 @@ func runPatch(e *env, args []string) error {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	var sources []string
-	if set["levels"] || set["root"] {
-		if !set["levels"] || !set["root"] {
-			return usagef("-levels and -root must be given together")
+	if set["levels"] || set["root-hex"] {
+		if !set["levels"] || !set["root-hex"] {
+			return usagef("-levels and -root-hex must be given together")
 		}
-		sources = append(sources, "-levels/-root")
+		sources = append(sources, "-levels/-root-hex")
 	}
 	if set["manifest"] {
 		sources = append(sources, "-manifest")
@@ -60,7 +61,7 @@ func runPatch(e *env, args []string) error {
 	}
 	switch len(sources) {
 	case 0:
-		return usagef("no root given: use -levels and -root, -manifest or -section-data")
+		return usagef("no root given: use -levels and -root-hex, -manifest or -section-data")
 	case 1:
 	default:
 		return usagef("%s given: use exactly one source of the root", strings.Join(sources, " and "))
@@ -79,7 +80,7 @@ func runPatch(e *env, args []string) error {
 		}
 		d, err := merkle.ParseDigest(strings.ToLower(*root))
 		if err != nil {
-			return usagef("-root: %v", err)
+			return usagef("-root-hex: %v", err)
 		}
 		o.Record = &merkle.RootRecord{Levels: uint32(n), Root: d}
 	}

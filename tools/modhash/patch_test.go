@@ -81,13 +81,16 @@ func TestPatchCLICross(t *testing.T) {
 			writeManifest(t, manifest, rec)
 
 			for _, c := range []struct {
-				name string
-				args []string
+				name   string
+				args   []string
+				stderr string
 			}{
-				{"levels-root", []string{"-levels", "2", "-root", hex.EncodeToString(rec.Root[:])}},
-				{"levels-root-upper", []string{"-root", strings.ToUpper(hex.EncodeToString(rec.Root[:])), "-levels=2"}},
-				{"manifest", []string{"-manifest", manifest}},
-				{"section-data", []string{"-section-data", recFile}},
+				{"levels-root", []string{"-levels", "2", "-root-hex", hex.EncodeToString(rec.Root[:])}, ""},
+				{"levels-root-upper", []string{"-root-hex", strings.ToUpper(hex.EncodeToString(rec.Root[:])), "-levels=2"}, ""},
+				// The old spelling still works, and says it is deprecated.
+				{"levels-root-deprecated", []string{"-levels", "2", "-root", hex.EncodeToString(rec.Root[:])}, "modhash patch: -root is deprecated, use -root-hex\n"},
+				{"manifest", []string{"-manifest", manifest}, ""},
+				{"section-data", []string{"-section-data", recFile}, ""},
 			} {
 				out := filepath.Join(dir, "vmlinux."+c.name)
 				var stdout, stderr bytes.Buffer
@@ -95,8 +98,8 @@ func TestPatchCLICross(t *testing.T) {
 				if err := runPatch(&env{stdout: &stdout, stderr: &stderr}, args); err != nil {
 					t.Fatalf("%s: %v", c.name, err)
 				}
-				if stdout.Len() != 0 || stderr.Len() != 0 {
-					t.Errorf("%s: printed %q %q on success without -v", c.name, stdout.String(), stderr.String())
+				if stdout.Len() != 0 || stderr.String() != c.stderr {
+					t.Errorf("%s: printed %q %q on success without -v, want %q on standard error", c.name, stdout.String(), stderr.String(), c.stderr)
 				}
 				got, err := os.ReadFile(out)
 				if err != nil {
@@ -156,21 +159,21 @@ func TestPatchCLIErrors(t *testing.T) {
 		status int // exit status of modhash: 2, trouble, for all of these
 	}{
 		{[]string{"-o", out}, "want one input image, got 0", 2},
-		{[]string{"-o", out, "-levels", "1", "-root", rootHex, in, in}, "want one input image, got 2", 2},
-		{[]string{"-levels", "1", "-root", rootHex, in}, "-o OUT is required", 2},
+		{[]string{"-o", out, "-levels", "1", "-root-hex", rootHex, in, in}, "want one input image, got 2", 2},
+		{[]string{"-levels", "1", "-root-hex", rootHex, in}, "-o OUT is required", 2},
 		{[]string{"-o", out, in}, "no root given", 2},
-		{[]string{"-o", out, "-levels", "1", in}, "-levels and -root must be given together", 2},
-		{[]string{"-o", out, "-root", rootHex, in}, "-levels and -root must be given together", 2},
-		{[]string{"-o", out, "-levels", "1", "-root", rootHex, "-manifest", manifest, in}, "-levels/-root and -manifest given: use exactly one", 2},
+		{[]string{"-o", out, "-levels", "1", in}, "-levels and -root-hex must be given together", 2},
+		{[]string{"-o", out, "-root-hex", rootHex, in}, "-levels and -root-hex must be given together", 2},
+		{[]string{"-o", out, "-levels", "1", "-root-hex", rootHex, "-manifest", manifest, in}, "-levels/-root-hex and -manifest given: use exactly one", 2},
 		{[]string{"-o", out, "-manifest", manifest, "-section-data", short, in}, "-manifest and -section-data given", 2},
-		{[]string{"-o", out, "-levels", "33", "-root", rootHex, in}, `-levels "33": want a number from 0 to 32`, 2},
-		{[]string{"-o", out, "-levels", "x", "-root", rootHex, in}, `-levels "x"`, 2},
-		{[]string{"-o", out, "-levels", "1", "-root", "abc", in}, "-root: digest", 2},
+		{[]string{"-o", out, "-levels", "33", "-root-hex", rootHex, in}, `-levels "33": want a number from 0 to 32`, 2},
+		{[]string{"-o", out, "-levels", "x", "-root-hex", rootHex, in}, `-levels "x"`, 2},
+		{[]string{"-o", out, "-levels", "1", "-root-hex", "abc", in}, "-root-hex: digest", 2},
 		{[]string{"-o", out, "-section-data", short, in}, short + ": section data is 35 bytes, want 36", 2},
 		{[]string{"-o", out, "-section-data", bigEndian, in}, "-section-data " + bigEndian + ": " + in + ": section data has levels 0x0c000000", 2},
 		{[]string{"-o", out, "-section-data", filepath.Join(dir, "missing"), in}, "missing", 2},
 		{[]string{"-o", out, "-manifest", filepath.Join(dir, "missing.json"), in}, "missing.json", 2},
-		{[]string{"-o", out, "-levels", "1", "-root", rootHex, notELF}, notELF + ": not an ELF file", 2},
+		{[]string{"-o", out, "-levels", "1", "-root-hex", rootHex, notELF}, notELF + ": not an ELF file", 2},
 		{[]string{"-o", out, "-nosuchflag", in}, "flag provided but not defined", 2},
 	} {
 		var stdout, stderr bytes.Buffer
@@ -197,7 +200,7 @@ func TestPatchCLIErrors(t *testing.T) {
 		t.Errorf("modhash patch -h: exit status %d, printed %q", st, stderr.String())
 	}
 	// Everything after -- is an input name.
-	if err := runPatch(&env{stdout: &stderr, stderr: &stderr}, []string{"-o", out, "-levels", "1", "-root", rootHex, "--", in}); err != nil {
+	if err := runPatch(&env{stdout: &stderr, stderr: &stderr}, []string{"-o", out, "-levels", "1", "-root-hex", rootHex, "--", in}); err != nil {
 		t.Errorf("patch -- IN: %v", err)
 	}
 	if r, _, err := vmlinux.ReadRecord(out); err != nil || r.Levels != 1 {

@@ -71,14 +71,14 @@ func TestLeafTreeSignVerifyMatchesKbuild(t *testing.T) {
 		}
 		out := fmt.Sprintf("out/signed/m%d.ko", i)
 		os.MkdirAll("out/signed", 0o755)
-		if code, _, stderr := modhash(t, "sign", "-proof", fmt.Sprintf("out/m%d.merkle", i), "-root", "out/manifest.json",
+		if code, _, stderr := modhash(t, "sign", "-proof", fmt.Sprintf("out/m%d.merkle", i), "-root-file", "out/manifest.json",
 			"-o", out, fmt.Sprintf("drivers/sub%d/m%d.ko", i%3, i)); code != 0 {
 			t.Fatal(stderr)
 		}
 		signed = append(signed, out)
 	}
 
-	code, stdout, stderr := modhash(t, append([]string{"verify", "-root", "out/root.bin", "-manifest", "out/manifest.json"}, signed...)...)
+	code, stdout, stderr := modhash(t, append([]string{"verify", "-root-file", "out/root.bin", "-manifest", "out/manifest.json"}, signed...)...)
 	if code != 0 || !strings.Contains(stdout, "5 accepted, 0 refused") {
 		t.Fatalf("verify: exit %d\n%s%s", code, stdout, stderr)
 	}
@@ -86,13 +86,13 @@ func TestLeafTreeSignVerifyMatchesKbuild(t *testing.T) {
 	// Out of order: every proof is still valid, but the set does not match
 	// the manifest's positions.
 	swapped := append([]string{signed[1], signed[0]}, signed[2:]...)
-	code, stdout, _ = modhash(t, append([]string{"verify", "-root", "out/root.bin", "-manifest", "out/manifest.json"}, swapped...)...)
+	code, stdout, _ = modhash(t, append([]string{"verify", "-root-file", "out/root.bin", "-manifest", "out/manifest.json"}, swapped...)...)
 	if code != 1 || !strings.Contains(stdout, "manifest: out/signed/m1.ko: position 1, want 0") {
 		t.Fatalf("swapped set: exit %d\n%s", code, stdout)
 	}
 
 	// Signing against the wrong root writes nothing.
-	code, _, stderr = modhash(t, "sign", "-proof", "out/m0.merkle", "-root", "out/root.bin", "-o", "out/wrong.ko", "drivers/sub1/m1.ko")
+	code, _, stderr = modhash(t, "sign", "-proof", "out/m0.merkle", "-root-file", "out/root.bin", "-o", "out/wrong.ko", "drivers/sub1/m1.ko")
 	if code != 1 || !strings.Contains(stderr, "would be refused by the kernel: ENOKEY") {
 		t.Fatalf("sign with the wrong proof: exit %d, %s", code, stderr)
 	}
@@ -160,7 +160,7 @@ func TestVerifyVerdictsAndJSON(t *testing.T) {
 	tree, _ := merkle.NewTree([]merkle.Digest{merkle.Leaf(0, []byte("one\n")), merkle.Leaf(1, []byte("two\n")), merkle.Leaf(2, []byte("three\n"))})
 	writeFile(t, "root.bin", tree.Record().Marshal(binary.LittleEndian))
 
-	code, stdout, _ := modhash(t, "verify", "-root", "root.bin", good, tampered, "drivers/sub2/m2.ko")
+	code, stdout, _ := modhash(t, "verify", "-root-file", "root.bin", good, tampered, "drivers/sub2/m2.ko")
 	for _, want := range []string{
 		good + ": accepted (position 0)",
 		tampered + ": ENOKEY: proof for position 1 leads to root",
@@ -175,7 +175,7 @@ func TestVerifyVerdictsAndJSON(t *testing.T) {
 		t.Errorf("exit %d with refused modules, want 1", code)
 	}
 
-	code, stdout, _ = modhash(t, "verify", "-json", "-root", "root.bin", good, tampered)
+	code, stdout, _ = modhash(t, "verify", "-json", "-root-file", "root.bin", good, tampered)
 	var report struct {
 		Accepted, Refused int
 		Modules           []struct{ Module, Outcome string }
@@ -186,11 +186,16 @@ func TestVerifyVerdictsAndJSON(t *testing.T) {
 	if code != 1 || report.Accepted != 1 || report.Refused != 1 || report.Modules[1].Outcome != "ENOKEY" {
 		t.Errorf("-json: exit %d, %+v", code, report)
 	}
-	if code, _, stderr := modhash(t, "verify", "-root", "root.bin", "nope.ko"); code != 2 || !strings.Contains(stderr, "nope.ko: no such file") {
+	if code, _, stderr := modhash(t, "verify", "-root-file", "root.bin", "nope.ko"); code != 2 || !strings.Contains(stderr, "nope.ko: no such file") {
 		t.Errorf("missing module: exit %d, %q", code, stderr)
 	}
-	if code, _, stderr := modhash(t, "verify", good); code != 2 || !strings.Contains(stderr, "-vmlinux or -root") {
+	if code, _, stderr := modhash(t, "verify", good); code != 2 || !strings.Contains(stderr, "-vmlinux or -root-file") {
 		t.Errorf("no root: exit %d, %q", code, stderr)
+	}
+	// -root, the old spelling of -root-file, still works and says so.
+	if code, stdout, stderr := modhash(t, "verify", "-root", "root.bin", good); code != 0 || !strings.Contains(stdout, "accepted") ||
+		stderr != "modhash verify: -root is deprecated, use -root-file\n" {
+		t.Errorf("verify -root: exit %d, %q, %q", code, stdout, stderr)
 	}
 }
 
@@ -282,7 +287,7 @@ func TestSignBatchIsAllOrNothing(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"-vmlinux", "", "-root", "root.c", triple(0)}, "root.c"},
+		{[]string{"-vmlinux", "", "-root-file", "root.c", triple(0)}, "root.c"},
 		{[]string{triple(0), triple(1), "empty.ko=drivers/sub2/m2.merkle=signed/e.ko"}, "empty.ko: empty module file"},
 		{[]string{triple(0), "drivers/sub1/m1.ko=drivers/sub1/m1.merkle"}, "is not MODULE=PROOF=OUT"},
 	} {
@@ -293,17 +298,17 @@ func TestSignBatchIsAllOrNothing(t *testing.T) {
 	}
 	tree, _ := merkle.NewTree([]merkle.Digest{merkle.Leaf(0, []byte("one\n")), merkle.Leaf(1, []byte("two\n")), merkle.Leaf(2, []byte("three\n"))})
 	writeFile(t, "root.bin", tree.Record().Marshal(binary.LittleEndian))
-	code, _, stderr := modhash(t, "sign", "-root", "root.bin", triple(0), triple(1), bad)
+	code, _, stderr := modhash(t, "sign", "-root-file", "root.bin", triple(0), triple(1), bad)
 	if code != 1 || !strings.Contains(stderr, "drivers/sub2/m2.ko with proof drivers/sub0/m0.merkle would be refused by the kernel: ENOKEY") {
 		t.Fatalf("mismatched proof: exit %d, %q", code, stderr)
 	}
 	if es, _ := os.ReadDir("signed"); len(es) != 0 {
 		t.Fatalf("a failed batch left %d files in signed/", len(es))
 	}
-	if code, _, stderr := modhash(t, "sign", "-root", "root.bin", triple(0), triple(1), triple(2)); code != 0 {
+	if code, _, stderr := modhash(t, "sign", "-root-file", "root.bin", triple(0), triple(1), triple(2)); code != 0 {
 		t.Fatal(stderr)
 	}
-	code, stdout, _ := modhash(t, "verify", "-root", "root.bin", "signed/m0.ko", "signed/m1.ko", "signed/m2.ko")
+	code, stdout, _ := modhash(t, "verify", "-root-file", "root.bin", "signed/m0.ko", "signed/m1.ko", "signed/m2.ko")
 	if code != 0 || !strings.Contains(stdout, "3 accepted, 0 refused") {
 		t.Fatalf("verify after batch signing: exit %d\n%s", code, stdout)
 	}

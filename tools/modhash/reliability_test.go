@@ -277,19 +277,19 @@ func TestHostileInput(t *testing.T) {
 
 		// 4. ELF patching never writes a corrupt image.
 		{name: "patch: .module_hashes overlaps the ELF header", setup: write("vmlinux", string(tinyELF(8))),
-			args: []string{"patch", "-levels", "0", "-root", strings.Repeat("ab", 32), "-o", "out", "vmlinux"}, status: 2,
+			args: []string{"patch", "-levels", "0", "-root-file", strings.Repeat("ab", 32), "-o", "out", "vmlinux"}, status: 2,
 			stderr: []string{"vmlinux: .module_hashes (section 1, offset 0x8, 36 bytes) overlaps the ELF header (offset 0x0, 64 bytes): patching would corrupt the image"}},
 		{name: "patch: .module_hashes overlaps the section header table", setup: write("vmlinux", string(tinyELF(128+20))),
-			args: []string{"patch", "-levels", "0", "-root", strings.Repeat("ab", 32), "-o", "out", "vmlinux"}, status: 2,
+			args: []string{"patch", "-levels", "0", "-root-file", strings.Repeat("ab", 32), "-o", "out", "vmlinux"}, status: 2,
 			stderr: []string{"overlaps the section header table (offset 0x80, 192 bytes)"}},
 		{name: "patch -v: .module_hashes overlaps the name table", setup: write("vmlinux", string(tinyELF(90))),
-			args: []string{"patch", "-v", "-levels", "0", "-root", strings.Repeat("ab", 32), "-o", "out", "vmlinux"}, status: 2,
+			args: []string{"patch", "-v", "-levels", "0", "-root-file", strings.Repeat("ab", 32), "-o", "out", "vmlinux"}, status: 2,
 			stderr: []string{"overlaps the data of section 2 (the section name string table)"}},
 		{name: "patch in place: overlap leaves the input as it was", setup: write("vmlinux", string(tinyELF(90))),
-			args: []string{"patch", "-levels", "0", "-root", strings.Repeat("ab", 32), "-o", "vmlinux", "vmlinux"}, status: 2,
+			args: []string{"patch", "-levels", "0", "-root-file", strings.Repeat("ab", 32), "-o", "vmlinux", "vmlinux"}, status: 2,
 			stderr: []string{"overlaps the data of section 2"}},
 		{name: "patch: a good image is patched", setup: write("vmlinux", string(tinyELF(64))),
-			args: []string{"patch", "-v", "-levels", "1", "-root", strings.Repeat("ab", 32), "-o", "out", "vmlinux"}, status: 0, created: []string{"out"},
+			args: []string{"patch", "-v", "-levels", "1", "-root-file", strings.Repeat("ab", 32), "-o", "out", "vmlinux"}, status: 0, created: []string{"out"},
 			stdout: []string{"out: .module_hashes section 1 at offset 0x40, little-endian ELF64 EM_X86_64: levels 1 root abab"}},
 		{name: "patch: sparse image declaring 2^32 sections", setup: func(t *testing.T) {
 			b := tinyELF(64)
@@ -299,35 +299,35 @@ func TestHostileInput(t *testing.T) {
 			if err := os.Truncate("vmlinux", 128+64<<32+4096); err != nil {
 				t.Skip(err)
 			}
-		}, args: []string{"patch", "-levels", "0", "-root", strings.Repeat("ab", 32), "-o", "out", "vmlinux"}, status: 2,
+		}, args: []string{"patch", "-levels", "0", "-root-file", strings.Repeat("ab", 32), "-o", "out", "vmlinux"}, status: 2,
 			stderr: []string{"vmlinux: section header table of 4294967296 headers (274877906944 bytes) is larger than the"}},
 
 		// 6. Compressed modules get the kernel's verdict.
-		{name: "verify .ko.xz", setup: compressedSet("xz", ".xz"), args: []string{"verify", "-root", "man.json", "s.ko.xz"}, status: 0,
+		{name: "verify .ko.xz", setup: compressedSet("xz", ".xz"), args: []string{"verify", "-root-file", "man.json", "s.ko.xz"}, status: 0,
 			stdout: []string{"s.ko.xz (xz-compressed, ", " bytes, checked decompressed as the kernel does): accepted (position 0)"}},
-		{name: "verify .ko.gz", setup: compressedSet("gzip", ".gz"), args: []string{"verify", "-root", "man.json", "s.ko.gz"}, status: 0,
+		{name: "verify .ko.gz", setup: compressedSet("gzip", ".gz"), args: []string{"verify", "-root-file", "man.json", "s.ko.gz"}, status: 0,
 			stdout: []string{"s.ko.gz (gzip-compressed, ", "accepted (position 0)"}},
-		{name: "verify .ko.zst", setup: compressedSet("zstd", ".zst"), args: []string{"verify", "-root", "man.json", "s.ko.zst"}, status: 0,
+		{name: "verify .ko.zst", setup: compressedSet("zstd", ".zst"), args: []string{"verify", "-root-file", "man.json", "s.ko.zst"}, status: 0,
 			stdout: []string{"s.ko.zst (zstd-compressed, ", "accepted (position 0)"}},
-		{name: "verify -json .ko.xz", setup: compressedSet("xz", ".xz"), args: []string{"verify", "-json", "-root", "man.json", "s.ko.xz"}, status: 0,
+		{name: "verify -json .ko.xz", setup: compressedSet("xz", ".xz"), args: []string{"verify", "-json", "-root-file", "man.json", "s.ko.xz"}, status: 0,
 			stdout: []string{`"compressed": "xz"`, `"outcome": "accepted"`}},
 		{name: "verify .ko.xz with the xz tool's CRC64", setup: func(t *testing.T) {
 			signedSet(t)
 			writeFile(t, "s.ko.xz", xzCRC64(t, readFile(t, "s.ko")))
-		}, args: []string{"verify", "-root", "man.json", "s.ko.xz"}, status: 1,
+		}, args: []string{"verify", "-root-file", "man.json", "s.ko.xz"}, status: 1,
 			stdout: []string{"s.ko.xz (xz-compressed, ", "EINVAL: the kernel's xz module decompressor refuses it: integrity check CRC64"}},
 
 		// 7. PKCS#7: never a verdict we cannot know.
 		{name: "verify PKCS#7 without CONFIG_MODULE_SIG", setup: all(signedSet, write("p.ko", string(pkcs7Module(merkle.SignatureHeader{IDType: merkle.IDTypePKCS7, SigLen: 8})))),
-			args: []string{"verify", "-root", "man.json", "p.ko"}, status: 1, stdout: []string{"p.ko: ENOPKG: PKCS#7 signature"}},
+			args: []string{"verify", "-root-file", "man.json", "p.ko"}, status: 1, stdout: []string{"p.ko: ENOPKG: PKCS#7 signature"}},
 		{name: "verify -module-sig PKCS#7", setup: all(signedSet, write("p.ko", string(pkcs7Module(merkle.SignatureHeader{IDType: merkle.IDTypePKCS7, SigLen: uint32(len(elftest.PKCS7Shaped))})))),
-			args: []string{"verify", "-module-sig", "-root", "man.json", "p.ko", "s.ko"}, status: 1,
+			args: []string{"verify", "-module-sig", "-root-file", "man.json", "p.ko", "s.ko"}, status: 1,
 			stdout: []string{"p.ko: needs-keyring: PKCS#7 signature (63 bytes): the kernel checks it against its keyring", "s.ko: accepted", "1 accepted, 0 refused, 1 need the kernel's keyring"}},
 		{name: "verify -module-sig PKCS#7 garbage", setup: all(signedSet, write("p.ko", string(pkcs7Module(merkle.SignatureHeader{IDType: merkle.IDTypePKCS7, SigLen: 8})))),
-			args: []string{"verify", "-module-sig", "-root", "man.json", "p.ko"}, status: 1,
+			args: []string{"verify", "-module-sig", "-root-file", "man.json", "p.ko"}, status: 1,
 			stdout: []string{"p.ko: EBADMSG: PKCS#7 signature the kernel cannot parse"}},
 		{name: "verify -module-sig malformed PKCS#7", setup: all(signedSet, write("p.ko", string(pkcs7Module(merkle.SignatureHeader{IDType: merkle.IDTypePKCS7, KeyIDLen: 4, SigLen: 8})))),
-			args: []string{"verify", "-module-sig", "-root", "man.json", "p.ko"}, status: 1,
+			args: []string{"verify", "-module-sig", "-root-file", "man.json", "p.ko"}, status: 1,
 			stdout: []string{"p.ko: EBADMSG: PKCS#7 signature: signature header has non-zero fields"}},
 
 		// 9. A FIFO where a file should be: refused at once.
@@ -338,7 +338,7 @@ func TestHostileInput(t *testing.T) {
 		{name: "leaf: FIFO module", fifos: []string{"m.ko"},
 			args: []string{"leaf", "-pos", "0", "-o", "l.json", "m.ko"}, status: 2, stderr: []string{"m.ko: not a regular file (a named pipe)"}},
 		{name: "verify: FIFO module", setup: signedSet, fifos: []string{"f.ko"},
-			args: []string{"verify", "-root", "man.json", "f.ko"}, status: 2, stderr: []string{"f.ko: not a regular file (a named pipe)"}},
+			args: []string{"verify", "-root-file", "man.json", "f.ko"}, status: 2, stderr: []string{"f.ko: not a regular file (a named pipe)"}},
 		{name: "verify: FIFO vmlinux", fifos: []string{"vmlinux"}, setup: write("m.ko", "m"),
 			args: []string{"verify", "-vmlinux", "vmlinux", "m.ko"}, status: 2, stderr: []string{"vmlinux: not a regular file (a named pipe)"}},
 		{name: "inspect: FIFO", fifos: []string{"f.ko"},
@@ -346,29 +346,29 @@ func TestHostileInput(t *testing.T) {
 		{name: "compress: FIFO module", fifos: []string{"f.ko"},
 			args: []string{"compress", "-format", "xz", "-o", "f.ko.xz", "f.ko"}, status: 2, stderr: []string{"f.ko: not a regular file (a named pipe)"}},
 		{name: "patch: FIFO image", fifos: []string{"vmlinux"},
-			args: []string{"patch", "-levels", "0", "-root", strings.Repeat("ab", 32), "-o", "out", "vmlinux"}, status: 2,
+			args: []string{"patch", "-levels", "0", "-root-file", strings.Repeat("ab", 32), "-o", "out", "vmlinux"}, status: 2,
 			stderr: []string{"vmlinux: not a regular file (a named pipe)"}},
 		{name: "sign: FIFO proof", setup: write("m.ko", "m"), fifos: []string{"m.merkle"},
 			args: []string{"sign", "-proof", "m.merkle", "-o", "s.ko", "m.ko"}, status: 2, stderr: []string{"m.merkle: not a regular file (a named pipe)"}},
 		{name: "verify: FIFO parameter file", fifos: []string{"params"},
-			args: []string{"verify", "-root", "man.json", "@params"}, status: 2, stderr: []string{"params: not a regular file (a named pipe)"}},
+			args: []string{"verify", "-root-file", "man.json", "@params"}, status: 2, stderr: []string{"params: not a regular file (a named pipe)"}},
 
 		// 10. No crash, one table of exit statuses.
 		{name: "kbuild -j 1000000000", setup: all(write("m.ko", "m"), write("modules.order", "m.o\n")),
 			args: []string{"kbuild", "-j", "1000000000", "root.c", ".ko"}, status: 2,
 			stderr: []string{`invalid value "1000000000" for flag -j: want a number from 1 to 1024`}},
-		{name: "verify -j 0", setup: signedSet, args: []string{"verify", "-j", "0", "-root", "man.json", "s.ko"}, status: 2,
+		{name: "verify -j 0", setup: signedSet, args: []string{"verify", "-j", "0", "-root-file", "man.json", "s.ko"}, status: 2,
 			stderr: []string{`invalid value "0" for flag -j`}},
-		{name: "verify: a missing module is trouble, not a verdict", setup: signedSet, args: []string{"verify", "-root", "man.json", "s.ko", "gone.ko"}, status: 2,
+		{name: "verify: a missing module is trouble, not a verdict", setup: signedSet, args: []string{"verify", "-root-file", "man.json", "s.ko", "gone.ko"}, status: 2,
 			stderr: []string{"gone.ko: no such file or directory"}},
 
 		// 12. Strict parsers with FILE:LINE.
 		{name: "@FILE with CRLF", setup: all(signedSet, write("params", "s.ko\r\n")),
-			args: []string{"verify", "-root", "man.json", "@params"}, status: 2, stderr: []string{"params:1: line ends in CRLF"}},
+			args: []string{"verify", "-root-file", "man.json", "@params"}, status: 2, stderr: []string{"params:1: line ends in CRLF"}},
 		{name: "@FILE with a blank line", setup: all(signedSet, write("params", "s.ko\n\ns.ko\n")),
-			args: []string{"verify", "-root", "man.json", "@params"}, status: 2, stderr: []string{"params:2: empty line"}},
+			args: []string{"verify", "-root-file", "man.json", "@params"}, status: 2, stderr: []string{"params:2: empty line"}},
 		{name: "@FILE with a NUL byte", setup: all(signedSet, write("params", "s.ko\nx\x00.ko\n")),
-			args: []string{"verify", "-root", "man.json", "@params"}, status: 2, stderr: []string{"params:2: NUL byte in the line"}},
+			args: []string{"verify", "-root-file", "man.json", "@params"}, status: 2, stderr: []string{"params:2: NUL byte in the line"}},
 		{name: "@FILE without a last newline", setup: all(signedSet, write("params", "-root\nman.json\ns.ko")),
 			args: []string{"verify", "@params"}, status: 0, stdout: []string{"s.ko: accepted"}},
 		{name: "modules.order with a NUL byte", setup: all(write("a.ko", "a"), write("modules.order", "a.o\nb\x00.o\n")),
@@ -376,18 +376,18 @@ func TestHostileInput(t *testing.T) {
 		{name: "manifest with an unknown key", setup: func(t *testing.T) {
 			signedSet(t)
 			writeFile(t, "bad.json", []byte(insertLine(manifest(t), 1, `  "extra": true,`)))
-		}, args: []string{"verify", "-root", "man.json", "-manifest", "bad.json", "s.ko"}, status: 2,
+		}, args: []string{"verify", "-root-file", "man.json", "-manifest", "bad.json", "s.ko"}, status: 2,
 			stderr: []string{`bad.json:2: not a module hashes manifest: unknown key "extra"`}},
 		{name: "manifest with a key in the wrong case", setup: func(t *testing.T) {
 			signedSet(t)
 			writeFile(t, "bad.json", []byte(strings.Replace(manifest(t), `"root":`, `"Root":`, 1)))
-		}, args: []string{"verify", "-root", "man.json", "-manifest", "bad.json", "s.ko"}, status: 2,
+		}, args: []string{"verify", "-root-file", "man.json", "-manifest", "bad.json", "s.ko"}, status: 2,
 			stderr: []string{`bad.json:3: not a module hashes manifest: key "Root": keys are case-sensitive, this one is "root"`}},
 		{name: "manifest as the root, key twice", setup: func(t *testing.T) {
 			signedSet(t)
 			m := manifest(t)
 			writeFile(t, "bad.json", []byte(insertLine(m, 2, strings.Split(m, "\n")[1])))
-		}, args: []string{"verify", "-root", "bad.json", "s.ko"}, status: 2,
+		}, args: []string{"verify", "-root-file", "bad.json", "s.ko"}, status: 2,
 			stderr: []string{`bad.json:3: not a module hashes manifest: key "levels" appears twice`}},
 		{name: "leaf file with a key in the wrong case", setup: write("l.json", strings.Replace(leafJSON(0, "a.ko"), `"name"`, `"Name"`, 1)),
 			args: []string{"tree", "-manifest", "m.json", "l.json"}, status: 2,
@@ -398,7 +398,7 @@ func TestHostileInput(t *testing.T) {
 
 		// 13. Messages and output.
 		{name: "verify -json: a setup error is a JSON document", setup: write("m.ko", "m"),
-			args: []string{"verify", "-json", "-root", "missing.bin", "m.ko"}, status: 2,
+			args: []string{"verify", "-json", "-root-file", "missing.bin", "m.ko"}, status: 2,
 			stderr: []string{"missing.bin: no such file"},
 			check: func(t *testing.T, stdout string) {
 				var doc struct {
@@ -410,11 +410,11 @@ func TestHostileInput(t *testing.T) {
 				}
 			}},
 		{name: "verify -json: a usage error is a JSON document", args: []string{"verify", "-json", "m.ko"}, status: 2,
-			stdout: []string{`"error": "modhash verify: give the kernel's root with -vmlinux or -root"`, `"exit_status": 2`}},
+			stdout: []string{`"error": "modhash verify: give the kernel's root with -vmlinux or -root-file"`, `"exit_status": 2`}},
 		{name: "verify: a name with a newline cannot forge a line", setup: func(t *testing.T) {
 			signedSet(t)
 			writeFile(t, "evil\nfake.ko: accepted (position 0)", []byte("unsigned"))
-		}, args: []string{"verify", "-root", "man.json", "evil\nfake.ko: accepted (position 0)"}, status: 1,
+		}, args: []string{"verify", "-root-file", "man.json", "evil\nfake.ko: accepted (position 0)"}, status: 1,
 			check: func(t *testing.T, stdout string) {
 				lines := strings.Split(strings.TrimSuffix(stdout, "\n"), "\n")
 				if len(lines) != 2 || !strings.HasPrefix(lines[0], `"evil\nfake.ko: accepted (position 0)": ENODATA`) {
@@ -470,7 +470,7 @@ func TestWriteErrorNamesTheOutput(t *testing.T) {
 		want string
 	}{
 		{[]string{"compress", "-format", "gzip", "-o", "out.gz", "m.ko"}, "out.gz: file too large"},
-		{[]string{"patch", "-levels", "0", "-root", strings.Repeat("ab", 32), "-o", "vmlinux.new", "vmlinux"}, "write vmlinux.new: "},
+		{[]string{"patch", "-levels", "0", "-root-file", strings.Repeat("ab", 32), "-o", "vmlinux.new", "vmlinux"}, "write vmlinux.new: "},
 		{[]string{"sign", "-proof", "p.merkle", "-o", "s.ko", "m.ko"}, "s.ko: file too large"},
 	} {
 		t.Run(c.args[0], func(t *testing.T) {

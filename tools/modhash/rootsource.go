@@ -15,10 +15,13 @@ type rootFlags struct {
 	vmlinux, root string
 }
 
-func addRootFlags(fs *flag.FlagSet) *rootFlags {
+// addRootFlags defines -vmlinux and -root-file (-root, its old spelling, is
+// deprecated: patch's -root-hex is the root itself, not a file).
+func addRootFlags(e *env, fs *flag.FlagSet) *rootFlags {
 	r := &rootFlags{}
 	fs.StringVar(&r.vmlinux, "vmlinux", "", "kernel image (ELF) whose .module_hashes section holds the root")
-	fs.StringVar(&r.root, "root", "", "root file instead of a vmlinux: a 36-byte root record (either byte order) or a tree manifest")
+	fs.StringVar(&r.root, "root-file", "", "root `FILE` instead of a vmlinux: a 36-byte root record (either byte order) or a tree manifest")
+	deprecatedFlag(e, fs, "root", "root-file")
 	return r
 }
 
@@ -39,7 +42,7 @@ func (r *rootFlags) inputs() []string {
 func (r *rootFlags) load() (merkle.RootRecord, string, error) {
 	switch {
 	case r.vmlinux != "" && r.root != "":
-		return merkle.RootRecord{}, "", usagef("give -vmlinux or -root, not both")
+		return merkle.RootRecord{}, "", usagef("give -vmlinux or -root-file, not both")
 	case r.vmlinux != "":
 		rec, _, err := vmlinux.ReadRecord(r.vmlinux)
 		return rec, r.vmlinux, err
@@ -47,7 +50,7 @@ func (r *rootFlags) load() (merkle.RootRecord, string, error) {
 		rec, err := readRootFile(r.root)
 		return rec, r.root, err
 	}
-	return merkle.RootRecord{}, "", usagef("give the kernel's root with -vmlinux or -root")
+	return merkle.RootRecord{}, "", usagef("give the kernel's root with -vmlinux or -root-file")
 }
 
 // readRootFile reads a raw 36-byte record or a manifest.

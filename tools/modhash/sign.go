@@ -17,7 +17,7 @@ Writes OUT = MODULE followed by its proof file (the .merkle file from
 what the kernel's modules_install does with "cat bar.merkle >> bar.ko".
 MODULE must not be empty and must not already be signed (unless
 -remove-signature, which drops the existing signature first). With -vmlinux
-or -root the result is checked as the kernel would, and nothing is written
+or -root-file the result is checked as the kernel would, and nothing is written
 unless it is accepted.`
 
 func runSign(e *env, args []string) error {
@@ -25,7 +25,7 @@ func runSign(e *env, args []string) error {
 	proofPath := fs.String("proof", "", "the module's .merkle proof file")
 	out := fs.String("o", "", "output: the signed module")
 	removeSig := fs.Bool("remove-signature", false, "replace an existing signature instead of refusing the module")
-	root := addRootFlags(fs)
+	root := addRootFlags(e, fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

@@ -76,7 +76,7 @@ func TestRootInputsDeclared(t *testing.T) {
 			status: 2, stderr: []string{"cannot write man.json: it is the input man.json"}},
 		{name: "patch -section-data is -o", setup: setup, args: []string{"patch", "-section-data", "r.bin", "-o", "r.bin", "vmlinux0"},
 			status: 2, stderr: []string{"cannot write r.bin: it is the input r.bin"}},
-		{name: "sign -root is -o", setup: setup, args: []string{"sign", "-root", "man.json", "-proof", "m.merkle", "-o", "man.json", "m.ko"},
+		{name: "sign -root is -o", setup: setup, args: []string{"sign", "-root-file", "man.json", "-proof", "m.merkle", "-o", "man.json", "m.ko"},
 			status: 2, stderr: []string{"cannot write man.json: it is the input man.json"}},
 		{name: "sign -vmlinux is -o", setup: setup, args: []string{"sign", "-vmlinux", "V", "-proof", "m.merkle", "-o", "V", "m.ko"},
 			status: 2, stderr: []string{"cannot write V: it is the input V"}},
@@ -137,8 +137,8 @@ func TestManifestRootFromLeaves(t *testing.T) {
 	want := []string{"man.json: manifest root", "does not follow from its leaves"}
 	runCLICases(t, []cliCase{
 		{name: "patch", setup: setup, args: []string{"patch", "-manifest", "man.json", "-o", "out", "vmlinux"}, status: 2, stderr: want},
-		{name: "sign -root", setup: setup, args: []string{"sign", "-root", "man.json", "-proof", "m.merkle", "-o", "out", "m.ko"}, status: 2, stderr: want},
-		{name: "verify -manifest", setup: setup, args: []string{"verify", "-root", "man.json", "s.ko"}, status: 2, stderr: want},
+		{name: "sign -root", setup: setup, args: []string{"sign", "-root-file", "man.json", "-proof", "m.merkle", "-o", "out", "m.ko"}, status: 2, stderr: want},
+		{name: "verify -manifest", setup: setup, args: []string{"verify", "-root-file", "man.json", "s.ko"}, status: 2, stderr: want},
 	})
 }
 
@@ -204,7 +204,7 @@ func TestVerifyJSONAlways(t *testing.T) {
 		{[]string{"--json=1", "-vmlinux", "missing", "m.ko"}, 2},
 		{[]string{"-json", "-h"}, 0},
 		{[]string{"-json", "-no-such-flag"}, 2},
-		{[]string{"-json", "-root", "missing"}, 2},
+		{[]string{"-json", "-root-file", "missing"}, 2},
 	} {
 		code, stdout, stderr := modhash(t, append([]string{"verify"}, c.args...)...)
 		var doc map[string]interface{}
@@ -223,7 +223,7 @@ func TestVerifyJSONAlways(t *testing.T) {
 	dir := t.TempDir()
 	chdir(t, dir)
 	writeFile(t, "root.bin", make([]byte, merkle.RecordSize))
-	if code, _, stderr := modhash(t, "verify", "-root", "root.bin"); code != 2 || !strings.Contains(stderr, "no MODULE") {
+	if code, _, stderr := modhash(t, "verify", "-root-file", "root.bin"); code != 2 || !strings.Contains(stderr, "no MODULE") {
 		t.Errorf("verify without modules: exit %d, %q", code, stderr)
 	}
 }

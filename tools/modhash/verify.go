@@ -54,8 +54,8 @@ type verdict struct {
 }
 
 func runVerify(e *env, args []string) error {
-	fs := newFlags(e, "verify", "(-vmlinux VMLINUX | -root ROOT) [flags] MODULE...", verifyDoc)
-	root := addRootFlags(fs)
+	fs := newFlags(e, "verify", "(-vmlinux VMLINUX | -root-file FILE) [flags] MODULE...", verifyDoc)
+	root := addRootFlags(e, fs)
 	manifestPath := fs.String("manifest", "", "tree manifest the modules must match (count, positions, sizes, leaves, root)")
 	asJSON := fs.Bool("json", false, "print a JSON report instead of text (also for errors: {\"error\": ...})")
 	moduleSig := fs.Bool("module-sig", false, "the kernel also has CONFIG_MODULE_SIG: PKCS#7 signatures are checked against its keyring (reported as needs-keyring), not ENOPKG")
