@@ -1,22 +1,9 @@
 package main
 
 import (
-	"io"
-
 	"github.com/modhash/modhash/internal/modcompress"
-	"github.com/modhash/modhash/merkle/leaves"
+	"github.com/modhash/modhash/merkle/chain"
 )
-
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
-}
 
 const compressDoc = `
 Compresses a signed module in the formats and with the settings kbuild's
@@ -40,34 +27,5 @@ func runCompress(e *env, args []string) error {
 	if _, ok := modcompress.Formats[*format]; !ok {
 		return usagef("-format %q: want gzip, xz or zstd", *format)
 	}
-	txn, err := e.newTxn()
-	if err != nil {
-		return err
-	}
-	defer txn.Abort()
-	if err := txn.Input(fs.Arg(0)); err != nil {
-		return err
-	}
-	if _, err := txn.Output(*out, 0o644); err != nil {
-		return err
-	}
-	in, err := leaves.OpenModule(fs.Arg(0), true)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	f, err := txn.Create(0)
-	if err != nil {
-		return err
-	}
-	// The whole file, signature included (OpenModule only checks it).
-	in.Size = in.Info.Size()
-	cr := &countingReader{r: io.NewSectionReader(in.File, 0, in.Size)}
-	if err := modcompress.Compress(f, cr, *format); err != nil {
-		return err
-	}
-	if err := in.CheckUnchanged(cr.n); err != nil {
-		return err
-	}
-	return txn.Commit(1)
+	return chain.Compress(fs.Arg(0), *out, *format, e.paramFiles)
 }

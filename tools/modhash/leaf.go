@@ -2,12 +2,9 @@ package main
 
 import (
 	"fmt"
-	"path/filepath"
-	"strings"
 
 	"github.com/modhash/modhash/merkle"
-	"github.com/modhash/modhash/merkle/kbuild"
-	"github.com/modhash/modhash/merkle/leaves"
+	"github.com/modhash/modhash/merkle/chain"
 )
 
 const leafDoc = `
@@ -35,74 +32,21 @@ func runLeaf(e *env, args []string) error {
 		return err
 	}
 	module := fs.Arg(0)
-	txn, err := e.newTxn()
-	if err != nil {
-		return err
-	}
-	defer txn.Abort()
-	if err := txn.Input(module); err != nil {
-		return err
-	}
-	if *order != "" {
-		if err := txn.Input(*order); err != nil {
-			return err
-		}
-	}
-	if _, err := txn.Output(*out, 0o644); err != nil {
-		return err
-	}
-	nameGiven := *name != ""
-	if !nameGiven {
-		*name = module
-	}
+	o := chain.LeafOptions{Order: *order, Suffix: *suffix, Name: *name, RemoveSignature: *removeSig, Inputs: e.paramFiles}
 	switch {
 	case (*pos >= 0) == (*order != ""):
 		return usagef("give exactly one of -pos and -order")
-	case *order != "":
-		mods, err := kbuild.ReadOrder(*order, *suffix)
-		if err != nil {
-			return err
-		}
-		if !nameGiven {
-			*name = relativeTo(filepath.Dir(*order), module)
-		}
-		m, err := kbuild.FindModule(mods, *name)
-		if err != nil {
-			return fmt.Errorf("%s: %w", *order, err)
-		}
-		*pos, *name = m.Pos, m.Path
-	case uint64(*pos) > 0xffffffff:
+	case *order == "" && uint64(*pos) > 0xffffffff:
 		return usagef("-pos %d does not fit in 32 bits", *pos)
+	case *order == "":
+		o.Pos = uint32(*pos)
 	}
-
-	l, err := leaves.HashFile(module, uint32(*pos), *removeSig, nil)
+	l, err := chain.Leaf(module, *out, o)
 	if err != nil {
 		return err
 	}
 	if l.Removed != nil {
 		fmt.Fprintf(e.stderr, "modhash leaf: %s: hashed without its %s signature (%d bytes)\n", module, merkle.TypeName(l.Removed.Header.IDType), l.Removed.Size)
 	}
-	entry := merkle.ManifestEntry{Pos: uint32(*pos), Name: *name, Size: l.Size, Leaf: l.Leaf}
-	if err := txn.WriteFile(0, merkle.MarshalEntry(entry)); err != nil {
-		return err
-	}
-	return txn.Commit(1)
-}
-
-// relativeTo returns path relative to dir when it lies below dir, else
-// path as given (which then matches no modules.order line).
-func relativeTo(dir, path string) string {
-	if filepath.IsAbs(dir) != filepath.IsAbs(path) {
-		d, err1 := filepath.Abs(dir)
-		p, err2 := filepath.Abs(path)
-		if err1 != nil || err2 != nil {
-			return path
-		}
-		dir, path = d, p
-	}
-	rel, err := filepath.Rel(dir, path)
-	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
-		return path
-	}
-	return filepath.ToSlash(rel)
+	return nil
 }

@@ -25,9 +25,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/modhash/modhash/internal/atomicfile"
 	"github.com/modhash/modhash/internal/plainfile"
 	"github.com/modhash/modhash/merkle"
+	"github.com/modhash/modhash/merkle/chain"
 )
 
 type command struct {
@@ -83,18 +83,6 @@ type env struct {
 	// paramFiles are the @FILE parameter files of the command line:
 	// inputs, which no output may be.
 	paramFiles []string
-}
-
-// newTxn starts the transaction of a command's outputs, with its
-// parameter files declared as inputs.
-func (e *env) newTxn() (*atomicfile.Txn, error) {
-	t := atomicfile.New()
-	for _, p := range e.paramFiles {
-		if err := t.Input(p); err != nil {
-			return nil, err
-		}
-	}
-	return t, nil
 }
 
 // usageError is a bad command line: the message is followed by a pointer
@@ -218,17 +206,7 @@ var errSilent = errors.New("failed")
 
 // errRefused is wrapped by errors that say the kernel would refuse a
 // module: exit status 1, like a refusal printed by verify.
-var errRefused = errors.New("the kernel would refuse it")
-
-// refusal is an error that says the kernel would refuse a module.
-type refusal struct{ msg string }
-
-func (r refusal) Error() string { return r.msg }
-func (r refusal) Unwrap() error { return errRefused }
-
-func refusedf(format string, args ...interface{}) error {
-	return refusal{fmt.Sprintf(format, args...)}
-}
+var errRefused = chain.ErrRefused
 
 // wantsJSON reports whether args (before a "--") set -json, in any
 // spelling the flag package accepts (-json, --json, -json=T, -json=1, ...);

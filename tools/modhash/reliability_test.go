@@ -277,19 +277,19 @@ func TestHostileInput(t *testing.T) {
 
 		// 4. ELF patching never writes a corrupt image.
 		{name: "patch: .module_hashes overlaps the ELF header", setup: write("vmlinux", string(tinyELF(8))),
-			args: []string{"patch", "-levels", "0", "-root-file", strings.Repeat("ab", 32), "-o", "out", "vmlinux"}, status: 2,
+			args: []string{"patch", "-levels", "0", "-root-hex", strings.Repeat("ab", 32), "-o", "out", "vmlinux"}, status: 2,
 			stderr: []string{"vmlinux: .module_hashes (section 1, offset 0x8, 36 bytes) overlaps the ELF header (offset 0x0, 64 bytes): patching would corrupt the image"}},
 		{name: "patch: .module_hashes overlaps the section header table", setup: write("vmlinux", string(tinyELF(128+20))),
-			args: []string{"patch", "-levels", "0", "-root-file", strings.Repeat("ab", 32), "-o", "out", "vmlinux"}, status: 2,
+			args: []string{"patch", "-levels", "0", "-root-hex", strings.Repeat("ab", 32), "-o", "out", "vmlinux"}, status: 2,
 			stderr: []string{"overlaps the section header table (offset 0x80, 192 bytes)"}},
 		{name: "patch -v: .module_hashes overlaps the name table", setup: write("vmlinux", string(tinyELF(90))),
-			args: []string{"patch", "-v", "-levels", "0", "-root-file", strings.Repeat("ab", 32), "-o", "out", "vmlinux"}, status: 2,
+			args: []string{"patch", "-v", "-levels", "0", "-root-hex", strings.Repeat("ab", 32), "-o", "out", "vmlinux"}, status: 2,
 			stderr: []string{"overlaps the data of section 2 (the section name string table)"}},
 		{name: "patch in place: overlap leaves the input as it was", setup: write("vmlinux", string(tinyELF(90))),
-			args: []string{"patch", "-levels", "0", "-root-file", strings.Repeat("ab", 32), "-o", "vmlinux", "vmlinux"}, status: 2,
+			args: []string{"patch", "-levels", "0", "-root-hex", strings.Repeat("ab", 32), "-o", "vmlinux", "vmlinux"}, status: 2,
 			stderr: []string{"overlaps the data of section 2"}},
 		{name: "patch: a good image is patched", setup: write("vmlinux", string(tinyELF(64))),
-			args: []string{"patch", "-v", "-levels", "1", "-root-file", strings.Repeat("ab", 32), "-o", "out", "vmlinux"}, status: 0, created: []string{"out"},
+			args: []string{"patch", "-v", "-levels", "1", "-root-hex", strings.Repeat("ab", 32), "-o", "out", "vmlinux"}, status: 0, created: []string{"out"},
 			stdout: []string{"out: .module_hashes section 1 at offset 0x40, little-endian ELF64 EM_X86_64: levels 1 root abab"}},
 		{name: "patch: sparse image declaring 2^32 sections", setup: func(t *testing.T) {
 			b := tinyELF(64)
@@ -299,7 +299,7 @@ func TestHostileInput(t *testing.T) {
 			if err := os.Truncate("vmlinux", 128+64<<32+4096); err != nil {
 				t.Skip(err)
 			}
-		}, args: []string{"patch", "-levels", "0", "-root-file", strings.Repeat("ab", 32), "-o", "out", "vmlinux"}, status: 2,
+		}, args: []string{"patch", "-levels", "0", "-root-hex", strings.Repeat("ab", 32), "-o", "out", "vmlinux"}, status: 2,
 			stderr: []string{"vmlinux: section header table of 4294967296 headers (274877906944 bytes) is larger than the"}},
 
 		// 6. Compressed modules get the kernel's verdict.
@@ -346,7 +346,7 @@ func TestHostileInput(t *testing.T) {
 		{name: "compress: FIFO module", fifos: []string{"f.ko"},
 			args: []string{"compress", "-format", "xz", "-o", "f.ko.xz", "f.ko"}, status: 2, stderr: []string{"f.ko: not a regular file (a named pipe)"}},
 		{name: "patch: FIFO image", fifos: []string{"vmlinux"},
-			args: []string{"patch", "-levels", "0", "-root-file", strings.Repeat("ab", 32), "-o", "out", "vmlinux"}, status: 2,
+			args: []string{"patch", "-levels", "0", "-root-hex", strings.Repeat("ab", 32), "-o", "out", "vmlinux"}, status: 2,
 			stderr: []string{"vmlinux: not a regular file (a named pipe)"}},
 		{name: "sign: FIFO proof", setup: write("m.ko", "m"), fifos: []string{"m.merkle"},
 			args: []string{"sign", "-proof", "m.merkle", "-o", "s.ko", "m.ko"}, status: 2, stderr: []string{"m.merkle: not a regular file (a named pipe)"}},
@@ -470,7 +470,7 @@ func TestWriteErrorNamesTheOutput(t *testing.T) {
 		want string
 	}{
 		{[]string{"compress", "-format", "gzip", "-o", "out.gz", "m.ko"}, "out.gz: file too large"},
-		{[]string{"patch", "-levels", "0", "-root-file", strings.Repeat("ab", 32), "-o", "vmlinux.new", "vmlinux"}, "write vmlinux.new: "},
+		{[]string{"patch", "-levels", "0", "-root-hex", strings.Repeat("ab", 32), "-o", "vmlinux.new", "vmlinux"}, "write vmlinux.new: "},
 		{[]string{"sign", "-proof", "p.merkle", "-o", "s.ko", "m.ko"}, "s.ko: file too large"},
 	} {
 		t.Run(c.args[0], func(t *testing.T) {
