@@ -1,9 +1,11 @@
 // Package chain runs the steps of the module hashes chain on files, each
 // all or nothing: Kbuild (modules.order to the root C file, the proofs and
 // optionally the manifest, as the kernel's scripts/modules-merkle-tree),
-// Tree (leaf files to the manifest, root record, root C file and proofs),
-// Patch (the root into vmlinux's .module_hashes) and Image (the root into a
-// boot image made from vmlinux). Every step declares the files it reads
+// Leaf (one module to its leaf file), Tree (leaf files to the manifest,
+// root record, root C file and proofs), Sign (proofs appended to modules),
+// Compress (a signed module as modules_install compresses it), Patch (the
+// root into vmlinux's .module_hashes) and Image (the root into a boot image
+// made from vmlinux). Every step declares the files it reads
 // and writes before it writes anything, so that no output is an input or
 // another output, and writes its outputs as one atomicfile transaction
 // (docs/outputs.md). The modhash command (and so its Bazel worker) calls
