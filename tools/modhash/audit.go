@@ -42,7 +42,7 @@ func runAudit(e *env, args []string) error {
 	asJSON := fs.Bool("json", false, "print one JSON document instead of text (also for errors: {\"error\": ...})")
 	systemMap := fs.String("system-map", "", "the kernel's System.map: where a raw image (arm64 Image, zboot) holds the root record")
 	moduleSig := fs.Bool("module-sig", false, "the kernel also has CONFIG_MODULE_SIG: PKCS#7 signatures need its keyring (needs-keyring), not ENOPKG")
-	if err := parseFlags(fs, args); err != nil {
+	if err := fs.parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() != 2 {

@@ -18,7 +18,7 @@ func runCompress(e *env, args []string) error {
 	fs := newFlags(e, "compress", "-format gzip|xz|zstd -o OUT MODULE", compressDoc)
 	format := fs.String("format", "", "gzip, xz or zstd (required)")
 	out := fs.String("o", "", "output file (required)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := fs.parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 || *out == "" {

@@ -12,9 +12,18 @@ import (
 
 var errFlagHelp = errors.New("help requested")
 
-// newFlags returns a FlagSet that reports errors instead of exiting, with
-// a usage text made of the synopsis and the flag defaults.
-func newFlags(e *env, name, synopsis, doc string) *flag.FlagSet {
+// flags is a command's flag set, the one way commands build theirs: the
+// usage text (synopsis and doc, then the flag defaults), errors returned
+// instead of exiting, -h as errFlagHelp, and the checks every command
+// shares (no flag after the arguments, a required output flag).
+type flags struct {
+	*flag.FlagSet
+	e       *env
+	out     *string
+	missing func(args []string) string
+}
+
+func newFlags(e *env, name, synopsis, doc string) *flags {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	fs.Usage = func() {
@@ -26,22 +35,36 @@ func newFlags(e *env, name, synopsis, doc string) *flag.FlagSet {
 			fs.PrintDefaults()
 		}
 	}
-	return fs
+	return &flags{FlagSet: fs, e: e}
 }
 
-// deprecatedFlag keeps the old spelling of a renamed flag working: it sets
-// the new flag, saying on standard error that the spelling is deprecated.
-func deprecatedFlag(e *env, fs *flag.FlagSet, old, new string) {
-	fs.Func(old, "deprecated spelling of -"+new, func(v string) error {
-		fmt.Fprintf(e.stderr, "modhash %s: -%s is deprecated, use -%s\n", fs.Name(), old, new)
-		return fs.Set(new, v)
+// deprecated keeps the old spelling of a renamed flag working: it sets the
+// new flag, saying on standard error that the spelling is deprecated.
+func (f *flags) deprecated(old, new string) {
+	f.Func(old, "deprecated spelling of -"+new, func(v string) error {
+		fmt.Fprintf(f.e.stderr, "modhash %s: -%s is deprecated, use -%s\n", f.Name(), old, new)
+		return f.Set(new, v)
 	})
 }
 
-// parseFlags parses args and maps -h to errFlagHelp and other flag errors
-// to usage errors (the flag package has printed them already).
-func parseFlags(fs *flag.FlagSet, args []string) error {
-	err := fs.Parse(args)
+// output defines the required output flag; missing gives the usage error
+// when it is not set.
+func (f *flags) output(name, usage string, missing func(args []string) string) *string {
+	f.out, f.missing = f.String(name, "", usage), missing
+	return f.out
+}
+
+// parse parses args and maps -h to errFlagHelp and other flag errors to
+// usage errors (the flag package has printed them already); then the
+// output flag, if there is one, must be set.
+func (f *flags) parse(args []string) error { return f.parseArgs(args, false, "") }
+
+// parseOne is parse for commands that take exactly one argument, named
+// what in the message.
+func (f *flags) parseOne(args []string, what string) error { return f.parseArgs(args, true, what) }
+
+func (f *flags) parseArgs(args []string, one bool, what string) error {
+	err := f.Parse(args)
 	if errors.Is(err, flag.ErrHelp) {
 		return errFlagHelp
 	}
@@ -50,10 +73,16 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	}
 	// The flag package stops at the first argument; a flag after it would
 	// silently become an argument.
-	for _, a := range fs.Args() {
-		if len(a) > 1 && a[0] == '-' && fs.Lookup(strings.TrimLeft(strings.SplitN(a, "=", 2)[0], "-")) != nil {
+	for _, a := range f.Args() {
+		if len(a) > 1 && a[0] == '-' && f.Lookup(strings.TrimLeft(strings.SplitN(a, "=", 2)[0], "-")) != nil {
 			return usagef("flag %s comes after the arguments: flags go before them", a)
 		}
+	}
+	if one && f.NArg() != 1 {
+		return usagef("want one %s, got %d arguments", what, f.NArg())
+	}
+	if f.out != nil && *f.out == "" {
+		return usageError{f.missing(f.Args())}
 	}
 	return nil
 }
@@ -76,7 +105,7 @@ func (v *workersValue) Set(s string) error {
 	return nil
 }
 
-func workersFlag(fs *flag.FlagSet) *int {
+func workersFlag(fs *flags) *int {
 	n := runtime.GOMAXPROCS(0)
 	if n > maxWorkers {
 		n = maxWorkers
@@ -94,41 +123,6 @@ func isTerminal(w interface{}) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
-}
-
-// preamble is the flag handling patch, image, leaf and tree share: the
-// flag set with its usage text, the output flag they require, parsing (-h,
-// flag errors, a flag after the arguments) and the number of arguments.
-type preamble struct {
-	*flag.FlagSet
-	out     *string
-	missing func(args []string) string
-}
-
-func newPreamble(e *env, name, synopsis, doc string) *preamble {
-	return &preamble{FlagSet: newFlags(e, name, synopsis, doc)}
-}
-
-// output defines the required output flag; missing gives the usage error
-// when it is not set.
-func (p *preamble) output(name, usage string, missing func(args []string) string) *string {
-	p.out, p.missing = p.String(name, "", usage), missing
-	return p.out
-}
-
-// parse parses args: with one, exactly one argument is wanted, named what
-// in the message; then the output flag must be set.
-func (p *preamble) parse(args []string, one bool, what string) error {
-	if err := parseFlags(p.FlagSet, args); err != nil {
-		return err
-	}
-	if one && p.NArg() != 1 {
-		return usagef("want one %s, got %d arguments", what, p.NArg())
-	}
-	if p.out != nil && *p.out == "" {
-		return usageError{p.missing(p.Args())}
-	}
-	return nil
 }
 
 func required(msg string) func([]string) string { return func([]string) string { return msg } }

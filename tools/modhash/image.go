@@ -29,12 +29,12 @@ Nothing is printed on success unless -v.`
 
 // runImage implements "modhash image".
 func runImage(e *env, args []string) error {
-	fs := newPreamble(e, "image", "-vmlinux VMLINUX [-manifest FILE] -o OUT [-v] IMAGE", imageDoc)
+	fs := newFlags(e, "image", "-vmlinux VMLINUX [-manifest FILE] -o OUT [-v] IMAGE", imageDoc)
 	out := fs.output("o", "write the patched boot image to `OUT` (required)", required("-o OUT is required"))
 	vmlinuxPath := fs.String("vmlinux", "", "the ELF `VMLINUX` IMAGE was made from, as linked or with the root (required)")
 	manifest := fs.String("manifest", "", "take the root from the tree step's manifest `FILE`")
 	verbose := fs.Bool("v", false, "say where the record went")
-	if err := fs.parse(args, true, "input image"); err != nil {
+	if err := fs.parseOne(args, "input image"); err != nil {
 		return err
 	}
 	in := fs.Arg(0)

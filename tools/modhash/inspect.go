@@ -45,7 +45,7 @@ type inspection struct {
 func runInspect(e *env, args []string) error {
 	fs := newFlags(e, "inspect", "[-json] FILE...", inspectDoc)
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := parseFlags(fs, args); err != nil {
+	if err := fs.parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {

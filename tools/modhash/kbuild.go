@@ -46,7 +46,7 @@ func runKbuild(e *env, args []string) error {
 	recordOut := fs.String("record", "", "also write the 36-byte root record (the .module_hashes section data)")
 	byteOrder := byteOrderFlag(fs, "byte-order", "byte order of -record: little or big (the target's)")
 	useCache := fs.Bool("cache", true, "remember module leaves in .ROOT_C.modhash-leaves next to ROOT_C and do not read again a module whose device, inode, size, mtime and ctime are unchanged (docs/outputs.md)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := fs.parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() != 2 {

@@ -21,14 +21,14 @@ line's path with .o replaced by -suffix, once cleaned ("./a/b.ko" is
 "a/b.ko").`
 
 func runLeaf(e *env, args []string) error {
-	fs := newPreamble(e, "leaf", "-o OUT.json (-pos N | -order modules.order) [flags] MODULE", leafDoc)
+	fs := newFlags(e, "leaf", "-o OUT.json (-pos N | -order modules.order) [flags] MODULE", leafDoc)
 	out := fs.output("o", "output JSON file (required)", required("-o is required"))
 	pos := fs.Int("pos", -1, "the module's 0-based position in the tree")
 	order := fs.String("order", "", "modules.order file giving the position")
 	suffix := fs.String("suffix", ".ko", "module file suffix that replaces .o in -order lines")
 	name := fs.String("name", "", "module name recorded in the leaf and, relative to the directory of modules.order, matched against -order (default: MODULE, with -order its path relative to that directory)")
 	removeSig := fs.Bool("remove-signature", false, "hash a module that is already signed without its signature instead of refusing it (then sign it with sign -remove-signature, which writes it without the old signature)")
-	if err := fs.parse(args, true, "MODULE"); err != nil {
+	if err := fs.parseOne(args, "MODULE"); err != nil {
 		return err
 	}
 	module := fs.Arg(0)

@@ -29,17 +29,17 @@ Nothing is printed on success unless -v.`
 
 // runPatch implements "modhash patch".
 func runPatch(e *env, args []string) error {
-	fs := newPreamble(e, "patch", "-o OUT (-levels N -root-hex HEX | -manifest FILE | -section-data FILE) [-v] IN", patchDoc)
+	fs := newFlags(e, "patch", "-o OUT (-levels N -root-hex HEX | -manifest FILE | -section-data FILE) [-v] IN", patchDoc)
 	out := fs.output("o", "write the patched image to `OUT` (required; may be IN)", func(args []string) string {
 		return fmt.Sprintf("-o OUT is required (-o %s patches in place)", args[0])
 	})
 	levels := fs.String("levels", "", "the tree's levels `N`, 0 to 32 (with -root-hex)")
 	root := fs.String("root-hex", "", "the tree's root, 64 `HEX` digits (with -levels)")
-	deprecatedFlag(e, fs.FlagSet, "root", "root-hex")
+	fs.deprecated("root", "root-hex")
 	manifest := fs.String("manifest", "", "read levels and root from the tree step's manifest `FILE`")
 	sectionData := fs.String("section-data", "", "write the 36 bytes of `FILE` into the section as they are")
 	verbose := fs.Bool("v", false, "describe the section and the record written")
-	if err := fs.parse(args, true, "input image"); err != nil {
+	if err := fs.parseOne(args, "input image"); err != nil {
 		return err
 	}
 	in := fs.Arg(0)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
 
 	"github.com/modhash/modhash/internal/plainfile"
@@ -17,11 +16,11 @@ type rootFlags struct {
 
 // addRootFlags defines -vmlinux and -root-file (-root, its old spelling, is
 // deprecated: patch's -root-hex is the root itself, not a file).
-func addRootFlags(e *env, fs *flag.FlagSet) *rootFlags {
+func addRootFlags(fs *flags) *rootFlags {
 	r := &rootFlags{}
 	fs.StringVar(&r.vmlinux, "vmlinux", "", "kernel image (ELF) whose .module_hashes section holds the root")
 	fs.StringVar(&r.root, "root-file", "", "root `FILE` instead of a vmlinux: a 36-byte root record (either byte order) or a tree manifest")
-	deprecatedFlag(e, fs, "root", "root-file")
+	fs.deprecated("root", "root-file")
 	return r
 }
 

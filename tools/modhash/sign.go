@@ -22,8 +22,8 @@ func runSign(e *env, args []string) error {
 	proofPath := fs.String("proof", "", "the module's .merkle proof file")
 	out := fs.String("o", "", "output: the signed module")
 	removeSig := fs.Bool("remove-signature", false, "replace an existing signature instead of refusing the module")
-	root := addRootFlags(e, fs)
-	if err := parseFlags(fs, args); err != nil {
+	root := addRootFlags(fs)
+	if err := fs.parse(args); err != nil {
 		return err
 	}
 	var jobs []chain.SignJob

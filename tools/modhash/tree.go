@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/binary"
-	"flag"
 	"fmt"
 	"strings"
 
@@ -24,16 +23,16 @@ module path of its line (relative to the directory of modules.order;
 then names the modules by their modules.order paths. With -in-order, the LEAF arguments must also come in position order.`
 
 func runTree(e *env, args []string) error {
-	fs := newPreamble(e, "tree", "-manifest OUT.json [flags] LEAF[=PROOF]...", treeDoc)
+	fs := newFlags(e, "tree", "-manifest OUT.json [flags] LEAF[=PROOF]...", treeDoc)
 	manifestOut := fs.output("manifest", "output manifest JSON (required)", required("-manifest is required"))
 	recordOut := fs.String("record", "", "output 36-byte root record (section data)")
-	order := byteOrderFlag(fs.FlagSet, "byte-order", "byte order of -record: little or big (the target's)")
+	order := byteOrderFlag(fs, "byte-order", "byte order of -record: little or big (the target's)")
 	rootC := fs.String("c", "", "output root C file, as the kernel's tool writes it")
 	orderFile := fs.String("order", "", "modules.order the leaves must match")
 	suffix := fs.String("suffix", ".ko", "module file suffix, for -order and -proofs-dir")
 	proofsDir := fs.String("proofs-dir", "", "write proofs as DIR/<module name without suffix>.merkle")
 	inOrder := fs.Bool("in-order", false, "fail unless the LEAF arguments come in position order (so that lists kept beside them are in tree order)")
-	if err := fs.parse(args, false, ""); err != nil {
+	if err := fs.parse(args); err != nil {
 		return err
 	}
 	var leaves []chain.TreeLeaf
@@ -72,7 +71,7 @@ func (v *byteOrderValue) Set(s string) error {
 	return nil
 }
 
-func byteOrderFlag(fs *flag.FlagSet, name, usage string) *byteOrderValue {
+func byteOrderFlag(fs *flags, name, usage string) *byteOrderValue {
 	v := &byteOrderValue{order: binary.LittleEndian}
 	fs.Var(v, name, usage)
 	return v

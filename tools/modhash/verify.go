@@ -55,12 +55,12 @@ type verdict struct {
 
 func runVerify(e *env, args []string) error {
 	fs := newFlags(e, "verify", "(-vmlinux VMLINUX | -root-file FILE) [flags] MODULE...", verifyDoc)
-	root := addRootFlags(e, fs)
+	root := addRootFlags(fs)
 	manifestPath := fs.String("manifest", "", "tree manifest the modules must match (count, positions, sizes, leaves, root)")
 	asJSON := fs.Bool("json", false, "print a JSON report instead of text (also for errors: {\"error\": ...})")
 	moduleSig := fs.Bool("module-sig", false, "the kernel also has CONFIG_MODULE_SIG: PKCS#7 signatures are checked against its keyring (reported as needs-keyring), not ENOPKG")
 	workers := workersFlag(fs)
-	if err := parseFlags(fs, args); err != nil {
+	if err := fs.parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {
