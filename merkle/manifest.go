@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/modhash/modhash/internal/plainfile"
 	"github.com/modhash/modhash/internal/strictjson"
 )
 
@@ -44,10 +43,6 @@ func MarshalManifest(m *Manifest) []byte {
 	return append(b, '\n')
 }
 
-// maxJSONFile bounds a manifest or leaf file read whole: a million modules
-// take about 150 MB of manifest.
-const maxJSONFile = 1 << 30
-
 // ParseManifest decodes and checks the manifest file name, whose content is
 // b: strict JSON (see strictjson.Decode), positions 0..n-1 in order, levels
 // matching the module count, names as for ParseEntry. Errors start with
@@ -82,15 +77,6 @@ func ParseManifest(b []byte, name string) (*Manifest, error) {
 	return &m, nil
 }
 
-// ReadManifestFile reads and checks a manifest file; errors name the file.
-func ReadManifestFile(path string) (*Manifest, error) {
-	b, err := plainfile.ReadFile(path, maxJSONFile)
-	if err != nil {
-		return nil, err
-	}
-	return ParseManifest(b, path)
-}
-
 // MarshalEntry encodes one entry as a leaf file: what a per-module hashing
 // step hands to the tree step.
 func MarshalEntry(e ManifestEntry) []byte {
@@ -114,15 +100,6 @@ func ParseEntry(b []byte, name string) (ManifestEntry, error) {
 		return e, fmt.Errorf("%s: leaf file: %w", name, err)
 	}
 	return e, nil
-}
-
-// ReadEntryFile reads and checks a leaf file; errors name the file.
-func ReadEntryFile(path string) (ManifestEntry, error) {
-	b, err := plainfile.ReadFile(path, maxJSONFile)
-	if err != nil {
-		return ManifestEntry{}, err
-	}
-	return ParseEntry(b, path)
 }
 
 func checkName(n string) error {

@@ -57,7 +57,7 @@ func Image(in, out string, o ImageOptions) (*ImagePatched, error) {
 	rec := lay.Record
 	zero := merkle.RootRecord{}
 	if o.Manifest != "" {
-		m, err := merkle.ReadManifestFile(o.Manifest)
+		m, err := ReadManifest(o.Manifest)
 		if err != nil {
 			return nil, err
 		}

@@ -82,7 +82,7 @@ func Patch(in, out string, o PatchOptions) (*Patched, error) {
 		}
 	default:
 		if o.Manifest != "" {
-			m, err := merkle.ReadManifestFile(o.Manifest)
+			m, err := ReadManifest(o.Manifest)
 			if err != nil {
 				return nil, err
 			}

@@ -42,7 +42,7 @@ func Tree(o TreeOptions, leafArgs []TreeLeaf) error {
 	for _, a := range leafArgs {
 		la := leafArg{TreeLeaf: a}
 		var err error
-		if la.entry, err = merkle.ReadEntryFile(la.File); err != nil {
+		if la.entry, err = ReadEntry(la.File); err != nil {
 			return err
 		}
 		if o.InOrder && int(la.entry.Pos) != len(ls) {

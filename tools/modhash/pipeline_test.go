@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/modhash/modhash/merkle"
+	"github.com/modhash/modhash/merkle/chain"
 )
 
 // The per-module path a build system takes (leaf, tree, sign) must give the
@@ -45,7 +46,7 @@ func TestLeafTreeSignVerifyMatchesKbuild(t *testing.T) {
 	if !bytes.Equal(readFile(t, "out/root.c"), readFile(t, "kbuild_root.c")) {
 		t.Error("tree's root C file differs from kbuild's")
 	}
-	m, err := merkle.ReadManifestFile("out/manifest.json")
+	m, err := chain.ReadManifest("out/manifest.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -354,7 +355,7 @@ func TestTreeInOrderAndExactNames(t *testing.T) {
 	if code, _, stderr := modhash(t, "tree", "-manifest", "m.json", "-order", "modules.order", "-in-order", a, b); code != 0 {
 		t.Fatalf("names equal to the modules.order paths once cleaned: %s", stderr)
 	}
-	m, err := merkle.ReadManifestFile("m.json")
+	m, err := chain.ReadManifest("m.json")
 	if err != nil || m.Modules[0].Name != "fs/a.ko" || m.Modules[1].Name != "net/b.ko" {
 		t.Fatalf("manifest names: %+v, %v", m, err)
 	}

@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bytes"
-	"fmt"
-
-	"github.com/modhash/modhash/internal/plainfile"
 	"github.com/modhash/modhash/merkle"
+	"github.com/modhash/modhash/merkle/chain"
 	"github.com/modhash/modhash/merkle/vmlinux"
 )
 
@@ -46,28 +43,8 @@ func (r *rootFlags) load() (merkle.RootRecord, string, error) {
 		rec, _, err := vmlinux.ReadRecord(r.vmlinux)
 		return rec, r.vmlinux, err
 	case r.root != "":
-		rec, err := readRootFile(r.root)
+		rec, err := chain.ReadRoot(r.root)
 		return rec, r.root, err
 	}
 	return merkle.RootRecord{}, "", usagef("give the kernel's root with -vmlinux or -root-file")
-}
-
-// readRootFile reads a raw 36-byte record or a manifest.
-func readRootFile(path string) (merkle.RootRecord, error) {
-	b, err := plainfile.ReadFile(path, 1<<30)
-	if err != nil {
-		return merkle.RootRecord{}, err
-	}
-	if t := bytes.TrimSpace(b); len(t) > 0 && t[0] == '{' {
-		m, err := merkle.ParseManifest(b, path)
-		if err != nil {
-			return merkle.RootRecord{}, err
-		}
-		return m.Record(), nil
-	}
-	rec, _, err := merkle.DetectRootRecord(b)
-	if err != nil {
-		return rec, fmt.Errorf("%s: %w", path, err)
-	}
-	return rec, nil
 }

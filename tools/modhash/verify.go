@@ -7,6 +7,7 @@ import (
 	"github.com/modhash/modhash/internal/parallel"
 	"github.com/modhash/modhash/merkle"
 	"github.com/modhash/modhash/merkle/audit"
+	"github.com/modhash/modhash/merkle/chain"
 )
 
 const verifyDoc = `
@@ -72,7 +73,7 @@ func runVerify(e *env, args []string) error {
 	}
 	var m *merkle.Manifest
 	if *manifestPath != "" {
-		if m, err = merkle.ReadManifestFile(*manifestPath); err != nil {
+		if m, err = chain.ReadManifest(*manifestPath); err != nil {
 			return err
 		}
 	}
