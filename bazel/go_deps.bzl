@@ -1,6 +1,6 @@
 """Go module dependencies (from go.mod), maintained by `bazel run //:gazelle-update-repos`."""
 
-load("@bazel_gazelle//:deps.bzl", "go_repository")
+load("//bazel:go_repository.bzl", "go_repository")
 
 def go_dependencies():
     """Declares a go_repository for every module of go.mod's module graph."""
