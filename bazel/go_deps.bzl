@@ -107,8 +107,13 @@ def go_dependencies():
         sum = "h1:sxCkb+qR91z4vsqw4vGGZlDgPz3G7gjaLyK3V8y70BU=",
         version = "v2.2.3",
     )
+
+    # In a workspace other than this one, Gazelle does not know
+    # go_dependencies() (the repository_macro directive is in this
+    # WORKSPACE) and would drop this import: name its repository.
     go_repository(
         name = "com_github_minio_sha256_simd",
+        build_directives = ["gazelle:resolve go github.com/klauspost/cpuid/v2 @com_github_klauspost_cpuid_v2//:cpuid"],
         importpath = "github.com/minio/sha256-simd",
         sum = "h1:6kaan5IFmwTNynnKKpDHe6FWHohJOHhCPchzK49dzMM=",
         version = "v1.0.1",

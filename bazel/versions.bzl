@@ -34,11 +34,17 @@ def _version_in(s):
     return None
 
 def version_of_rule(rule):
-    """The release a repository rule (native.existing_rule) declares, or None.
+    """The release a repository rule declares.
 
     Read from its version (go_module_source), tag (git_repository),
-    strip_prefix, or URLs (http_archive); None for a local_repository, a
-    commit and the like.
+    strip_prefix, or URLs (http_archive).
+
+    Args:
+      rule: what native.existing_rule() returns for the repository.
+
+    Returns:
+      The version as "X.Y.Z", or None (a local_repository, a commit and the
+      like).
     """
     candidates = []
     for key in ("version", "tag", "strip_prefix"):
@@ -58,7 +64,14 @@ def version_of_rule(rule):
     return None
 
 def check_version(what, where, version, minimum):
-    """Fails, saying so, when version (None: not known) is older than minimum."""
+    """Fails, saying so, when version is older than minimum.
+
+    Args:
+      what: the rule set's name for the message ("rules_go").
+      where: the repository, for the message.
+      version: "X.Y.Z", or None when not known (then nothing is checked).
+      minimum: the oldest supported "X.Y.Z".
+    """
     if version == None:
         return
     have = _parse(version)

@@ -10,8 +10,8 @@
 #                                               also write the printed block into README.md
 #
 # The archive is deterministic: the same commit gives the same bytes on any
-# machine (GNU tar, names sorted, every mtime the commit's time, owner and
-# group 0, modes 0644/0755 from git's executable bit, gzip -n). VERSION must
+# machine (GNU tar, names sorted, every mtime 2000-01-01 00:00 UTC, owner
+# and group 0, modes 0644/0755 from git's executable bit, gzip -n). VERSION must
 # be MODULE.bazel's version. It holds what a consumer builds with (the rules,
 # the tool's Go sources and their tests' helper, go.mod/go.sum, bazel/,
 # deps.bzl, toolchains.bzl, BUILD files, LICENSE, README, CHANGELOG, docs),
@@ -25,8 +25,8 @@
 # The URLs printed are MODHASH_RELEASE_URL_BASE/modhash-VERSION.tar.gz
 # (default: the GitHub release of tag vVERSION). Uncommitted changes are
 # refused; MODHASH_RELEASE_DIRTY=1 archives the working tree's files
-# (tracked and untracked, not ignored) instead, with HEAD's commit time:
-# for tests only, never for a release.
+# (tracked and untracked, not ignored) instead: for tests only, never for
+# a release.
 #
 # Exit status: 0 done, 1 failed, 2 usage.
 set -euo pipefail
@@ -92,7 +92,10 @@ outdir="$(cd "$outdir" && pwd)"
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/modhash-release.XXXXXX")"
 trap 'rm -rf "$tmp"' EXIT
 
-epoch="$(git -C "$repo" show -s --format=%ct HEAD)"
+# A fixed time, not the commit's: the README's install block names the
+# archive's SHA-256, and committing an update of it must not change the
+# archive again.
+epoch=946684800 # 2000-01-01T00:00:00Z
 if [[ -n "$(git -C "$repo" status --porcelain --untracked-files=normal)" ]]; then
   [[ "${MODHASH_RELEASE_DIRTY:-}" == 1 ]] ||
     die "the checkout has uncommitted changes (git status); commit them, or set MODHASH_RELEASE_DIRTY=1 for a test archive of the working tree"
