@@ -108,9 +108,10 @@ def go_dependencies():
         version = "v2.2.3",
     )
 
-    # In a workspace other than this one, Gazelle does not know
-    # go_dependencies() (the repository_macro directive is in this
-    # WORKSPACE) and would drop this import: name its repository.
+    # A workspace that sets up Gazelle with its own WORKSPACE as the
+    # go_repository config does not know go_dependencies() (the
+    # repository_macro directive is in this WORKSPACE), and Gazelle would
+    # drop this import: name its repository.
     go_repository(
         name = "com_github_minio_sha256_simd",
         build_directives = ["gazelle:resolve go github.com/klauspost/cpuid/v2 @com_github_klauspost_cpuid_v2//:cpuid"],

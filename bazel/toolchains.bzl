@@ -14,7 +14,7 @@ load(":versions.bzl", "MIN_RULES_GO_VERSION", "check_version")
 
 _SDK_KINDS = ("_go_download_sdk", "_go_host_sdk", "_go_local_sdk", "_go_wrap_sdk")
 
-def modhash_register_toolchains():
+def modhash_register_toolchains(go_repository_config = "@modhash//:WORKSPACE"):
     """Declares the Go SDK toolchain, the tool's Go modules and Gazelle's repositories.
 
     In this order, each only where the workspace has not declared it: @go_sdk
@@ -26,6 +26,16 @@ def modhash_register_toolchains():
     Gazelle's gazelle_dependencies(). A workspace that calls those itself
     before this keeps its own choices. Fails when rules_go is older than
     0.34.0 or no Go SDK is declared.
+
+    Args:
+      go_repository_config: the WORKSPACE file from which Gazelle learns the
+        known go_repository rules (its repository_macro directives) when it
+        writes the BUILD files of go_repository rules; used only if this
+        macro calls gazelle_dependencies(). The default, modhash's own,
+        knows modhash's Go modules and needs no BUILD file in your
+        workspace's root; "@//:WORKSPACE" is yours (which then needs a BUILD
+        file at the root). If you have go_repository rules of your own, call
+        gazelle_dependencies() yourself before this.
     """
     check_version("rules_go", "@io_bazel_rules_go", RULES_GO_VERSION, MIN_RULES_GO_VERSION)
 
@@ -55,4 +65,7 @@ def modhash_register_toolchains():
     # otherwise also be taken for an SDK ("gazelle found more than one
     # suitable Go SDK").
     if "bazel_gazelle_go_repository_cache" not in existing:
-        gazelle_dependencies(go_sdk = "go_sdk")
+        gazelle_dependencies(
+            go_repository_default_config = go_repository_config,
+            go_sdk = "go_sdk",
+        )

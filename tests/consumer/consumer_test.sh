@@ -4,9 +4,10 @@
 #   1. tools/release.sh makes the release archive of this checkout (its
 #      working tree), twice: the bytes must be the same; README.md's install
 #      block must be what it prints (--check-readme).
-#   2. "documented": a scratch copy of tests/consumer/workspace (a
-#      minikernel-shaped chain: kernel.bzl and C sources copied from
-#      examples/minikernel, no kernel build) gets the printed WORKSPACE
+#   2. "documented": a scratch copy of tests/consumer/workspace (package
+#      chain, a minikernel-shaped chain: kernel.bzl and C sources copied
+#      from examples/minikernel, no kernel build; no BUILD file at the
+#      root, as in a new user's workspace) gets the printed WORKSPACE
 #      snippet, the archive at a file:// URL, and nothing else; then
 #      `bazel build //...` and `bazel test //...` (module_hashes_test and
 #      signed_modules_test), with modhash built from the archive
@@ -77,8 +78,8 @@ make_consumer() {
   find "$ws" -mindepth 1 -maxdepth 1 ! -name 'bazel-*' -exec rm -rf {} +
   cp -R "$repo/tests/consumer/workspace/." "$ws/"
   for f in kernel.bzl vmlinux.lds include init kernel drivers/net/dummy.c fs/ext2/ext2.c lib/crc32c.c; do
-    mkdir -p "$ws/$(dirname "$f")"
-    cp -R "$repo/examples/minikernel/$f" "$ws/$f"
+    mkdir -p "$ws/chain/$(dirname "$f")"
+    cp -R "$repo/examples/minikernel/$f" "$ws/chain/$f"
   done
   {
     echo
@@ -98,14 +99,14 @@ build_and_test() {
   say "$variant: bazel test //..."
   timed cbazel test --nosandbox_debug --disk_cache= --noshow_progress --test_output=errors --nocache_test_results //... >"$tmp/test.out" 2>&1 ||
     { cat "$tmp/test.out"; die "$variant: bazel test //... failed in the consumer workspace"; }
-  grep -E '^//:(module_hashes_test|signed_modules_test) +PASSED' "$tmp/test.out" || true
-  [[ "$(grep -cE '^//:(module_hashes_test|signed_modules_test) +PASSED' "$tmp/test.out")" == 2 ]] ||
+  grep -E '^//chain:(module_hashes_test|signed_modules_test) +PASSED' "$tmp/test.out" || true
+  [[ "$(grep -cE '^//chain:(module_hashes_test|signed_modules_test) +PASSED' "$tmp/test.out")" == 2 ]] ||
     { cat "$tmp/test.out"; die "$variant: module_hashes_test and signed_modules_test did not both pass"; }
-  cbazel query --noshow_progress 'somepath(//:module_hashes, @modhash//tools/modhash:modhash)' >"$tmp/path.out" 2>"$tmp/query.err" ||
+  cbazel query --noshow_progress 'somepath(//chain:module_hashes, @modhash//tools/modhash:modhash)' >"$tmp/path.out" 2>"$tmp/query.err" ||
     { cat "$tmp/query.err"; die "$variant: bazel query failed"; }
   grep -qx '@modhash//tools/modhash:modhash' "$tmp/path.out" ||
-    die "$variant: //:module_hashes does not use @modhash//tools/modhash"
-  echo "  //:module_hashes uses @modhash//tools/modhash (built from the archive)"
+    die "$variant: //chain:module_hashes does not use @modhash//tools/modhash"
+  echo "  //chain:module_hashes uses @modhash//tools/modhash (built from the archive)"
 }
 
 # --------------------------------------------------------------------------
