@@ -18,7 +18,8 @@
 #      and the build and tests pass.
 #   4., 5. "old rules_go", "old Gazelle": as 3 with rules_go v0.33.0, or
 #      Gazelle v0.25.0: the set-up must refuse them, saying which version it
-#      needs.
+#      needs. 6., 7.: modhash_dependencies(go_module_sources = False) without
+#      rules_go, (go_version = None) without a Go SDK: each fails saying so.
 #
 # The variants share one output base (one Bazel server, stopped at the end;
 # --max_idle_secs ends it if this script is killed), so the Go SDK and
@@ -150,10 +151,14 @@ done
 echo "  @io_bazel_rules_go and @bazel_gazelle are the workspace's own (http_archive, file://)"
 
 # --------------------------------------------------------------------------
-# refused VARIANT WANT: the build must fail with the message WANT.
+# refused VARIANT PREFIX_FILE CALL WANT: with PREFIX_FILE before the set-up
+# and modhash_dependencies() called as CALL, the build must fail with the
+# message WANT.
 refused() {
-  local variant="$1" want="$2"
-  make_consumer "$tmp/own.WORKSPACE"
+  local variant="$1" prefix="$2" call="$3" want="$4"
+  make_consumer "$prefix"
+  sed -i "s/^modhash_dependencies()\$/$call/" "$ws/WORKSPACE"
+  grep -qxF "$call" "$ws/WORKSPACE" || die "$variant: no modhash_dependencies() call to replace"
   if cbazel build --nosandbox_debug --disk_cache= --noshow_progress //... >"$tmp/old.out" 2>&1; then
     die "$variant: the build passed"
   fi
@@ -162,9 +167,17 @@ refused() {
 }
 say "4. rules_go v0.33.0 declared first: the set-up must refuse it"
 own_prefix v0.33.0 v0.26.0
-refused 4 'modhash needs rules_go 0.34.0 or newer; @io_bazel_rules_go (http_archive) is 0.33.0'
+refused 4 "$tmp/own.WORKSPACE" 'modhash_dependencies()' \
+  'modhash needs rules_go 0.34.0 or newer; @io_bazel_rules_go (http_archive) is 0.33.0'
 say "5. Gazelle v0.25.0 declared first: the set-up must refuse it"
 own_prefix v0.34.0 v0.25.0
-refused 5 'modhash needs Gazelle 0.26.0 or newer; @bazel_gazelle (http_archive) is 0.25.0'
+refused 5 "$tmp/own.WORKSPACE" 'modhash_dependencies()' \
+  'modhash needs Gazelle 0.26.0 or newer; @bazel_gazelle (http_archive) is 0.25.0'
+say "6. go_module_sources = False without rules_go declared: the set-up must say so"
+refused 6 "" 'modhash_dependencies(go_module_sources = False)' \
+  'modhash_dependencies(go_module_sources = False): declare @io_bazel_rules_go (rules_go >= 0.34.0) before calling it'
+say "7. go_version = None without a Go SDK declared: the set-up must say so"
+refused 7 "" 'modhash_dependencies(go_version = None)' \
+  'modhash_register_toolchains: no Go SDK is declared'
 
 cbazel shutdown >/dev/null 2>&1 || true
