@@ -1,6 +1,6 @@
 """Go module dependencies (from go.mod), maintained by `bazel run //:gazelle-update-repos`."""
 
-load("@bazel_gazelle//:deps.bzl", "go_repository")
+load("//bazel:go_repository.bzl", "go_repository")
 
 def go_dependencies():
     """Declares a go_repository for every module of go.mod's module graph."""
@@ -107,8 +107,14 @@ def go_dependencies():
         sum = "h1:sxCkb+qR91z4vsqw4vGGZlDgPz3G7gjaLyK3V8y70BU=",
         version = "v2.2.3",
     )
+
+    # A workspace that sets up Gazelle with its own WORKSPACE as the
+    # go_repository config does not know go_dependencies() (the
+    # repository_macro directive is in this WORKSPACE), and Gazelle would
+    # drop this import: name its repository.
     go_repository(
         name = "com_github_minio_sha256_simd",
+        build_directives = ["gazelle:resolve go github.com/klauspost/cpuid/v2 @com_github_klauspost_cpuid_v2//:cpuid"],
         importpath = "github.com/minio/sha256-simd",
         sum = "h1:6kaan5IFmwTNynnKKpDHe6FWHohJOHhCPchzK49dzMM=",
         version = "v1.0.1",

@@ -14,7 +14,7 @@ go_deps.bzl (golang.org/x/sys, github.com/bazelbuild/buildtools);
 //tests/workspace:workspace_test checks both rules.
 """
 
-load("@bazel_gazelle//:deps.bzl", "go_repository")
+load("//bazel:go_repository.bzl", "go_repository")
 
 def go_offline_overrides():
     """Declares go_repository rules that replace rules_go/gazelle downloads."""

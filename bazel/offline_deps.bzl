@@ -409,30 +409,3 @@ local_coverage_tools = repository_rule(
     implementation = _local_coverage_tools_impl,
     doc = "Replaces @remote_coverage_tools (a Java tool downloaded by Bazel 4.2's WORKSPACE suffix).",
 )
-
-# --------------------------------------------------------------------------
-# Convenience macro for WORKSPACE
-
-def offline_bazel_deps():
-    """Declares the repositories Bazel 4.2.3 and rules_go would download.
-
-    Bazel's built-in WORKSPACE suffix and rules_go otherwise fetch these over
-    the internet; here they come from Debian packages or are generated.
-    """
-    system_bazel_repository(
-        name = "bazel_skylib",
-        path = "/usr/share/bazel/tools/skylib",
-        package = "bazel-skylib",
-    )
-    system_bazel_repository(
-        name = "platforms",
-        path = "/usr/share/bazel/tools/platforms",
-        package = "bazel-platforms",
-    )
-    native_rules_shim(name = "rules_cc", lang = "cc")
-    native_rules_shim(name = "rules_java", lang = "java")
-    native_rules_shim(name = "rules_shell", lang = "shell")
-
-    # `bazel test` needs @bazel_tools//tools/test:coverage_report_generator,
-    # an alias into @remote_coverage_tools, even without coverage.
-    local_coverage_tools(name = "remote_coverage_tools")

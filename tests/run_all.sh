@@ -52,4 +52,10 @@ if [[ "$what" == all || "$what" == bazel ]]; then
   step "reproducibility: two builds in different paths and output bases are byte-identical"
   tests/repro/repro_test.sh
 fi
+
+# The release archive, used from a workspace outside the repository (issue 29).
+if [[ "$what" == all || "$what" == bazel ]]; then
+  step "consumer: the README's set-up, from a release archive made now, in a workspace of its own (tests/consumer)"
+  tests/consumer/consumer_test.sh
+fi
 step "all tests passed"

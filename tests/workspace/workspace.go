@@ -271,13 +271,14 @@ func ParseWorkspace(workspace []byte, bzl map[string][]byte) (*Declared, error) 
 		if err != nil {
 			return nil, err
 		}
+		defaults := stringDefaults(f)
 		var walkErr error
 		build.Walk(f, func(x build.Expr, _ []build.Expr) {
 			call, ok := x.(*build.CallExpr)
 			if !ok {
 				return
 			}
-			name, version := kwarg(call, "name"), kwarg(call, "version")
+			name, version := kwarg(call, "name"), kwargOrDefault(call, "version", defaults)
 			if name != "" && calleeName(call) != "workspace" {
 				if _, seen := d.Repos[name]; !seen {
 					d.Repos[name] = p

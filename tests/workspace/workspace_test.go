@@ -314,6 +314,13 @@ func TestCheckFindsDisagreements(t *testing.T) {
 			want: []string{"WORKSPACE/bazel/*.bzl declare several Go SDKs: 1.19.13 in WORKSPACE, 1.19.12 in bazel/extra.bzl; declare one"},
 		},
 		{
+			name: "Go SDK version passed on from a set-up macro's parameter",
+			modify: func(in *Inputs) {
+				in.Bzl["bazel/setup.bzl"] = []byte("def setup(go_version = \"1.19.12\"):\n    go_toolchain_sdk_files(name = \"x\", version = go_version)\n")
+			},
+			want: []string{"WORKSPACE/bazel/*.bzl declare several Go SDKs: 1.19.13 in WORKSPACE, 1.19.12 in bazel/setup.bzl; declare one"},
+		},
+		{
 			name: "go_register_toolchains(version) counts as an SDK",
 			modify: func(in *Inputs) {
 				in.Workspace = []byte(replace(okWorkspace, `go_register_toolchains()`, `go_register_toolchains(version = "1.18")`))
