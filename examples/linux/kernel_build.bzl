@@ -33,12 +33,12 @@ KernelBuildInfo = provider(
         "arch": "String: kbuild ARCH.",
         "cross_compile": "String: kbuild CROSS_COMPILE.",
         "env": "Dict: the build's environment (KBUILD_BUILD_*, PATH, ...), for later makes over its tree.",
+        "kbuild_sources": "File or None: `<name>/kbuild_sources.tar`, the part of the source tree later makes over " +
+                          "the object tree read (see `kbuild_source_paths`); made with `objtree_archive`.",
         "kernel_release": "File: include/config/kernel.release (the release modules are installed under).",
         "makefile": "File: the source tree's top-level Makefile.",
         "module_outs": "List of Files: the modules, in declaration order.",
         "module_symvers": "File or None: Module.symvers (the symbols external modules link against).",
-        "kbuild_sources": "File or None: `<name>/kbuild_sources.tar`, the part of the source tree later makes over " +
-                          "the object tree read (see `kbuild_source_paths`); made with `objtree_archive`.",
         "modules_order": "File: modules.order.",
         "objtree_archive": "File or None: `<name>/objtree.tar`, the object-tree paths kept for later makes " +
                            "(tree paths read @SRCTREE@ and @OBJTREE@).",
@@ -65,7 +65,7 @@ def kernel_makefile(label, files):
     return makefile
 
 # kbuild's SRCARCH for ARCH (the arch/ directory).
-_SRCARCH = {"x86_64": "x86", "i386": "x86", "arm64": "arm64", "powerpc": "powerpc", "s390": "s390"}
+_SRCARCH = {"arm64": "arm64", "i386": "x86", "powerpc": "powerpc", "s390": "s390", "x86_64": "x86"}
 
 def kbuild_source_paths(arch):
     """The source-tree paths a make over a finished object tree reads.

@@ -19,10 +19,8 @@ execroot="$PWD"
 work="$(mktemp -d "${TMPDIR:-/tmp}/kernel_module.XXXXXX")"
 tree="$(scratch_dir kernel_module)"
 trap 'rm -rf "$work" "$tree"' EXIT
-_t0=$(date +%s%N)
 restore_kbuild_tree "$execroot/$sources" "$execroot/$archive" "$tree"
 src="$tree/src"
-_t1=$(date +%s%N)
 # kbuild (6.12) writes an external module's objects next to its sources:
 # a private copy, at a path of fixed length under the work directory.
 mkdir "$work/m"
@@ -36,8 +34,6 @@ cd "$src"
 make O="$tree/out" ARCH="$arch" ${cross:+CROSS_COMPILE="$cross"} LOCALVERSION= M="$work/m" \
   KBUILD_EXTRA_SYMBOLS="${extra_abs[*]}" modules >"$log" 2>&1 ||
   { tail -n 40 "$log" >&2; die "make M=$module_dir modules failed"; }
-_t2=$(date +%s%N)
-echo "kernel_module ${outs[0]##*/} restore $(((_t1-_t0)/1000000)) ms make $(((_t2-_t1)/1000000)) ms" >>/tmp/speed-timing.log
 if grep -E 'WARNING: modpost: .*undefined' "$log" >&2; then
   die "modpost: $module_dir uses symbols no kernel build module and no dep exports"
 fi
