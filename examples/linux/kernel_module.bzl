@@ -9,7 +9,8 @@ make reads (its `kbuild_sources`: the top Makefile, scripts/, include/,
 arch/<arch>/, lib/), hermetically, in one action. The two archives are what
 Kleaf's `modules_prepare` output and its module header and script
 filegroups give its external modules: not the 80000 files of the whole
-tree, whose sandbox alone cost each module action tens of seconds.
+tree, whose sandbox alone cost each module action about 230 s under load
+(docs/performance.md).
 
 ```starlark
 kernel_module(
