@@ -7,7 +7,7 @@ relocations) that make derives from vmlinux; the one the kernel build made
 holds vmlinux as linked, with 36 zero bytes where the root goes, and
 refuses every module. This rule runs the kernel's own make once more over
 the kernel build's object tree (its `objtree_archive`, which must hold the
-image's directories) with the vmlinux that carries the root in place of the
+image's directories, and its `kbuild_sources`) with the vmlinux that carries the root in place of the
 one it linked: make rebuilds exactly what depends on vmlinux
 (`vmlinux.bin`, its compressed payload, the decompressor, the setup header
 that records their sizes) and nothing else, and `-o vmlinux` keeps it from
@@ -34,7 +34,7 @@ def _kernel_images_impl(ctx):
         fail("%s: %s keeps no objtree_archive; kernel_images makes images over it" % (ctx.label, ctx.attr.kernel_build.label))
     outs = [ctx.actions.declare_file("%s/%s" % (ctx.label.name, i.split("/")[-1])) for i in ctx.attr.images]
     args = ctx.actions.args()
-    args.add(kb.makefile)
+    args.add(kb.kbuild_sources)
     args.add(kb.objtree_archive)
     args.add(ctx.file.vmlinux)
     args.add(kb.arch)
@@ -44,7 +44,7 @@ def _kernel_images_impl(ctx):
     ctx.actions.run(
         executable = ctx.executable._script,
         arguments = [args],
-        inputs = depset([kb.objtree_archive, ctx.file.vmlinux, ctx.file._objtree_sh], transitive = [kb.srcs]),
+        inputs = [kb.kbuild_sources, kb.objtree_archive, ctx.file.vmlinux, ctx.file._objtree_sh],
         outputs = outs,
         mnemonic = "KernelImages",
         progress_message = "Making %s from %s (%s)" % (", ".join(ctx.attr.images), ctx.file.vmlinux.short_path, ctx.label),

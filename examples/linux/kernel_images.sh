@@ -2,14 +2,14 @@
 # The action behind kernel_images (kernel_images.bzl): the kernel's own make
 # over the kernel build's object tree, with another vmlinux in place.
 #
-#   kernel_images.sh SRC_MAKEFILE OBJTREE_ARCHIVE VMLINUX ARCH CROSS_COMPILE IMAGES(:-separated) OUT...
+#   kernel_images.sh KBUILD_SOURCES OBJTREE_ARCHIVE VMLINUX ARCH CROSS_COMPILE IMAGES(:-separated) OUT...
 #
 # The restored tree is up to date (objtree.sh); the new vmlinux is the one
 # input newer than it, as in the object tree of a kernel build whose
 # vmlinux was just rewritten.
 set -euo pipefail
 
-src_makefile="$1" archive="$2" vmlinux="$3" arch="$4" cross="$5"
+sources="$1" archive="$2" vmlinux="$3" arch="$4" cross="$5"
 IFS=: read -r -a images <<<"$6"
 shift 6
 outs=("$@")
@@ -19,11 +19,10 @@ die() { echo "kernel_images: $*" >&2; exit 1; }
 source "$(dirname "${BASH_SOURCE[0]}")/objtree.sh"
 
 execroot="$PWD"
-src="$(realpath "$execroot/$(dirname "$src_makefile")")" # as make computes srctree
-work="$(mktemp -d "${TMPDIR:-/tmp}/kernel_images.XXXXXX")"
+work="$(scratch_dir kernel_images)"
 trap 'rm -rf "$work"' EXIT
-obj="$work/out"
-restore_objtree "$archive" "$src" "$obj"
+restore_kbuild_tree "$execroot/$sources" "$execroot/$archive" "$work"
+src="$work/src" obj="$work/out"
 cp "$vmlinux" "$obj/vmlinux"
 chmod u+w "$obj/vmlinux"
 touch "$obj/vmlinux"
@@ -36,7 +35,9 @@ cd "$src"
 # top Makefile runs itself again as a sub-make (O=, or to set that flag), to
 # which -o is not passed (GNU make passes no -o down), and vmlinux would be
 # relinked from scratch.
-make --no-print-directory -C "$obj" -f "$src/Makefile" ARCH="$arch" ${cross:+CROSS_COMPILE="$cross"} LOCALVERSION= -o vmlinux "${goals[@]}" >"$log" 2>&1 ||
+# -j: the decompressor's misc.o (recompiled: voffset.h is remade from the
+# newer vmlinux) builds while the payload is compressed.
+make --no-print-directory -j"$(nproc 2>/dev/null || echo 2)" -C "$obj" -f "$src/Makefile" ARCH="$arch" ${cross:+CROSS_COMPILE="$cross"} LOCALVERSION= -o vmlinux "${goals[@]}" >"$log" 2>&1 ||
   { tail -n 40 "$log" >&2; die "make -o vmlinux ${goals[*]} failed"; }
 # make must have used this vmlinux, not relinked one.
 cmp -s "$execroot/$vmlinux" "$obj/vmlinux" || { cat "$log" >&2; die "make rewrote vmlinux: the images would not carry the given one"; }

@@ -4,7 +4,13 @@ Example-level infrastructure in the shape of Kleaf's `kernel_module`: the
 module's own sources (a `Kbuild` file and its C files) built with the
 kernel's make (`make M=...`) over the kernel build's object tree (its
 `objtree_archive`: configuration, generated headers, `Module.symvers`,
-modpost and the other build tools), hermetically, in one action.
+modpost and the other build tools) and the part of the source tree such a
+make reads (its `kbuild_sources`: the top Makefile, scripts/, include/,
+arch/<arch>/, lib/), hermetically, in one action. The two archives are what
+Kleaf's `modules_prepare` output and its module header and script
+filegroups give its external modules: not the 80000 files of the whole
+tree, whose sandbox alone cost each module action about 230 s under load
+(docs/performance.md).
 
 ```starlark
 kernel_module(
@@ -51,7 +57,7 @@ def _kernel_module_impl(ctx):
     symvers = ctx.actions.declare_file(ctx.label.name + "/Module.symvers")
     dep_symvers = depset(transitive = [d[KernelModuleInfo].symvers for d in ctx.attr.deps])
     args = ctx.actions.args()
-    args.add(kb.makefile)
+    args.add(kb.kbuild_sources)
     args.add(kb.objtree_archive)
     args.add(kb.arch)
     args.add(kb.cross_compile)
@@ -62,7 +68,7 @@ def _kernel_module_impl(ctx):
     ctx.actions.run(
         executable = ctx.executable._script,
         arguments = [args],
-        inputs = depset(ctx.files.srcs + [kb.objtree_archive, ctx.file._objtree_sh], transitive = [kb.srcs, dep_symvers]),
+        inputs = depset(ctx.files.srcs + [kb.kbuild_sources, kb.objtree_archive, ctx.file._objtree_sh], transitive = [dep_symvers]),
         outputs = outs + [symvers],
         mnemonic = "KernelModule",
         progress_message = "Building the external module %s against %s" % (ctx.label, ctx.attr.kernel_build.label),

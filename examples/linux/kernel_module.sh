@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The action behind kernel_module (kernel_module.bzl): `make M=` of one
-# external module directory over a kernel build's object tree.
+# external module directory over a kernel build's object tree and the part
+# of its source tree such a make reads (kbuild_sources.tar: objtree.sh).
 #
-#   kernel_module.sh SRC_MAKEFILE OBJTREE_ARCHIVE ARCH CROSS_COMPILE SYMVERS_OUT EXTRA_SYMBOLS(:-separated) SRCS(:-separated) OUT...
+#   kernel_module.sh KBUILD_SOURCES OBJTREE_ARCHIVE ARCH CROSS_COMPILE SYMVERS_OUT EXTRA_SYMBOLS(:-separated) SRCS(:-separated) OUT...
 set -euo pipefail
 
-src_makefile="$1" archive="$2" arch="$3" cross="$4" symvers_out="$5"
+sources="$1" archive="$2" arch="$3" cross="$4" symvers_out="$5"
 IFS=: read -r -a extra <<<"$6"
 IFS=: read -r -a srcs <<<"$7"
 shift 7
@@ -15,10 +16,11 @@ die() { echo "kernel_module: $*" >&2; exit 1; }
 source "$(dirname "${BASH_SOURCE[0]}")/objtree.sh"
 
 execroot="$PWD"
-src="$(realpath "$execroot/$(dirname "$src_makefile")")" # as make computes srctree
 work="$(mktemp -d "${TMPDIR:-/tmp}/kernel_module.XXXXXX")"
-trap 'rm -rf "$work"' EXIT
-restore_objtree "$archive" "$src" "$work/out"
+tree="$(scratch_dir kernel_module)"
+trap 'rm -rf "$work" "$tree"' EXIT
+restore_kbuild_tree "$execroot/$sources" "$execroot/$archive" "$tree"
+src="$tree/src"
 # kbuild (6.12) writes an external module's objects next to its sources:
 # a private copy, at a path of fixed length under the work directory.
 mkdir "$work/m"
@@ -29,7 +31,7 @@ for s in "${extra[@]}"; do extra_abs+=("$execroot/$s"); done
 
 log="$work/make.log"
 cd "$src"
-make O="$work/out" ARCH="$arch" ${cross:+CROSS_COMPILE="$cross"} LOCALVERSION= M="$work/m" \
+make O="$tree/out" ARCH="$arch" ${cross:+CROSS_COMPILE="$cross"} LOCALVERSION= M="$work/m" \
   KBUILD_EXTRA_SYMBOLS="${extra_abs[*]}" modules >"$log" 2>&1 ||
   { tail -n 40 "$log" >&2; die "make M=$module_dir modules failed"; }
 if grep -E 'WARNING: modpost: .*undefined' "$log" >&2; then
