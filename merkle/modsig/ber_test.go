@@ -98,7 +98,7 @@ func TestKernelBER(t *testing.T) {
 		// message: re-encoded, it matches no certificate.
 		{"non-minimal long-form lengths everywhere", root.encode(0, nil, func(int) bool { return true }), ENOKEY, ""},
 		{"2 bytes after the ContentInfo", append(append([]byte(nil), der...), 0xde, 0xad), "", ""},
-		{"3-byte long-form length", append([]byte{0x30, 0x83, 0, byte(len(der) - 4 >> 8), byte(len(der) - 4)}, der[4:]...), EBADMSG, "unsupported length"},
+		{"3-byte long-form length", append([]byte{0x30, 0x83, 0, byte(len(der) - 4>>8), byte(len(der) - 4)}, der[4:]...), EBADMSG, "unsupported length"},
 		{"more than 65535 bytes", append(append([]byte(nil), der...), make([]byte, 65536)...), EMSGSIZE, ""},
 		{"SignedData version 2", mk(func(ci *node) { ci.signedData().kids[0].val = []byte{2} }), EINVAL, "SignedData version"},
 		{"SignedData version 3 with a version 1 SignerInfo", mk(func(ci *node) { ci.signedData().kids[0].val = []byte{3} }), EBADMSG, "SignerInfo version"},
