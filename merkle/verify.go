@@ -121,6 +121,8 @@ type Kernel struct {
 	// where only the keys could decide and Keyring is nil.
 	ModuleSig bool
 	Keyring   *modsig.Keyring
+	// NoKeys says why Keyring is nil, for the needs-keyring verdict.
+	NoKeys string
 	// NoHashes: the kernel has no CONFIG_MODULE_HASHES, so a Merkle
 	// trailer goes through mod_check_sig like any other (sig_len, then
 	// the type: ENOPKG).
@@ -176,7 +178,11 @@ func VerifyKernel(r io.ReaderAt, size int64, k Kernel) (Result, error) {
 		res.Signer, res.Keyring = v.Signer, v.Keyring
 		switch {
 		case v.NeedsKeyring:
-			return reject(res, NeedsKeyring, fmt.Sprintf("PKCS#7 signature (%d bytes, %s) that the kernel checks against its keyring (CONFIG_MODULE_SIG); no keys were given (no kernel image to read them from, no -keyring): %s", h.SigLen, v.Signer, v.Reason)), nil
+			why := k.NoKeys
+			if why == "" {
+				why = "no kernel image to read them from, no -keyring"
+			}
+			return reject(res, NeedsKeyring, fmt.Sprintf("PKCS#7 signature (%d bytes, %s) that the kernel checks against its keyring (CONFIG_MODULE_SIG); no keys were given (%s): %s", h.SigLen, v.Signer, why, v.Reason)), nil
 		case v.Errno == "":
 			res.Outcome, res.Reason = Accepted, "PKCS#7 signature "+v.Reason
 			return res, nil

@@ -218,7 +218,7 @@ func Run(o Options) (*Report, error) {
 		if r.Keys, err = LoadKeys(k, sysmap, o.Keyrings); err != nil {
 			return nil, err
 		}
-		kern.Keyring = r.Keys.Keyring
+		kern.Keyring, kern.NoKeys = r.Keys.Keyring, r.Keys.NoKeys()
 	}
 	r.Verdicts = make([]Verdict, len(mods))
 	if _, err := parallel.ForEach(len(mods), o.Workers, func(_, i int) error {

@@ -162,3 +162,14 @@ func init() {
 		wanted[s] = true
 	}
 }
+
+// NoKeys says why no key is known ("" when there are keys).
+func (ks *Keys) NoKeys() string {
+	if ks.Keyring != nil {
+		return ""
+	}
+	if ks.List == nil {
+		return "no kernel image to read them from, no -keyring"
+	}
+	return "the kernel image's built-in certificate list: " + ks.List.Where + "; no -keyring"
+}
