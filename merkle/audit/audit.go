@@ -59,10 +59,10 @@ type Options struct {
 
 // A Verdict is one module's line of the report.
 type Verdict struct {
-	Module     string `json:"module"` // relative to the module directory
-	Outcome    string `json:"verdict"`
-	Reason     string `json:"reason"`
-	Type       string `json:"signature_type"` // PKCS#7, Merkle, none, malformed, unknown type N
+	Module  string `json:"module"` // relative to the module directory
+	Outcome string `json:"verdict"`
+	Reason  string `json:"reason"`
+	Type    string `json:"signature_type"` // PKCS#7, Merkle, none, malformed, unknown type N
 	// Errno is what finit_module returns under enforcement
 	// (merkle.Outcome.Errno): "" when accepted, loaded unchecked, or
 	// undecided.
@@ -98,7 +98,7 @@ type Missing struct {
 type Report struct {
 	Kernel     *Kernel
 	ModulesDir string
-	ModuleSig  bool // PKCS#7 signatures were judged as CONFIG_MODULE_SIG does
+	ModuleSig  bool  // PKCS#7 signatures were judged as CONFIG_MODULE_SIG does
 	Keys       *Keys // the keys PKCS#7 signatures were judged with (ModuleSig)
 	Verdicts   []Verdict
 	Counts     map[string]int // per verdict
