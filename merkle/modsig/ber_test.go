@@ -104,6 +104,18 @@ func TestKernelBER(t *testing.T) {
 		{"SignedData version 3 with a version 1 SignerInfo", mk(func(ci *node) { ci.signedData().kids[0].val = []byte{3} }), EBADMSG, "SignerInfo version"},
 		{"no SignedData content", mk(func(ci *node) { ci.kids = ci.kids[:1] }), EINVAL, "no SignerInfo"},
 		{"zero SignerInfos (an empty SET)", mk(func(ci *node) { sd := ci.signedData(); sd.kids[len(sd.kids)-1].kids = nil }), EBADMSG, "data overrun"},
+		// The decoder's CHOICE passes when the SignedData ends before it
+		// (its last match still counts): no SignerInfo, EINVAL.
+		{"signerInfos absent", mk(func(ci *node) { sd := ci.signedData(); sd.kids = sd.kids[:len(sd.kids)-1] }), EINVAL, "no SignerInfo"},
+		// The members of the [0] certificate set may be skipped.
+		{"an empty certificate set", mk(func(ci *node) {
+			sd := ci.signedData()
+			sd.kids = append(sd.kids[:3], append([]*node{{tag: 0xa0, kids: []*node{}}}, sd.kids[3:]...)...)
+		}), "", ""},
+		{"an empty certificate sequence [2]", mk(func(ci *node) {
+			sd := ci.signedData()
+			sd.kids = append(sd.kids[:3], append([]*node{{tag: 0xa2, kids: []*node{}}}, sd.kids[3:]...)...)
+		}), EBADMSG, "data overrun"},
 		{"unknown digest (md5)", mk(func(ci *node) {
 			si := ci.signedData().kids[3].kids[0]
 			si.kids[2].kids[0].val = enc(1, 2, 840, 113549, 2, 5)

@@ -70,7 +70,7 @@ func ParseMessage(blob []byte) (*Message, *Error) {
 	}
 	// pkcs7_check_authattrs
 	if len(p.msg.Signers) == 0 {
-		return nil, &Error{Errno: EINVAL, Reason: "PKCS#7 message has no SignerInfo (no SignedData content)"}
+		return nil, &Error{Errno: EINVAL, Reason: "PKCS#7 message has no SignerInfo"}
 	}
 	want := p.msg.Signers[0].AuthAttrs
 	for _, s := range p.msg.Signers[1:] {
@@ -104,19 +104,21 @@ func (p *parser) optional(want ...byte) (byte, bool, *Error) {
 	return 0, false, nil
 }
 
-// choice is a CHOICE that must match one of want.
-func (p *parser) choice(what string, want ...byte) (byte, *Error) {
-	if p.r.end-p.r.pos < 2 {
-		return 0, berErr("data overrun at offset %d (%s)", p.r.pos, what)
-	}
+// choice is a CHOICE that must match one of want. At the end of the
+// enclosing element the decoder skips every member and its COND_FAIL
+// passes (the last match still counts as one): present is then false and
+// the CHOICE is simply absent. A tag matching no member is EBADMSG.
+func (p *parser) choice(what string, want ...byte) (tag byte, present bool, err *Error) {
 	w, ok, err := p.optional(want...)
-	if err != nil {
-		return 0, err
+	switch {
+	case err != nil:
+		return 0, false, err
+	case ok:
+		return w, true, nil
+	case p.r.atEnd():
+		return 0, false, nil
 	}
-	if !ok {
-		return 0, berErr("unexpected tag 0x%02x at offset %d (%s)", p.r.data[p.r.pos], p.r.pos, what)
-	}
-	return w, nil
+	return 0, false, berErr("unexpected tag 0x%02x at offset %d (%s)", p.r.data[p.r.pos], p.r.pos, what)
 }
 
 func (p *parser) oid() *Error {
@@ -126,15 +128,23 @@ func (p *parser) oid() *Error {
 }
 
 // list parses a SET OF or SEQUENCE OF with tag and one call of member per
-// element (at least one: the decoder does not skip the first).
+// element: at least one, as the decoder does not skip the first, unless
+// the member may be skipped (orSkip: the certificate set), which a
+// definite element that ends at once then has none of.
 func (p *parser) list(tag byte, member func() *Error) (element, *Error) {
+	return p.listOf(tag, false, member)
+}
+
+func (p *parser) listOf(tag byte, orSkip bool, member func() *Error) (element, *Error) {
 	e, err := p.r.enter(tag)
 	if err != nil {
 		return e, err
 	}
-	for {
-		if err := member(); err != nil {
-			return e, err
+	for first := true; ; first = false {
+		if !(first && orSkip && p.r.atEnd()) {
+			if err := member(); err != nil {
+				return e, err
+			}
 		}
 		more, err := p.r.more(e)
 		if err != nil {
@@ -208,12 +218,12 @@ func (p *parser) signedData() *Error {
 	}
 	p.msg.Version = int(v[0])
 	// digestAlgorithms: SET OF or SEQUENCE OF AlgorithmIdentifier.
-	tag, err := p.choice("digestAlgorithms", tagSet, tagSequence)
-	if err != nil {
+	if tag, ok, err := p.choice("digestAlgorithms", tagSet, tagSequence); err != nil {
 		return err
-	}
-	if _, err := p.list(tag, p.algorithm); err != nil {
-		return err
+	} else if ok {
+		if _, err := p.list(tag, p.algorithm); err != nil {
+			return err
+		}
 	}
 	// contentInfo, with pkcs7_note_content at its end.
 	c, err := p.r.enter(tagSequence)
@@ -249,7 +259,9 @@ func (p *parser) signedData() *Error {
 		return err
 	} else if ok {
 		var certs []*Cert
-		if _, err := p.list(tag, func() *Error {
+		// The members of the [0] set may be skipped: an empty set is
+		// taken; the [2] sequence needs one.
+		if _, err := p.listOf(tag, tag == 0xa0, func() *Error {
 			c, err := p.cert()
 			certs = append(certs, c)
 			return err
@@ -271,12 +283,14 @@ func (p *parser) signedData() *Error {
 			return err
 		}
 	}
-	tag, err = p.choice("signerInfos", tagSet, tagSequence)
-	if err != nil {
+	// signerInfos absent (the SignedData ends) is taken by the decoder:
+	// no SignerInfo, refused after parsing (EINVAL).
+	if tag, ok, err := p.choice("signerInfos", tagSet, tagSequence); err != nil {
 		return err
-	}
-	if _, err := p.list(tag, p.signerInfo); err != nil {
-		return err
+	} else if ok {
+		if _, err := p.list(tag, p.signerInfo); err != nil {
+			return err
+		}
 	}
 	_, err = p.r.leave(sd)
 	return err
@@ -319,11 +333,14 @@ func (p *parser) signerInfo() *Error {
 	}
 	p.expectSKID = v[0] == 3
 	// sid: IssuerAndSerialNumber or [0] IMPLICIT SubjectKeyIdentifier.
-	tag, err := p.choice("sid", tagSequence, 0x80)
+	tag, ok, err := p.choice("sid", tagSequence, 0x80)
 	if err != nil {
 		return err
 	}
-	if tag == tagSequence {
+	if !ok {
+		// An absent sid: the decoder goes on to digestAlgorithm, which
+		// the end of the SignerInfo makes a data overrun.
+	} else if tag == tagSequence {
 		isn, err := p.r.enter(tagSequence)
 		if err != nil {
 			return err
