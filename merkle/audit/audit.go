@@ -218,6 +218,9 @@ func Run(o Options) (*Report, error) {
 		if r.Keys, err = LoadKeys(k, sysmap, o.Keyrings); err != nil {
 			return nil, err
 		}
+		if err := r.Keys.addModuleHashes(o.ModulesDir, mods); err != nil {
+			return nil, err
+		}
 		kern.Keyring, kern.NoKeys = r.Keys.Keyring, r.Keys.NoKeys()
 	}
 	r.Verdicts = make([]Verdict, len(mods))

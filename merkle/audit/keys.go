@@ -1,8 +1,12 @@
 package audit
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/modhash/modhash/internal/plainfile"
 	"github.com/modhash/modhash/merkle/keyring"
@@ -23,9 +27,44 @@ type Keys struct {
 	Refused []string
 	// Files are the -keyring files and their certificates.
 	Files map[string][]*modsig.Cert
+	// OnDemand are the hashes not built in that the kernel loads as
+	// modules from the module directory (modules.alias).
+	OnDemand []string
 	// Keyring is what the PKCS#7 check uses; nil when no key is known
 	// (the list was not found and no -keyring was given).
 	Keyring *modsig.Keyring
+}
+
+// addModuleHashes marks as available the hashes the kernel does not have
+// built in but loads on demand (crypto_alloc_shash's request_module of
+// "crypto-NAME") from the module directory: as its modules.alias says,
+// or without one (a package not yet installed: depmod makes it) by the
+// generic module's file name (sha512_generic.ko gives sha384 and sha512).
+func (ks *Keys) addModuleHashes(dir string, mods []string) error {
+	kr := ks.Keyring
+	if kr == nil || kr.Hashes == nil {
+		return nil
+	}
+	b, err := plainfile.ReadFile(filepath.Join(dir, "modules.alias"), 64<<20)
+	if err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	have := func(h string) bool { return bytes.Contains(b, []byte("\nalias crypto-"+h+" ")) }
+	if b == nil {
+		names := map[string]bool{}
+		for _, m := range mods {
+			names[stripModule(filepath.Base(m))] = true
+		}
+		generic := map[string]string{"sha1": "sha1_generic", "sha224": "sha256_generic", "sha256": "sha256_generic", "sha384": "sha512_generic", "sha512": "sha512_generic"}
+		have = func(h string) bool { return names[generic[h]] }
+	}
+	for _, h := range []string{"sha1", "sha224", "sha256", "sha384", "sha512"} {
+		if !kr.Hashes[h] && have(h) {
+			kr.Hashes[h] = true
+			ks.OnDemand = append(ks.OnDemand, h)
+		}
+	}
+	return nil
 }
 
 // KeyringFile is the keyring label of a -keyring file's keys.
@@ -43,6 +82,12 @@ func LoadKeys(k *Kernel, sysmap *SystemMap, files []string) (*Keys, error) {
 			return nil, err
 		}
 		ks.List = l
+		if len(l.Hashes) > 0 {
+			kr.Hashes = map[string]bool{}
+			for _, h := range l.Hashes {
+				kr.Hashes[h] = true
+			}
+		}
 		if len(l.Blacklist) > 0 || len(l.Revocation) > 0 {
 			kr.Blacklist = &modsig.Blacklist{Hashes: map[string]bool{}}
 			for _, h := range l.Blacklist {
@@ -151,6 +196,12 @@ func (ks *Keys) Describe() string {
 	}
 	if len(ks.Files) > 0 {
 		s += fmt.Sprintf("; %d from %d -keyring files", n, len(ks.Files))
+	}
+	if ks.List != nil && len(ks.List.Hashes) > 0 {
+		s += "; digests built in: " + strings.Join(ks.List.Hashes, ", ")
+		if len(ks.OnDemand) > 0 {
+			s += "; loaded as modules on demand: " + strings.Join(ks.OnDemand, ", ")
+		}
 	}
 	return s
 }

@@ -60,6 +60,26 @@ type List struct {
 	RevocationKnown bool
 	// Blacklist are the "tbs:HEX" and "bin:HEX" strings in the image.
 	Blacklist []string
+	// Hashes are the digests the kernel has built in (crypto_alloc_shash
+	// finds them without loading a module), told by their drivers'
+	// names ("sha512-generic"); nil when the image holds none of them.
+	Hashes []string
+}
+
+// hashDrivers are the hashes a module signature may use and the name of
+// their generic driver (crypto/sha*_generic.c, sm3_generic.c,
+// streebog_generic.c).
+var hashDrivers = []string{"sha1", "sha224", "sha256", "sha384", "sha512", "sha3-256", "sha3-384", "sha3-512", "sm3", "streebog256", "streebog512"}
+
+// findHashes returns the hashes whose generic driver name is in the image.
+func findHashes(raw []byte) []string {
+	var out []string
+	for _, h := range hashDrivers {
+		if bytes.Contains(raw, []byte("\x00"+h+"-generic\x00")) {
+			out = append(out, h)
+		}
+	}
+	return out
 }
 
 // SplitList splits a certificate list as x509_load_certificate_list does:
@@ -166,7 +186,7 @@ func FromOffsets(raw []byte, order binary.ByteOrder, word int, off func(string) 
 }
 
 func fromOffsets(raw []byte, order binary.ByteOrder, word int, off func(string) (int64, bool, error)) (*List, error) {
-	l := &List{ModuleCertSize: -1, Blacklist: findBlacklist(raw)}
+	l := &List{ModuleCertSize: -1, Blacklist: findBlacklist(raw), Hashes: findHashes(raw)}
 	readWord := func(name string) (uint64, bool, error) {
 		o, ok, err := off(name)
 		if err != nil || !ok {
@@ -229,7 +249,7 @@ const maxExtra = 1 << 20
 // package comment). word is the size of unsigned long. Several candidates
 // are an error; none leaves the list unknown.
 func Scan(raw []byte, order binary.ByteOrder, word int) (*List, error) {
-	l := &List{ModuleCertSize: -1, Blacklist: findBlacklist(raw)}
+	l := &List{ModuleCertSize: -1, Blacklist: findBlacklist(raw), Hashes: findHashes(raw)}
 	type hit struct {
 		start, end int
 		certs      [][]byte

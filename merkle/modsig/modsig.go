@@ -60,8 +60,8 @@ type Key struct {
 type Keyring struct {
 	Keys      []Key
 	Blacklist *Blacklist
-	// Hashes the kernel computes (crypto_alloc_shash succeeds): nil
-	// means sha1, sha224, sha256, sha384 and sha512.
+	// Hashes the kernel computes (crypto_alloc_shash succeeds: built
+	// in): nil means sha1, sha224, sha256, sha384 and sha512.
 	Hashes map[string]bool
 }
 

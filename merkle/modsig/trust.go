@@ -37,7 +37,7 @@ func pkcs7Verify(msg *Message, digests map[string][]byte, kr *Keyring) *Error {
 
 func verifyOne(msg *Message, s *Signer, digests map[string][]byte, kr *Keyring) *Error {
 	if !kr.hashOK(s.HashAlgo) {
-		return &Error{Errno: ENOPKG, Reason: fmt.Sprintf("the kernel has no %s (the signature's digest)", s.HashAlgo)}
+		return &Error{Errno: ENOPKG, Reason: fmt.Sprintf("the kernel has no %s built in (the signature's digest; no %s-generic driver in the image)", s.HashAlgo, s.HashAlgo)}
 	}
 	d := digests[s.HashAlgo]
 	if d == nil {
