@@ -126,3 +126,16 @@ func isTerminal(w interface{}) bool {
 }
 
 func required(msg string) func([]string) string { return func([]string) string { return msg } }
+
+// stringsValue is a repeatable string flag.
+type stringsValue []string
+
+func (v *stringsValue) String() string { return strings.Join(*v, ",") }
+
+func (v *stringsValue) Set(s string) error {
+	if s == "" {
+		return errors.New("empty file name")
+	}
+	*v = append(*v, s)
+	return nil
+}
