@@ -90,6 +90,7 @@ declare -A want=()
 for t in "${TARGETS[@]}"; do
 	pat=${t//[-_]/[-_]}
 	line=$(grep -E "^kernel/([^:]*/)?${pat}\.ko:" "$mods/modules.dep") || die "$t: not in modules.dep"
+	[[ $line != *$'\n'* ]] || die "$t: more than one module of that name in modules.dep"
 	for m in ${line/:/}; do want[$m]=1; done
 done
 for m in "${!want[@]}"; do
@@ -100,6 +101,10 @@ ntree=${#want[@]}
 ((ntree >= 20)) || die "only $ntree modules in the tree"
 
 # --- the cases ---------------------------------------------------------
+for m in "$BASE" "$OTHER"; do
+	grep -qx "$m:" "$mods/modules.dep" || die "$m: not in modules.dep, or has dependencies (insmod loads it alone)"
+	[[ -z "${want[$m]:-}" ]] || die "$m: is in the tree (its cases must load before it)"
+done
 marker='~Module signature appended~'
 u8() { od -An -tu1 -j "$2" -N1 "$1" | tr -d ' '; }
 be32() { local b; b=$(od -An -tu1 -j "$2" -N4 "$1"); set -- $b; echo $((($1 << 24) | ($2 << 16) | ($3 << 8) | $4)); }
