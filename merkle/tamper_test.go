@@ -2,9 +2,9 @@ package merkle
 
 import (
 	"bytes"
-	"encoding/asn1"
 	"encoding/binary"
 	"math/rand"
+	"os"
 	"testing"
 )
 
@@ -133,8 +133,10 @@ func TestVerifyMalformed(t *testing.T) {
 		{"PKCS#7 of the kernel's shape", withPKCS7(t, 100, pkcs7Blob(t)), NeedsKeyring},
 		{"PKCS#7 with a corrupted signature value", withPKCS7(t, 100, flipLast(pkcs7Blob(t))), NeedsKeyring},
 		{"PKCS#7 garbage", hdrOnly(SignatureHeader{IDType: IDTypePKCS7, SigLen: 4}, 100), EBADMSG},
-		{"PKCS#7 of another content type", withPKCS7(t, 100, pkcs7BlobOfType(t, asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 1})), EBADMSG},
-		{"PKCS#7 with trailing bytes", withPKCS7(t, 100, append(pkcs7Blob(t), 0)), EBADMSG},
+		{"PKCS#7 of another content type", withPKCS7(t, 100, pkcs7BlobOfType(t, 1)), EINVAL},
+		// The kernel's BER decoder ignores bytes after the ContentInfo.
+		{"PKCS#7 with trailing bytes", withPKCS7(t, 100, append(pkcs7Blob(t), 0, 0)), NeedsKeyring},
+		{"PKCS#7 of more than 65535 bytes", withPKCS7(t, 100, append(pkcs7Blob(t), make([]byte, 65536)...)), EMSGSIZE},
 		{"PKCS#7 sig_len covers everything", hdrOnly(SignatureHeader{IDType: IDTypePKCS7, SigLen: 100}, 100), EBADMSG},
 		{"PKCS#7 key_id_len set", hdrOnly(SignatureHeader{IDType: IDTypePKCS7, KeyIDLen: 1, SigLen: 4}, 100), EBADMSG},
 		{"PKCS#7 algo set", hdrOnly(SignatureHeader{IDType: IDTypePKCS7, Algo: 1, SigLen: 4}, 100), EBADMSG},
@@ -151,38 +153,27 @@ func TestVerifyMalformed(t *testing.T) {
 	}
 }
 
-// pkcs7Blob is a DER PKCS#7 signedData of the shape sign-file writes:
-// version, digest algorithms, content info (detached), one signer info.
+// pkcs7Blob is a signature scripts/sign-file writes (openssl cms -sign
+// -binary -noattr -nocerts, SHA-256, the repository's test key) over other
+// bytes: its verdict needs the keyring.
 func pkcs7Blob(t *testing.T) []byte {
-	return pkcs7BlobOfType(t, oidSignedData)
+	t.Helper()
+	b, err := os.ReadFile("testdata/pkcs7-sign-file.p7s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
-func pkcs7BlobOfType(t *testing.T, contentType asn1.ObjectIdentifier) []byte {
-	t.Helper()
-	signer, err := asn1.Marshal(struct {
-		Version   int
-		Signature []byte
-	}{1, bytes.Repeat([]byte{0x5a}, 32)})
-	if err != nil {
-		t.Fatal(err)
+// pkcs7BlobOfType is pkcs7Blob with the last arc of its content type
+// (signedData, 1.2.840.113549.1.7.2) replaced.
+func pkcs7BlobOfType(t *testing.T, arc byte) []byte {
+	b := pkcs7Blob(t)
+	if b[4] != 0x06 || b[5] != 9 || b[14] != 2 {
+		t.Fatal("testdata/pkcs7-sign-file.p7s does not start with the signedData OID")
 	}
-	sd, err := asn1.Marshal(struct {
-		Version          int
-		DigestAlgorithms []asn1.ObjectIdentifier `asn1:"set"`
-		ContentInfo      struct{ Type asn1.ObjectIdentifier }
-		SignerInfos      []asn1.RawValue `asn1:"set"`
-	}{1, []asn1.ObjectIdentifier{{2, 16, 840, 1, 101, 3, 4, 2, 1}}, struct{ Type asn1.ObjectIdentifier }{asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 7, 1}}, []asn1.RawValue{{FullBytes: signer}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	blob, err := asn1.Marshal(struct {
-		Type    asn1.ObjectIdentifier
-		Content asn1.RawValue
-	}{contentType, asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: sd}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return blob
+	b[14] = arc
+	return b
 }
 
 // flipLast flips a bit of the last byte: inside the signature value.
@@ -197,4 +188,30 @@ func withPKCS7(t *testing.T, n int, blob []byte) []byte {
 	h := SignatureHeader{IDType: IDTypePKCS7, SigLen: uint32(len(blob))}.Marshal()
 	out := append(bytes.Repeat([]byte{0x7f}, n), blob...)
 	return append(append(out, h[:]...), Marker...)
+}
+
+// TestNoHashesKernel is the issue's B3: a kernel with CONFIG_MODULE_SIG and
+// without module hashes runs mod_check_sig on every trailer: sig_len
+// before the type, so a Merkle trailer whose sig_len leaves no module is
+// EBADMSG (fatal), a well-formed one ENOPKG.
+func TestNoHashesKernel(t *testing.T) {
+	k := Kernel{ModuleSig: true, NoHashes: true}
+	hdrOnly := func(h SignatureHeader, before int) []byte {
+		hb := h.Marshal()
+		return append(append(make([]byte, before), hb[:]...), Marker...)
+	}
+	for _, c := range []struct {
+		name string
+		file []byte
+		want Outcome
+	}{
+		{"Merkle, sig_len covers everything", hdrOnly(SignatureHeader{IDType: IDTypeMerkle, SigLen: 100}, 100), EBADMSG},
+		{"Merkle, sig_len fits", hdrOnly(SignatureHeader{IDType: IDTypeMerkle, SigLen: 36}, 100), ENOPKG},
+		{"PKCS#7 garbage", hdrOnly(SignatureHeader{IDType: IDTypePKCS7, SigLen: 4}, 100), EBADMSG},
+	} {
+		got, err := VerifyKernel(bytes.NewReader(c.file), int64(len(c.file)), k)
+		if err != nil || got.Outcome != c.want {
+			t.Errorf("%s: got %v (%s), %v; want %v", c.name, got.Outcome, got.Reason, err, c.want)
+		}
+	}
 }

@@ -4,7 +4,15 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+
+	"github.com/modhash/modhash/merkle/modsig"
 )
+
+// pkcs7Outcomes are the outcomes of merkle/modsig's errnos.
+var pkcs7Outcomes = map[string]Outcome{
+	modsig.EBADMSG: EBADMSG, modsig.EINVAL: EINVAL, modsig.EKEYREJECTED: EKEYREJECTED,
+	modsig.EMSGSIZE: EMSGSIZE, modsig.ENOKEY: ENOKEY, modsig.ENOPKG: ENOPKG,
+}
 
 // Outcome is the kernel's verdict on a module: accepted, or the error code
 // its module loader returns.
@@ -25,9 +33,21 @@ const (
 	// has CONFIG_MODULE_SIG. That kernel checks it against its keyring,
 	// which a verifier outside it does not have: the verdict is unknown.
 	NeedsKeyring
+	// EKEYREJECTED: a PKCS#7 signature that does not verify with the
+	// key found, a refused message (authenticated attributes), a
+	// blacklisted key or module hash.
+	EKEYREJECTED
+	// EINVAL: a PKCS#7 message of a version or content type the kernel
+	// refuses, or none of the key or signature sizes it takes.
+	EINVAL
+	// EMSGSIZE: a PKCS#7 message of more than 65535 bytes.
+	EMSGSIZE
+	// Undecided: the verdict needs crypto modhash does not have (a
+	// sha3, sm3 or streebog digest).
+	Undecided
 )
 
-var outcomeNames = [...]string{"accepted", "ENODATA", "EBADMSG", "ENOPKG", "ENOKEY", "needs-keyring"}
+var outcomeNames = [...]string{"accepted", "ENODATA", "EBADMSG", "ENOPKG", "ENOKEY", "needs-keyring", "EKEYREJECTED", "EINVAL", "EMSGSIZE", "undecided"}
 
 // String returns "accepted" or the kernel's error name.
 func (o Outcome) String() string {
@@ -41,7 +61,24 @@ func (o Outcome) String() string {
 // enforcement (module.sig_enforce, MODULE_SIG_FORCE) and lockdown. Without
 // them, ENODATA, ENOPKG and ENOKEY load the module and taint the kernel.
 // (For NeedsKeyring it depends on the keyring: false.)
-func (o Outcome) Fatal() bool { return o == EBADMSG }
+func (o Outcome) Fatal() bool {
+	return o == EBADMSG || o == EKEYREJECTED || o == EINVAL || o == EMSGSIZE
+}
+
+// Errno is what finit_module returns under enforcement
+// (module.sig_enforce=1, CONFIG_MODULE_SIG_FORCE), as module_sig_check
+// turns the verdict into it: "" for accepted; ENODATA, ENOPKG and ENOKEY
+// become EKEYREJECTED; the fatal errors are returned as they are; ""
+// when the verdict is not known (needs-keyring, undecided).
+func (o Outcome) Errno() string {
+	switch o {
+	case ENODATA, ENOPKG, ENOKEY, EKEYREJECTED:
+		return "EKEYREJECTED"
+	case EBADMSG, EINVAL, EMSGSIZE:
+		return o.String()
+	}
+	return ""
+}
 
 // Result is the verdict on one module with the reason and what was read.
 type Result struct {
@@ -60,6 +97,10 @@ type Result struct {
 	// Leaf is leaf(Pos, module bytes), set once the module was hashed
 	// (Accepted or ENOKEY).
 	Leaf Digest
+	// Signer and Keyring: for a PKCS#7 signature, the key that signed
+	// (as the signature names it when no key was found) and, when
+	// accepted, the keyring that holds it.
+	Signer, Keyring string
 }
 
 // Verify checks the module file read from r (size bytes) against the root
@@ -75,9 +116,17 @@ func Verify(r io.ReaderAt, size int64, root RootRecord) (Result, error) {
 type Kernel struct {
 	Root RootRecord
 	// ModuleSig: the kernel also checks PKCS#7 signatures. Then a PKCS#7
-	// trailer is not ENOPKG: a malformed header is EBADMSG (fatal), a
-	// well-formed one NeedsKeyring.
+	// trailer is not ENOPKG: it gets the kernel's verdict against
+	// Keyring (kernel/module/signing.c, merkle/modsig), NeedsKeyring
+	// where only the keys could decide and Keyring is nil.
 	ModuleSig bool
+	Keyring   *modsig.Keyring
+	// NoKeys says why Keyring is nil, for the needs-keyring verdict.
+	NoKeys string
+	// NoHashes: the kernel has no CONFIG_MODULE_HASHES, so a Merkle
+	// trailer goes through mod_check_sig like any other (sig_len, then
+	// the type: ENOPKG).
+	NoHashes bool
 }
 
 // VerifyKernel is Verify for a kernel described by k.
@@ -105,7 +154,7 @@ func VerifyKernel(r io.ReaderAt, size int64, k Kernel) (Result, error) {
 	}
 	h := ParseSignatureHeader(tail[len(tail)-TrailerTailSize:])
 	res.Signed, res.IDType, res.SigLen = true, h.IDType, h.SigLen
-	if h.IDType != IDTypeMerkle && k.ModuleSig {
+	if (h.IDType != IDTypeMerkle || k.NoHashes) && k.ModuleSig {
 		// mod_check_sig (sig_len, then the type, then the zero fields),
 		// then verify_pkcs7_signature against the keyring.
 		if int64(h.SigLen) >= modlen-HeaderSize {
@@ -122,10 +171,27 @@ func VerifyKernel(r io.ReaderAt, size int64, k Kernel) (Result, error) {
 		if _, err := r.ReadAt(blob, res.ModuleSize); err != nil && err != io.EOF {
 			return res, err
 		}
-		if err := checkPKCS7Shape(blob); err != nil {
-			return reject(res, EBADMSG, "PKCS#7 signature the kernel cannot parse: "+err.Error()), nil
+		v, err := modsig.Check(r, res.ModuleSize, blob, size, k.Keyring)
+		if err != nil {
+			return res, err
 		}
-		return reject(res, NeedsKeyring, fmt.Sprintf("PKCS#7 signature (%d bytes): the kernel checks it against its keyring (CONFIG_MODULE_SIG), which modhash does not have; it loads the module only if a trusted key signed these %d bytes", h.SigLen, res.ModuleSize)), nil
+		res.Signer, res.Keyring = v.Signer, v.Keyring
+		switch {
+		case v.NeedsKeyring:
+			why := k.NoKeys
+			if why == "" {
+				why = "no kernel image to read them from, no -keyring"
+			}
+			return reject(res, NeedsKeyring, fmt.Sprintf("PKCS#7 signature (%d bytes, %s) that the kernel checks against its keyring (CONFIG_MODULE_SIG); no keys were given (%s): %s", h.SigLen, v.Signer, why, v.Reason)), nil
+		case v.Errno == "":
+			res.Outcome, res.Reason = Accepted, "PKCS#7 signature "+v.Reason
+			return res, nil
+		}
+		o, ok := pkcs7Outcomes[v.Errno]
+		if !ok {
+			o = Undecided
+		}
+		return reject(res, o, "PKCS#7 signature: "+v.Reason), nil
 	}
 	if h.IDType != IDTypeMerkle {
 		why := fmt.Sprintf("signature type %s (id_type %d) is not supported by a kernel that checks module hashes", TypeName(h.IDType), h.IDType)

@@ -51,15 +51,26 @@ type Options struct {
 	// need its keyring). For a kernel without module hashes it is implied
 	// by the signature marker in the image.
 	ModuleSig bool
-	Workers   int
+	// Keyrings are -keyring files: certificates the kernel gets at run
+	// time (the secondary, machine or platform keyrings).
+	Keyrings []string
+	Workers  int
 }
 
 // A Verdict is one module's line of the report.
 type Verdict struct {
-	Module     string `json:"module"` // relative to the module directory
-	Outcome    string `json:"verdict"`
-	Reason     string `json:"reason"`
-	Type       string `json:"signature_type"` // PKCS#7, Merkle, none, malformed, unknown type N
+	Module  string `json:"module"` // relative to the module directory
+	Outcome string `json:"verdict"`
+	Reason  string `json:"reason"`
+	Type    string `json:"signature_type"` // PKCS#7, Merkle, none, malformed, unknown type N
+	// Errno is what finit_module returns under enforcement
+	// (merkle.Outcome.Errno): "" when accepted, loaded unchecked, or
+	// undecided.
+	Errno string `json:"errno"`
+	// Signer and Keyring: the PKCS#7 signer and, when accepted, the
+	// keyring of its key ("builtin", "secondary (-keyring FILE)").
+	Signer     string `json:"signer"`
+	Keyring    string `json:"keyring"`
 	Pos        *int64 `json:"pos,omitempty"`
 	Size       int64  `json:"module_size,omitempty"`
 	Compressed string `json:"compressed,omitempty"`
@@ -87,7 +98,8 @@ type Missing struct {
 type Report struct {
 	Kernel     *Kernel
 	ModulesDir string
-	ModuleSig  bool // PKCS#7 signatures were judged as CONFIG_MODULE_SIG does
+	ModuleSig  bool  // PKCS#7 signatures were judged as CONFIG_MODULE_SIG does
+	Keys       *Keys // the keys PKCS#7 signatures were judged with (ModuleSig)
 	Verdicts   []Verdict
 	Counts     map[string]int // per verdict
 	Types      map[string]int // per signature type
@@ -201,6 +213,13 @@ func Run(o Options) (*Report, error) {
 		kern.ModuleSig = true // the marker without module hashes: CONFIG_MODULE_SIG
 	}
 	r.ModuleSig = kern.ModuleSig
+	kern.NoHashes = k.Known && !k.HasHashes
+	if kern.ModuleSig {
+		if r.Keys, err = LoadKeys(k, sysmap, o.Keyrings); err != nil {
+			return nil, err
+		}
+		kern.Keyring, kern.NoKeys = r.Keys.Keyring, r.Keys.NoKeys()
+	}
 	r.Verdicts = make([]Verdict, len(mods))
 	if _, err := parallel.ForEach(len(mods), o.Workers, func(_, i int) error {
 		m, err := CheckFile(paths[i], kern)
@@ -262,7 +281,8 @@ func candidates(paths []string) []merkle.RootRecord {
 // without the signature marker checks nothing, and the verdict on a proof
 // against an unknown record is undecided.
 func verdict(name string, m *Module, k *Kernel) Verdict {
-	v := Verdict{Module: name, Outcome: m.Outcome(), Reason: m.Reason(), Compressed: m.Compressed, FileSize: m.FileSize}
+	v := Verdict{Module: name, Outcome: m.Outcome(), Reason: m.Reason(), Compressed: m.Compressed, FileSize: m.FileSize,
+		Errno: m.Result.Outcome.Errno(), Signer: m.Result.Signer, Keyring: m.Result.Keyring}
 	res := &m.Result
 	switch {
 	case m.Refusal != nil:
@@ -279,19 +299,20 @@ func verdict(name string, m *Module, k *Kernel) Verdict {
 		v.Pos, v.Size = &pos, res.ModuleSize
 	}
 	if m.Refusal != nil {
+		v.Errno = "EINVAL"
 		return v
 	}
 	switch {
 	case k.Known && !k.HasHashes && !k.SigMarker:
-		v.Outcome = Unchecked
+		v.Outcome, v.Errno = Unchecked, ""
 		v.Reason = "the kernel holds no module signature marker: it checks no module signatures and loads the module as it is"
-	case k.Known && !k.HasHashes && res.Signed && res.IDType == merkle.IDTypeMerkle:
-		v.Outcome = merkle.ENOPKG.String()
+	case k.Known && !k.HasHashes && res.Signed && res.IDType == merkle.IDTypeMerkle && res.Outcome != merkle.EBADMSG:
+		v.Outcome, v.Errno = merkle.ENOPKG.String(), merkle.ENOPKG.Errno()
 		v.Reason = "Merkle proof (id_type 3): the kernel has no .module_hashes section (no CONFIG_MODULE_HASHES), so it does not support the signature type"
 	case !k.Known && res.Signed && res.Outcome != merkle.EBADMSG:
 		// Whether the kernel has module hashes, and so how it judges
 		// a proof or a PKCS#7 signature, is not known.
-		v.Outcome = Undecided
+		v.Outcome, v.Errno = Undecided, ""
 		v.Reason = merkle.TypeName(res.IDType) + " signature: the kernel's root record was not found in the image (" + k.Where + ")"
 	}
 	return v

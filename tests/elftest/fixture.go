@@ -237,11 +237,13 @@ func KbuildCompress(t testing.TB, raw []byte, format string) []byte {
 	return out
 }
 
-// PKCS7Shaped is a DER PKCS#7 signedData of the shape the kernel's PKCS#7
-// parser takes (version, digest algorithm SHA-256, detached data, one
-// signer info) with a made-up signature value: a module signature whose
-// verdict only the kernel's keyring decides.
-var PKCS7Shaped = mustHex("303d06092a864886f70d010702a030302e020101310b0609608648016503040201300b06092a864886f70d010701310f300d02010104085a5a5a5a5a5a5a5a")
+// PKCS7Shaped is a PKCS#7 module signature as scripts/sign-file writes
+// it (openssl cms -sign -binary -noattr -nocerts, SHA-256, the repository's
+// test key examples/linux/testkeys/TEST-ONLY-module-signing-key.pem) over
+// other bytes: well-formed, it passes every check that needs no key, and
+// only the keyring decides (ENOKEY without the test key, EKEYREJECTED with
+// it: the digest differs).
+var PKCS7Shaped = mustHex("308201d006092a864886f70d010702a08201c1308201bd020101310d300b0609608648016503040201300b06092a864886f70d0107013182019a308201960201013071305931183016060355040a0c0f6d6f6468617368206578616d706c65313d303b06035504030c346d6f64686173682054455354204f4e4c59206d6f64756c652d7369676e696e67206b65793a206e657665722074727573742069740214781f130a0a65b692c45f0c35e1eda518ec7aa986300b0609608648016503040201300d06092a864886f70d0101010500048201007b4c934fd4412da1787533558a9c0e6c7673b573229d5b203ce448d3da6499d6ffcf4ec356f3fdb5ae2c0e9bf8eb184245387b729d344370229c7c264cf8afcc5f1653117bd9e21802bfad6fd1ec1085ce9c4f07555b5096e587a2113d5f32e9e659c83103d7cb9e41a585aaf61cee294b233837fd2e011f19c4730c826531b0d711b4787a5dadb28227db0fd34f6cbdbeb93072b7005faadd348f4ca3f78fca9034c2ccf1ec863708892615d38a477566540a77e5f2b3918c7cfb4648dc88e95a3c1a906d3192061cf5c5f74867004fff974fee699ebec714d83f1c714ab453144db799d11bd5d05a723b1a761ca341807a006ddc2acb7b9ca8218c78926f0d")
 
 func mustHex(s string) []byte {
 	b, err := hex.DecodeString(s)

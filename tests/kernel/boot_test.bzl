@@ -103,7 +103,7 @@ def _kernel_boot_test_impl(ctx):
         args += ["-bad-base", ctx.attr.bad_base]
     if ctx.attr.module_sig:
         args.append("-module-sig")
-    for attr, flag in [("pkcs7", "-pkcs7"), ("pkcs7_other", "-pkcs7-other")]:
+    for attr, flag in [("pkcs7", "-pkcs7"), ("pkcs7_other", "-pkcs7-other"), ("pkcs7_sha512", "-pkcs7-sha512")]:
         f = getattr(ctx.file, attr)
         if f:
             args += [flag, f.short_path]
@@ -158,6 +158,7 @@ kernel_boot_test = rule(
         "other_tree": attr.label(mandatory = True, providers = [ModuleHashesInfo], doc = "A tree of another size over some of the modules."),
         "pkcs7": attr.label(allow_single_file = True, doc = "An external module signed with the kernel's key (scripts/sign-file): must load (module_sig)."),
         "pkcs7_other": attr.label(allow_single_file = True, doc = "The same signed with a key the kernel does not have (module_sig)."),
+        "pkcs7_sha512": attr.label(allow_single_file = True, doc = "The same signed with the kernel's key and SHA-512 (module_sig): must load."),
         "qemu": attr.string(default = "qemu-system-x86_64"),
         "qemu_args": attr.string_list(default = ["-M", "q35", "-m", "256"]),
         "rebuilt": attr.label(allow_single_file = True, doc = "An external module rebuilt after the tree was made, with the old one's proof: must be refused."),

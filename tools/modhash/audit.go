@@ -10,6 +10,7 @@ import (
 
 	"github.com/modhash/modhash/merkle"
 	"github.com/modhash/modhash/merkle/audit"
+	"github.com/modhash/modhash/merkle/modsig"
 )
 
 const auditDoc = `
@@ -20,8 +21,13 @@ or an ELF vmlinux; the kernel in it decompressed: gzip, xz, zstd, lz4, lzma,
 bzip2 or lzo), then gives every module under MODULES_DIR (.ko, .ko.gz,
 .ko.xz, .ko.zst, decompressed as the kernel does) the kernel's verdict, one
 line each: accepted; refused with the errno and the kernel's reason;
-needs-keyring (a PKCS#7 signature only the kernel's keyring can judge);
-ENODATA for an unsigned module. Then a summary: the kernel release, the
+ENODATA for an unsigned module. A PKCS#7 signature gets the verdict of the
+kernel's module signature check (kernel/module/signing.c) against the
+certificates built into BOOT_IMAGE (its keyring; found through ELF
+symbols, -system-map, or a checked scan: docs/format.md) and those of each
+-keyring FILE (keys the kernel gets at run time: secondary, machine or
+platform keyring; PEM or DER, one or many certificates), with the signer
+and the keyring that trusts it. Then a summary: the kernel release, the
 root record and where it was found, counts per verdict and per signature
 type, modules whose proofs claim the same position, and modules listed in
 modules.order or modules.dep that the directory lacks.
@@ -35,13 +41,16 @@ Raw images (arm64 Image, a zboot payload) have no section headers: with
 image is searched for the records the modules' proofs lead to (docs/cli.md).
 
 Exit status: 0 if every module would load, 1 if any would be refused or
-cannot be decided offline (needs-keyring, undecided), 2 on trouble.`
+cannot be decided offline (needs-keyring: no keys found, undecided), 2 on
+trouble.`
 
 func runAudit(e *env, args []string) error {
-	fs := newFlags(e, "audit", "[-json] [-system-map FILE] [-module-sig] BOOT_IMAGE MODULES_DIR", auditDoc)
+	fs := newFlags(e, "audit", "[-json] [-system-map FILE] [-module-sig] [-keyring FILE]... BOOT_IMAGE MODULES_DIR", auditDoc)
 	asJSON := fs.Bool("json", false, "print one JSON document instead of text (also for errors: {\"error\": ...})")
 	systemMap := fs.String("system-map", "", "the kernel's System.map: where a raw image (arm64 Image, zboot) holds the root record")
-	moduleSig := fs.Bool("module-sig", false, "the kernel also has CONFIG_MODULE_SIG: PKCS#7 signatures need its keyring (needs-keyring), not ENOPKG")
+	moduleSig := fs.Bool("module-sig", false, "the kernel also has CONFIG_MODULE_SIG (implied by a kernel without module hashes that holds the signature marker): PKCS#7 signatures are checked against its keys, not ENOPKG")
+	var keyrings stringsValue
+	fs.Var(&keyrings, "keyring", "certificates (PEM or DER) the kernel also trusts, from its secondary, machine or platform keyring; repeatable")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -50,7 +59,7 @@ func runAudit(e *env, args []string) error {
 	}
 	rep, err := audit.Run(audit.Options{
 		BootImage: fs.Arg(0), ModulesDir: fs.Arg(1), SystemMap: *systemMap,
-		ModuleSig: *moduleSig, Workers: runtime.GOMAXPROCS(0),
+		ModuleSig: *moduleSig, Keyrings: keyrings, Workers: runtime.GOMAXPROCS(0),
 	})
 	if err != nil {
 		return err
@@ -72,7 +81,7 @@ func runAudit(e *env, args []string) error {
 }
 
 // verdictOrder is the order of the counts in the summary.
-var verdictOrder = []string{"accepted", audit.Unchecked, "needs-keyring", audit.Undecided, "ENODATA", "EBADMSG", "ENOPKG", "ENOKEY", "EINVAL"}
+var verdictOrder = []string{"accepted", audit.Unchecked, "needs-keyring", audit.Undecided, "ENODATA", "EBADMSG", "ENOPKG", "ENOKEY", "EKEYREJECTED", "EINVAL", "EMSGSIZE"}
 
 func sortedCounts(m map[string]int, order []string) []string {
 	var keys []string
@@ -160,10 +169,30 @@ func printAudit(w *bufio.Writer, r *audit.Report) {
 	fmt.Fprintf(w, "root record: %s\n", escapeControls(describeRecord(r)))
 	sig := "PKCS#7 signatures are ENOPKG (a kernel without CONFIG_MODULE_SIG; -module-sig if it has it)"
 	if r.ModuleSig {
-		sig = "PKCS#7 signatures need the kernel's keyring (CONFIG_MODULE_SIG)"
+		sig = "PKCS#7 signatures checked as CONFIG_MODULE_SIG does"
 	}
 	if k.Known && !k.HasHashes && !k.SigMarker {
 		sig = "no signature is checked"
+	}
+	if r.Keys != nil {
+		fmt.Fprintf(w, "keys: %s\n", escapeControls(r.Keys.Describe()))
+		for _, c := range r.Keys.Builtin {
+			fmt.Fprintf(w, "  builtin: %s (%s, SHA-256 %x)\n", escapeControls(c.String()), c.KeyDescription(), c.SHA256)
+		}
+		for _, f := range sortedKeys(r.Keys.Files) {
+			for _, c := range r.Keys.Files[f] {
+				fmt.Fprintf(w, "  %s: %s (%s, SHA-256 %x)\n", escapeControls(audit.KeyringFile(f)), escapeControls(c.String()), c.KeyDescription(), c.SHA256)
+			}
+		}
+		for _, x := range r.Keys.Refused {
+			fmt.Fprintf(w, "  %s\n", escapeControls(x))
+		}
+		if l := r.Keys.List; l != nil && l.Dodgy != "" {
+			fmt.Fprintf(w, "  the kernel's loader stops early on the built-in list: %s\n", escapeControls(l.Dodgy))
+		}
+		if l := r.Keys.List; l != nil && len(l.Blacklist) > 0 {
+			fmt.Fprintf(w, "  blacklist: %d hashes\n", len(l.Blacklist))
+		}
 	}
 	fmt.Fprintf(w, "modules: %d in %s; by signature type: %s; %s\n", len(r.Verdicts), displayName(r.ModulesDir),
 		strings.Join(sortedCounts(r.Types, []string{"PKCS#7", "Merkle", "none"}), ", "), sig)
@@ -218,6 +247,7 @@ type auditReport struct {
 	Record      *auditRecord           `json:"record,omitempty"`
 	SigMarker   bool                   `json:"signature_marker"`
 	ModuleSig   bool                   `json:"module_sig"`
+	Keys        *auditKeys             `json:"keys,omitempty"`
 	RecordNote  string                 `json:"record_summary"`
 	ModulesDir  string                 `json:"modules_dir"`
 	Modules     []audit.Verdict        `json:"modules"`
@@ -228,6 +258,59 @@ type auditReport struct {
 	Missing     []audit.Missing        `json:"missing"`
 	AllLoad     bool                   `json:"all_load"`
 	ExitStatus  int                    `json:"exit_status"`
+}
+
+// auditKeys are the keys PKCS#7 signatures were checked with.
+type auditKeys struct {
+	Summary   string      `json:"summary"`
+	FoundBy   string      `json:"found_by,omitempty"`
+	Certs     []auditCert `json:"certificates"`
+	Refused   []string    `json:"refused,omitempty"`
+	Dodgy     string      `json:"list_problem,omitempty"`
+	Blacklist []string    `json:"blacklist,omitempty"`
+}
+
+type auditCert struct {
+	Keyring string `json:"keyring"`
+	Subject string `json:"subject"`
+	Issuer  string `json:"issuer"`
+	Serial  string `json:"serial"`
+	Key     string `json:"key"`
+	SKID    string `json:"skid,omitempty"`
+	SHA256  string `json:"sha256"`
+}
+
+func certJSON(keyring string, c *modsig.Cert) auditCert {
+	return auditCert{Keyring: keyring, Subject: c.Subject(), Issuer: c.Issuer(), Serial: c.Serial(), Key: c.KeyDescription(),
+		SKID: fmt.Sprintf("%x", c.SKID), SHA256: fmt.Sprintf("%x", c.SHA256)}
+}
+
+func keysJSON(ks *audit.Keys) *auditKeys {
+	if ks == nil {
+		return nil
+	}
+	out := &auditKeys{Summary: ks.Describe(), Certs: []auditCert{}, Refused: ks.Refused}
+	if ks.List != nil {
+		out.FoundBy, out.Dodgy, out.Blacklist = ks.List.FoundBy, ks.List.Dodgy, ks.List.Blacklist
+	}
+	for _, c := range ks.Builtin {
+		out.Certs = append(out.Certs, certJSON("builtin", c))
+	}
+	for _, f := range sortedKeys(ks.Files) {
+		for _, c := range ks.Files[f] {
+			out.Certs = append(out.Certs, certJSON(audit.KeyringFile(f), c))
+		}
+	}
+	return out
+}
+
+func sortedKeys(m map[string][]*modsig.Cert) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
 }
 
 type auditRecord struct {
@@ -244,7 +327,7 @@ func auditJSON(r *audit.Report) auditReport {
 		BootImage: k.Path, Kind: k.Kind, Inner: k.Inner, Compression: k.Compression, Release: k.Release, Banner: strings.TrimSpace(k.Banner), Notes: k.Notes,
 		HasHashes: k.HasHashes, Known: k.Known, SigMarker: k.SigMarker, ModuleSig: r.ModuleSig, RecordNote: describeRecord(r),
 		ModulesDir: r.ModulesDir, Modules: r.Verdicts, Counts: r.Counts, Types: r.Types, Shared: r.Shared, Lists: r.Lists, Missing: r.Missing,
-		AllLoad: r.Loads(), ExitStatus: exitOK,
+		AllLoad: r.Loads(), ExitStatus: exitOK, Keys: keysJSON(r.Keys),
 	}
 	if k.HasHashes {
 		out.Record = &auditRecord{k.Record.Levels, merkle.Digest(k.Record.Root).String(), merkle.OrderName(k.ByteOrder), k.FoundBy, k.Where}

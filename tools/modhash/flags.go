@@ -123,3 +123,16 @@ func (p *preamble) parse(args []string, one bool, what string) error {
 }
 
 func required(msg string) func([]string) string { return func([]string) string { return msg } }
+
+// stringsValue is a repeatable string flag.
+type stringsValue []string
+
+func (v *stringsValue) String() string { return strings.Join(*v, ",") }
+
+func (v *stringsValue) Set(s string) error {
+	if s == "" {
+		return errors.New("empty file name")
+	}
+	*v = append(*v, s)
+	return nil
+}

@@ -23,13 +23,15 @@ a CRC32 check) and the decompressed module gets the verdict; EINVAL if that
 decompressor refuses the file. The verdict says it was compressed.
 
 A PKCS#7 signature is ENOPKG for a kernel without CONFIG_MODULE_SIG. With
--module-sig (the kernel also has CONFIG_MODULE_SIG) a malformed signature
-header is EBADMSG and a well-formed one "needs-keyring": the kernel checks
-it against its keyring, which modhash does not have, so no verdict is
-claimed.
+-module-sig (the kernel also has CONFIG_MODULE_SIG) it gets the verdict of
+the kernel's module signature check against the certificates built into
+VMLINUX (its keyring) and those of each -keyring FILE (PEM or DER: keys the
+kernel gets at run time). With -root and no -keyring there are no keys: a
+signature that passes every check needing none is "needs-keyring", and the
+verdict says so.
 
 Exit status: 0 if every module is accepted, 1 if any would be refused or
-needs the keyring (or the set does not match -manifest), 2 if a module
+needs keys that were not given (or the set does not match -manifest), 2 if a module
 cannot be read or checked at all (docs/exit-codes.md).
 
 With -manifest it also checks the set against the tree it was built from:
@@ -48,9 +50,13 @@ type verdict struct {
 	// decompressed content got the verdict; FileSize its size on disk.
 	Compressed string `json:"compressed,omitempty"`
 	FileSize   int64  `json:"compressed_size,omitempty"`
-	ok         bool
-	keyring    bool
-	leaf       merkle.Digest
+	// Errno, Signer and Keyring as audit's (merkle.Outcome.Errno).
+	Errno   string `json:"errno"`
+	Signer  string `json:"signer,omitempty"`
+	Keyring string `json:"keyring,omitempty"`
+	ok      bool
+	keyring bool
+	leaf    merkle.Digest
 }
 
 func runVerify(e *env, args []string) error {
@@ -58,7 +64,9 @@ func runVerify(e *env, args []string) error {
 	root := addRootFlags(fs)
 	manifestPath := fs.String("manifest", "", "tree manifest the modules must match (count, positions, sizes, leaves, root)")
 	asJSON := fs.Bool("json", false, "print a JSON report instead of text (also for errors: {\"error\": ...})")
-	moduleSig := fs.Bool("module-sig", false, "the kernel also has CONFIG_MODULE_SIG: PKCS#7 signatures are checked against its keyring (reported as needs-keyring), not ENOPKG")
+	moduleSig := fs.Bool("module-sig", false, "the kernel also has CONFIG_MODULE_SIG: PKCS#7 signatures are checked against its keys (-vmlinux's built-in certificates, -keyring), not ENOPKG")
+	var keyrings stringsValue
+	fs.Var(&keyrings, "keyring", "with -module-sig: certificates (PEM or DER) the kernel also trusts; repeatable")
 	workers := workersFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -77,7 +85,24 @@ func runVerify(e *env, args []string) error {
 		}
 	}
 	modules := fs.Args()
-	verdicts, err := verifyAll(modules, merkle.Kernel{Root: rec, ModuleSig: *moduleSig}, *workers)
+	kern := merkle.Kernel{Root: rec, ModuleSig: *moduleSig}
+	if len(keyrings) > 0 && !*moduleSig {
+		return usagef("-keyring needs -module-sig (a kernel without CONFIG_MODULE_SIG checks no PKCS#7 signature)")
+	}
+	if *moduleSig {
+		var k *audit.Kernel
+		if root.vmlinux != "" {
+			if k, err = audit.ReadKernel(root.vmlinux, nil); err != nil {
+				return err
+			}
+		}
+		keys, err := audit.LoadKeys(k, nil, keyrings)
+		if err != nil {
+			return err
+		}
+		kern.Keyring, kern.NoKeys = keys.Keyring, keys.NoKeys()
+	}
+	verdicts, err := verifyAll(modules, kern, *workers)
 	if err != nil {
 		return err
 	}
@@ -116,7 +141,7 @@ func runVerify(e *env, args []string) error {
 			if v.Compressed != "" {
 				name += fmt.Sprintf(" (%s-compressed, %d bytes, checked decompressed as the kernel does)", v.Compressed, v.FileSize)
 			}
-			if v.ok {
+			if v.ok && v.Pos != nil {
 				fmt.Fprintf(e.stdout, "%s: accepted (position %d)\n", name, *v.Pos)
 			} else {
 				fmt.Fprintf(e.stdout, "%s: %s: %s\n", name, v.Outcome, escapeControls(v.Reason))
@@ -163,11 +188,12 @@ func verifyOne(path string, k merkle.Kernel) (verdict, error) {
 	}
 	v := verdict{Module: path, Compressed: m.Compressed, FileSize: m.FileSize}
 	if m.Refusal != nil {
-		v.Outcome, v.Reason = m.Outcome(), m.Reason()
+		v.Outcome, v.Reason, v.Errno = m.Outcome(), m.Reason(), "EINVAL"
 		return v, nil
 	}
 	res := m.Result
 	v.Outcome, v.Reason = res.Outcome.String(), res.Reason
+	v.Errno, v.Signer, v.Keyring = res.Outcome.Errno(), res.Signer, res.Keyring
 	v.ok, v.keyring = res.Outcome == merkle.Accepted, res.Outcome == merkle.NeedsKeyring
 	if res.Signed {
 		v.Type = merkle.TypeName(res.IDType)
