@@ -247,14 +247,18 @@ func TestBzImage(t *testing.T) {
 func TestNoModuleHashes(t *testing.T) {
 	tr := newTree(1, 5)
 	dir := moduleDir(t, tr, true)
+	// B3: a Merkle trailer whose sig_len leaves no module bytes: the
+	// kernel's mod_check_sig reads sig_len before the type (EBADMSG).
+	h := merkle.SignatureHeader{IDType: merkle.IDTypeMerkle, SigLen: 1000}.Marshal()
+	write(t, filepath.Join(dir, "extra/bad-merkle.ko"), append(append(make([]byte, 100), h[:]...), merkle.Marker...))
 	noSection := "const struct module_hashes_root module_hashes_root = {0};"
 	for _, c := range []struct {
 		name, decl string
 		want       map[string]string
 	}{
 		{"module-sig", noSection + ` const char sig_marker[] = "~Module signature appended~\n";`,
-			map[string]string{"kernel/drivers/m0.ko": "ENOPKG", "extra/pkcs7.ko": "needs-keyring", "extra/unsigned.ko": "ENODATA"}},
-		{"no-signatures", noSection, map[string]string{"kernel/drivers/m0.ko": Unchecked, "extra/pkcs7.ko": Unchecked, "extra/unsigned.ko": Unchecked}},
+			map[string]string{"kernel/drivers/m0.ko": "ENOPKG", "extra/pkcs7.ko": "needs-keyring", "extra/unsigned.ko": "ENODATA", "extra/bad-merkle.ko": "EBADMSG"}},
+		{"no-signatures", noSection, map[string]string{"kernel/drivers/m0.ko": Unchecked, "extra/pkcs7.ko": Unchecked, "extra/unsigned.ko": Unchecked, "extra/bad-merkle.ko": Unchecked}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			v := kernelFixture(t, elftest.Host, nil, elftest.Options{RootDecl: c.decl})
@@ -271,7 +275,7 @@ func TestNoModuleHashes(t *testing.T) {
 					t.Errorf("%s: %q, want %q", m, got[m], w)
 				}
 			}
-			if r.Types["Merkle"] != 8 || r.Types["PKCS#7"] != 1 || r.Types["none"] != 1 {
+			if r.Types["Merkle"] != 9 || r.Types["PKCS#7"] != 1 || r.Types["none"] != 1 {
 				t.Errorf("signature types %v", r.Types)
 			}
 		})

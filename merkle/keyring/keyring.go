@@ -26,7 +26,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"regexp"
 )
 
 // ErrKeyring: a keyring file or a certificate list that is not what it
@@ -81,13 +80,26 @@ func SplitList(list []byte) (certs [][]byte, dodgy string) {
 	return certs, ""
 }
 
-var blacklistRe = regexp.MustCompile(`(?:tbs|bin):[0-9a-f]{40,128}\x00`)
-
-// findBlacklist returns the blacklist hash strings in the image.
+// findBlacklist returns the blacklist hash strings in the image: "tbs:"
+// or "bin:", 40 to 128 lower-case hex digits, a NUL (at most 4096).
 func findBlacklist(raw []byte) []string {
 	var out []string
-	for _, m := range blacklistRe.FindAll(raw, 4096) {
-		out = append(out, string(m[:len(m)-1]))
+	for _, prefix := range []string{"tbs:", "bin:"} {
+		for p := 0; len(out) < 4096; {
+			i := bytes.Index(raw[p:], []byte(prefix))
+			if i < 0 {
+				break
+			}
+			start := p + i + len(prefix)
+			end := start
+			for end < len(raw) && end-start <= 128 && (raw[end] >= '0' && raw[end] <= '9' || raw[end] >= 'a' && raw[end] <= 'f') {
+				end++
+			}
+			if n := end - start; n >= 40 && n <= 128 && end < len(raw) && raw[end] == 0 {
+				out = append(out, string(raw[start-len(prefix):end]))
+			}
+			p = start
+		}
 	}
 	return out
 }

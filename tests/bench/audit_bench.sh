@@ -15,10 +15,12 @@
 #   audit vmlinux   modhash audit on the vmlinux extracted from the same
 #                   bzImage (xz -d, as scripts/extract-vmlinux does): the
 #                   module work alone (walking the directory, the 4022
-#                   verdicts, modules.order), without decompression
+#                   PKCS#7 verdicts against the keyring found in the image:
+#                   each module hashed with SHA-256 and its RSA-4096
+#                   signature checked; modules.order), without decompression
 # and prints the best (fastest) and median of each and their ratios to
-# sha256sum. The target (issue 19): the 4022 modules audited in at most
-# 1 s on 2 cores.
+# sha256sum. The target (issue 25): the module work at most 1.5x the time
+# of sha256sum over the same files.
 #
 # A benchmark, not a test: it exits 0 whether the target is met or not,
 # non-zero only when something fails (download, build, a wrong report).
@@ -68,15 +70,15 @@ if [[ "${AUDIT_BENCH_RT:-0}" == 1 ]]; then
 	rt=(chrt -f 1)
 fi
 run_sha() { "${rt[@]}" xargs -0 sha256sum <"$tmp/modules" >/dev/null; }
-run_vmlinuz() { "${rt[@]}" "$tmp/modhash" audit "$debian_vmlinuz" "$debian_modules" >"$tmp/out.vmlinuz" || [[ $? == 1 ]]; }
-run_vmlinux() { "${rt[@]}" "$tmp/modhash" audit "$tmp/vmlinux" "$debian_modules" >"$tmp/out.vmlinux" || [[ $? == 1 ]]; }
+run_vmlinuz() { "${rt[@]}" "$tmp/modhash" audit "$debian_vmlinuz" "$debian_modules" >"$tmp/out.vmlinuz"; }
+run_vmlinux() { "${rt[@]}" "$tmp/modhash" audit "$tmp/vmlinux" "$debian_modules" >"$tmp/out.vmlinux"; }
 
 # Warm the page cache, and check the reports once.
 run_sha
 run_vmlinuz
 run_vmlinux
-grep -qF "verdicts: $count needs-keyring" "$tmp/out.vmlinuz" || die "unexpected report on $debian_vmlinuz: $(tail -n 6 "$tmp/out.vmlinuz")"
-grep -qF "verdicts: $count needs-keyring" "$tmp/out.vmlinux" || die "unexpected report on the extracted vmlinux"
+grep -qF "verdicts: $count accepted" "$tmp/out.vmlinuz" || die "unexpected report on $debian_vmlinuz: $(tail -n 6 "$tmp/out.vmlinuz")"
+grep -qF "verdicts: $count accepted" "$tmp/out.vmlinux" || die "unexpected report on the extracted vmlinux"
 
 declare -A times=()
 timeit() { # name function
@@ -107,8 +109,9 @@ for k in "audit vmlinuz" "audit vmlinux"; do
 	printf '%-15s %7ss %7ss %s\n' "$k" "$best" "$med" "$(awk -v a="$best" -v b="$sha_best" 'BEGIN{printf "%.2fx", a / b}')"
 	[[ $k == "audit vmlinux" ]] && modules_best=$best
 done
-if awk -v t="$modules_best" 'BEGIN{exit !(t <= 1.0)}'; then
-	echo "target (the 4022 modules audited in at most 1 s): met, ${modules_best} s"
+ratio=$(awk -v a="$modules_best" -v b="$sha_best" 'BEGIN{printf "%.2f", a / b}')
+if awk -v r="$ratio" 'BEGIN{exit !(r <= 1.5)}'; then
+	echo "target (the module work at most 1.5x sha256sum over the same files): met, ${ratio}x"
 else
-	echo "target (the 4022 modules audited in at most 1 s): not met, ${modules_best} s"
+	echo "target (the module work at most 1.5x sha256sum over the same files): not met, ${ratio}x"
 fi

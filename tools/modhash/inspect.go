@@ -21,25 +21,46 @@ bzImage, whose compressed vmlinux is read), the root record in its
 .module_hashes section (levels, root, byte order, where the section is); for
 a module, its signature trailer (none, PKCS#7 or Merkle; for Merkle the
 position and levels of the proof; sizes); for a raw root record or a tree
-manifest, the root they hold.`
+manifest, the root they hold. For a kernel image it also lists the
+certificates built into it (its keyring for module signatures: subject,
+issuer, serial, key type and size, SKID, SHA-256 of the certificate) and
+says how they were found (docs/format.md).`
 
 // inspection is what inspect reports about one file.
 type inspection struct {
-	File        string   `json:"file"`
-	Kind        string   `json:"kind"`
-	Size        int64    `json:"size"`
-	Signature   string   `json:"signature,omitempty"`
-	SigLen      *uint32  `json:"sig_len,omitempty"`
-	ModuleSize  int64    `json:"module_size,omitempty"`
-	Appended    int64    `json:"appended_size,omitempty"`
-	Pos         *uint32  `json:"pos,omitempty"`
-	Levels      *uint32  `json:"levels,omitempty"`
-	Root        string   `json:"root,omitempty"`
-	ByteOrder   string   `json:"byte_order,omitempty"`
-	Section     string   `json:"section,omitempty"`
-	Modules     *int     `json:"modules,omitempty"`
-	Notes       []string `json:"notes,omitempty"`
+	File       string   `json:"file"`
+	Kind       string   `json:"kind"`
+	Size       int64    `json:"size"`
+	Signature  string   `json:"signature,omitempty"`
+	SigLen     *uint32  `json:"sig_len,omitempty"`
+	ModuleSize int64    `json:"module_size,omitempty"`
+	Appended   int64    `json:"appended_size,omitempty"`
+	Pos        *uint32  `json:"pos,omitempty"`
+	Levels     *uint32  `json:"levels,omitempty"`
+	Root       string   `json:"root,omitempty"`
+	ByteOrder  string   `json:"byte_order,omitempty"`
+	Section    string   `json:"section,omitempty"`
+	Modules    *int     `json:"modules,omitempty"`
+	Notes      []string `json:"notes,omitempty"`
+	// Keys: a kernel image's built-in certificates (nil for other files).
+	Keys        *auditKeys `json:"keys,omitempty"`
 	description string
+}
+
+// inspectKeys lists the built-in certificates of the kernel image at path.
+func inspectKeys(in *inspection) error {
+	k, err := audit.ReadKernel(in.File, nil)
+	if err != nil {
+		return err
+	}
+	ks, err := audit.LoadKeys(k, nil, nil)
+	if err != nil {
+		return err
+	}
+	if in.Kind != "elf" || (ks.List != nil && ks.List.Known) {
+		in.Keys = keysJSON(ks)
+	}
+	return nil
 }
 
 func runInspect(e *env, args []string) error {
@@ -57,11 +78,25 @@ func runInspect(e *env, args []string) error {
 		if err != nil {
 			return err
 		}
+		if in.Kind == "vmlinux" || in.Kind == "bzimage" || in.Kind == "elf" {
+			if err := inspectKeys(&in); err != nil {
+				return err
+			}
+		}
 		all = append(all, in)
 		if !*asJSON {
 			fmt.Fprintf(e.stdout, "%s: %s\n", displayName(path), escapeControls(in.description))
 			for _, n := range in.Notes {
 				fmt.Fprintf(e.stdout, "  note: %s\n", escapeControls(n))
+			}
+			if in.Keys != nil {
+				fmt.Fprintf(e.stdout, "  keys: %s\n", escapeControls(in.Keys.Summary))
+				for _, c := range in.Keys.Certs {
+					fmt.Fprintf(e.stdout, "    %s\n", escapeControls(fmt.Sprintf("subject %q, issuer %q, serial %s, %s, SKID %s, SHA-256 %s", c.Subject, c.Issuer, c.Serial, c.Key, c.SKID, c.SHA256)))
+				}
+				for _, r := range in.Keys.Refused {
+					fmt.Fprintf(e.stdout, "    %s\n", escapeControls(r))
+				}
 			}
 		}
 	}
