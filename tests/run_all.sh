@@ -28,6 +28,8 @@ if [[ "$what" == all || "$what" == go ]]; then
   MODHASH_REQUIRE_CROSS=1 go test -count=1 ./...
   step "modhash audit on Debian's linux-image-6.1.0-50-amd64 (downloaded once, checked by SHA-256)"
   MODHASH_DEBIAN_KERNEL_TEST=1 tests/audit/debian_kernel_test.sh
+  step "Debian's kernel judges audit: booted in QEMU with module.sig_enforce=1 over its own modules and cases made from them"
+  MODHASH_DEBIAN_KERNEL_TEST=1 tests/audit/debian_boot_test.sh
   step "interruption tests, again and again: a flaky one keeps good work from landing (issue 16)"
   # About 20 s a round on two cores (trees of 600 modules); the journal
   # races of internal/atomicfile half a minute in all. The full proof,
