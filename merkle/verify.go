@@ -42,12 +42,17 @@ const (
 	EINVAL
 	// EMSGSIZE: a PKCS#7 message of more than 65535 bytes.
 	EMSGSIZE
-	// Undecided: the verdict needs crypto modhash does not have (a
-	// sha3, sm3 or streebog digest).
+	// Undecided: the verdict cannot be given offline: it needs crypto
+	// modhash does not have (a sha3, sm3 or streebog digest), or the
+	// kernel's root record was not found in its image (audit).
 	Undecided
+	// Unchecked: the kernel checks no module signatures (neither
+	// CONFIG_MODULE_SIG nor CONFIG_MODULE_HASHES) and loads the module as
+	// it is (audit).
+	Unchecked
 )
 
-var outcomeNames = [...]string{"accepted", "ENODATA", "EBADMSG", "ENOPKG", "ENOKEY", "needs-keyring", "EKEYREJECTED", "EINVAL", "EMSGSIZE", "undecided"}
+var outcomeNames = [...]string{"accepted", "ENODATA", "EBADMSG", "ENOPKG", "ENOKEY", "needs-keyring", "EKEYREJECTED", "EINVAL", "EMSGSIZE", "undecided", "unchecked"}
 
 // String returns "accepted" or the kernel's error name.
 func (o Outcome) String() string {
@@ -56,6 +61,29 @@ func (o Outcome) String() string {
 	}
 	return outcomeNames[o]
 }
+
+// MarshalText writes the outcome as its name (JSON reports).
+func (o Outcome) MarshalText() ([]byte, error) {
+	if o < 0 || int(o) >= len(outcomeNames) {
+		return nil, fmt.Errorf("no outcome %d", int(o))
+	}
+	return []byte(outcomeNames[o]), nil
+}
+
+// UnmarshalText reads an outcome's name.
+func (o *Outcome) UnmarshalText(b []byte) error {
+	for i, n := range outcomeNames {
+		if n == string(b) {
+			*o = Outcome(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown outcome %q", b)
+}
+
+// Loads reports whether the kernel loads the module under enforcement:
+// it was accepted, or the kernel checks nothing.
+func (o Outcome) Loads() bool { return o == Accepted || o == Unchecked }
 
 // Fatal reports whether the kernel refuses the module even without
 // enforcement (module.sig_enforce, MODULE_SIG_FORCE) and lockdown. Without

@@ -19,6 +19,7 @@
 package audit
 
 import (
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"os"
@@ -29,17 +30,6 @@ import (
 	"github.com/modhash/modhash/internal/parallel"
 	"github.com/modhash/modhash/internal/plainfile"
 	"github.com/modhash/modhash/merkle"
-)
-
-// Verdicts beyond merkle.Outcome's names and "EINVAL".
-const (
-	// Undecided: the record of a raw image was not found, so the verdict
-	// on a module with a Merkle proof cannot be given offline.
-	Undecided = "undecided"
-	// Unchecked: the kernel holds no module signature marker: it checks
-	// no module signatures (neither CONFIG_MODULE_SIG nor
-	// CONFIG_MODULE_HASHES), and loads the module as it is.
-	Unchecked = "unchecked"
 )
 
 // Options are audit's inputs.
@@ -57,12 +47,13 @@ type Options struct {
 	Workers  int
 }
 
-// A Verdict is one module's line of the report.
+// A Verdict is the kernel's verdict on one module, the one verdict type of
+// audit, verify and the boot tests' harness.
 type Verdict struct {
-	Module  string `json:"module"` // relative to the module directory
-	Outcome string `json:"verdict"`
-	Reason  string `json:"reason"`
-	Type    string `json:"signature_type"` // PKCS#7, Merkle, none, malformed, unknown type N
+	Module  string         `json:"module"` // audit: relative to the module directory
+	Outcome merkle.Outcome `json:"verdict"`
+	Reason  string         `json:"reason"`
+	Type    string         `json:"signature_type"` // PKCS#7, Merkle, none, malformed, unknown type N
 	// Errno is what finit_module returns under enforcement
 	// (merkle.Outcome.Errno): "" when accepted, loaded unchecked, or
 	// undecided.
@@ -75,11 +66,24 @@ type Verdict struct {
 	Size       int64  `json:"module_size,omitempty"`
 	Compressed string `json:"compressed,omitempty"`
 	FileSize   int64  `json:"compressed_size,omitempty"`
+	// leaf is the module's leaf, once hashed (verify's -manifest check).
+	leaf merkle.Digest
 }
 
 // Loads reports whether the kernel would load the module (under
 // enforcement).
-func (v *Verdict) Loads() bool { return v.Outcome == "accepted" || v.Outcome == Unchecked }
+func (v *Verdict) Loads() bool { return v.Outcome.Loads() }
+
+// MarshalJSON writes the verdict with "outcome", the key verify used
+// before 0.1.0, beside "verdict": a deprecated alias, dropped in 0.2.0
+// (docs/cli.md).
+func (v Verdict) MarshalJSON() ([]byte, error) {
+	type plain Verdict
+	return json.Marshal(struct {
+		plain
+		OutcomeAlias merkle.Outcome `json:"outcome"`
+	}{plain(v), v.Outcome})
+}
 
 // A SharedPosition is a position that the proofs of several modules claim.
 type SharedPosition struct {
@@ -236,7 +240,7 @@ func Run(o Options) (*Report, error) {
 	}
 	positions := map[uint32][]string{}
 	for _, v := range r.Verdicts {
-		r.Counts[v.Outcome]++
+		r.Counts[v.Outcome.String()]++
 		r.Types[v.Type]++
 		if v.Pos != nil {
 			positions[uint32(*v.Pos)] = append(positions[uint32(*v.Pos)], v.Module)
@@ -279,13 +283,10 @@ func candidates(paths []string) []merkle.RootRecord {
 	return out
 }
 
-// verdict turns the verifier's result into the report's line, for kernel
-// k: a kernel without module hashes does not know Merkle proofs, a kernel
-// without the signature marker checks nothing, and the verdict on a proof
-// against an unknown record is undecided.
-func verdict(name string, m *Module, k *Kernel) Verdict {
+// newVerdict is the verdict of module file name as the checker gave it.
+func newVerdict(name string, m *CheckedModule) Verdict {
 	v := Verdict{Module: name, Outcome: m.Outcome(), Reason: m.Reason(), Compressed: m.Compressed, FileSize: m.FileSize,
-		Errno: m.Result.Outcome.Errno(), Signer: m.Result.Signer, Keyring: m.Result.Keyring}
+		Errno: m.Result.Outcome.Errno(), Signer: m.Result.Signer, Keyring: m.Result.Keyring, leaf: m.Result.Leaf}
 	res := &m.Result
 	switch {
 	case m.Refusal != nil:
@@ -302,20 +303,32 @@ func verdict(name string, m *Module, k *Kernel) Verdict {
 		v.Pos, v.Size = &pos, res.ModuleSize
 	}
 	if m.Refusal != nil {
-		v.Errno = "EINVAL"
+		v.Errno = merkle.EINVAL.Errno()
+	}
+	return v
+}
+
+// verdict is newVerdict for kernel k as audit found it: a kernel without
+// module hashes does not know Merkle proofs, a kernel without the
+// signature marker checks nothing, and the verdict on a proof against an
+// unknown record is undecided.
+func verdict(name string, m *CheckedModule, k *Kernel) Verdict {
+	v := newVerdict(name, m)
+	if m.Refusal != nil {
 		return v
 	}
+	res := &m.Result
 	switch {
 	case k.Known && !k.HasHashes && !k.SigMarker:
-		v.Outcome, v.Errno = Unchecked, ""
+		v.Outcome, v.Errno = merkle.Unchecked, ""
 		v.Reason = "the kernel holds no module signature marker: it checks no module signatures and loads the module as it is"
 	case k.Known && !k.HasHashes && res.Signed && res.IDType == merkle.IDTypeMerkle && res.Outcome != merkle.EBADMSG:
-		v.Outcome, v.Errno = merkle.ENOPKG.String(), merkle.ENOPKG.Errno()
+		v.Outcome, v.Errno = merkle.ENOPKG, merkle.ENOPKG.Errno()
 		v.Reason = "Merkle proof (id_type 3): the kernel has no .module_hashes section (no CONFIG_MODULE_HASHES), so it does not support the signature type"
 	case !k.Known && res.Signed && res.Outcome != merkle.EBADMSG:
 		// Whether the kernel has module hashes, and so how it judges
 		// a proof or a PKCS#7 signature, is not known.
-		v.Outcome, v.Errno = Undecided, ""
+		v.Outcome, v.Errno = merkle.Undecided, ""
 		v.Reason = merkle.TypeName(res.IDType) + " signature: the kernel's root record was not found in the image (" + k.Where + ")"
 	}
 	return v

@@ -122,7 +122,7 @@ func wantVerdicts(cases bool) map[string]string {
 func verdicts(r *Report) map[string]string {
 	got := map[string]string{}
 	for _, v := range r.Verdicts {
-		got[v.Module] = v.Outcome
+		got[v.Module] = v.Outcome.String()
 	}
 	return got
 }
@@ -258,7 +258,7 @@ func TestNoModuleHashes(t *testing.T) {
 	}{
 		{"module-sig", noSection + ` const char sig_marker[] = "~Module signature appended~\n";`,
 			map[string]string{"kernel/drivers/m0.ko": "ENOPKG", "extra/pkcs7.ko": "needs-keyring", "extra/unsigned.ko": "ENODATA", "extra/bad-merkle.ko": "EBADMSG"}},
-		{"no-signatures", noSection, map[string]string{"kernel/drivers/m0.ko": Unchecked, "extra/pkcs7.ko": Unchecked, "extra/unsigned.ko": Unchecked, "extra/bad-merkle.ko": Unchecked}},
+		{"no-signatures", noSection, map[string]string{"kernel/drivers/m0.ko": "unchecked", "extra/pkcs7.ko": "unchecked", "extra/unsigned.ko": "unchecked", "extra/bad-merkle.ko": "unchecked"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			v := kernelFixture(t, elftest.Host, nil, elftest.Options{RootDecl: c.decl})
@@ -423,7 +423,7 @@ func TestScanNotFound(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Kernel.Known || r.Counts[Undecided] != 9 || r.Counts["ENODATA"] != 1 || r.Loads() {
+	if r.Kernel.Known || r.Counts["undecided"] != 9 || r.Counts["ENODATA"] != 1 || r.Loads() {
 		t.Errorf("known %v, counts %v", r.Kernel.Known, r.Counts)
 	}
 	r, err = run(t, image, dir, sysmap)
@@ -438,7 +438,7 @@ func TestScanNotFound(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !r.Kernel.Known || r.Kernel.HasHashes || r.Counts[Unchecked] != 10 || !r.Loads() {
+	if !r.Kernel.Known || r.Kernel.HasHashes || r.Counts["unchecked"] != 10 || !r.Loads() {
 		t.Errorf("no marker: known %v hashes %v counts %v", r.Kernel.Known, r.Kernel.HasHashes, r.Counts)
 	}
 }

@@ -11,8 +11,9 @@ import (
 	"github.com/modhash/modhash/merkle"
 )
 
-// A Module is the kernel's verdict on one module file.
-type Module struct {
+// A CheckedModule is the kernel's verdict on one module file, as the
+// checker gives it.
+type CheckedModule struct {
 	Path string
 	// Compressed is the format of a compressed module file ("" for a
 	// plain .ko), whose decompressed content got the verdict; FileSize
@@ -26,17 +27,17 @@ type Module struct {
 	Result  merkle.Result
 }
 
-// Outcome is the verdict's name: "EINVAL" for a refused compressed file,
-// else merkle.Outcome's.
-func (m *Module) Outcome() string {
+// Outcome is the verdict: EINVAL for a refused compressed file, else the
+// checker's.
+func (m *CheckedModule) Outcome() merkle.Outcome {
 	if m.Refusal != nil {
-		return "EINVAL"
+		return merkle.EINVAL
 	}
-	return m.Result.Outcome.String()
+	return m.Result.Outcome
 }
 
 // Reason is the verdict's reason.
-func (m *Module) Reason() string {
+func (m *CheckedModule) Reason() string {
 	if m.Refusal != nil {
 		return m.Refusal.Error()
 	}
@@ -47,24 +48,24 @@ func (m *Module) Reason() string {
 // at load time: a compressed file (gzip, xz, zstd, told by its first
 // bytes) is decompressed as the kernel's module decompressor does, then
 // merkle.VerifyKernel judges the module. The error is for a file that
-// cannot be read or checked at all; every verdict is in Module.
-func CheckFile(path string, k merkle.Kernel) (Module, error) {
+// cannot be read or checked at all; every verdict is in CheckedModule.
+func CheckFile(path string, k merkle.Kernel) (CheckedModule, error) {
 	f, err := openModule(path)
 	if err != nil || f.refusal != nil {
-		return f.Module, err
+		return f.CheckedModule, err
 	}
 	defer f.close()
 	f.Result, err = merkle.VerifyKernel(f.r, f.size, k)
 	if err != nil {
-		return Module{}, fmt.Errorf("%s: %w", path, err)
+		return CheckedModule{}, fmt.Errorf("%s: %w", path, err)
 	}
-	return f.Module, nil
+	return f.CheckedModule, nil
 }
 
 // moduleFile is a module as the kernel reads it: the file, or what the
 // kernel's decompressor makes of it.
 type moduleFile struct {
-	Module
+	CheckedModule
 	r       io.ReaderAt
 	size    int64
 	refusal *modcompress.Refusal
@@ -83,7 +84,7 @@ func openModule(path string) (moduleFile, error) {
 	head := make([]byte, 6)
 	n, _ := f.ReadAt(head, 0)
 	format := modcompress.Detect(head[:n])
-	m.Module = Module{Path: path, Compressed: format}
+	m.CheckedModule = CheckedModule{Path: path, Compressed: format}
 	if format == "" {
 		return m, nil
 	}

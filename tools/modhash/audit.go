@@ -81,7 +81,16 @@ func runAudit(e *env, args []string) error {
 }
 
 // verdictOrder is the order of the counts in the summary.
-var verdictOrder = []string{"accepted", audit.Unchecked, "needs-keyring", audit.Undecided, "ENODATA", "EBADMSG", "ENOPKG", "ENOKEY", "EKEYREJECTED", "EINVAL", "EMSGSIZE"}
+var verdictOrder = outcomeNames(merkle.Accepted, merkle.Unchecked, merkle.NeedsKeyring, merkle.Undecided, merkle.ENODATA, merkle.EBADMSG,
+	merkle.ENOPKG, merkle.ENOKEY, merkle.EKEYREJECTED, merkle.EINVAL, merkle.EMSGSIZE)
+
+func outcomeNames(os ...merkle.Outcome) []string {
+	var names []string
+	for _, o := range os {
+		names = append(names, o.String())
+	}
+	return names
+}
 
 func sortedCounts(m map[string]int, order []string) []string {
 	var keys []string
@@ -152,7 +161,7 @@ func printAudit(w *bufio.Writer, r *audit.Report) {
 		if v.Compressed != "" {
 			name += fmt.Sprintf(" (%s-compressed)", v.Compressed)
 		}
-		if v.Outcome == "accepted" && v.Pos != nil {
+		if v.Outcome == merkle.Accepted && v.Pos != nil {
 			fmt.Fprintf(w, "%s: accepted (position %d)\n", name, *v.Pos)
 		} else {
 			fmt.Fprintf(w, "%s: %s: %s\n", name, v.Outcome, escapeControls(v.Reason))

@@ -179,12 +179,13 @@ func TestVerifyVerdictsAndJSON(t *testing.T) {
 	code, stdout, _ = modhash(t, "verify", "-json", "-root-file", "root.bin", good, tampered)
 	var report struct {
 		Accepted, Refused int
-		Modules           []struct{ Module, Outcome string }
+		Modules           []struct{ Module, Verdict, Outcome string }
 	}
 	if err := json.Unmarshal([]byte(stdout), &report); err != nil {
 		t.Fatalf("-json output: %v\n%s", err, stdout)
 	}
-	if code != 1 || report.Accepted != 1 || report.Refused != 1 || report.Modules[1].Outcome != "ENOKEY" {
+	if code != 1 || report.Accepted != 1 || report.Refused != 1 || report.Modules[1].Verdict != "ENOKEY" ||
+		report.Modules[1].Outcome != "ENOKEY" /* the deprecated alias */ {
 		t.Errorf("-json: exit %d, %+v", code, report)
 	}
 	if code, _, stderr := modhash(t, "verify", "-root-file", "root.bin", "nope.ko"); code != 2 || !strings.Contains(stderr, "nope.ko: no such file") {

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/modhash/modhash/internal/parallel"
 	"github.com/modhash/modhash/merkle"
 	"github.com/modhash/modhash/merkle/audit"
 	"github.com/modhash/modhash/merkle/chain"
@@ -38,27 +37,6 @@ cannot be read or checked at all (docs/exit-codes.md).
 With -manifest it also checks the set against the tree it was built from:
 the same number of modules, module i at position i with the manifest's
 size and leaf, and the manifest's root and levels equal to the kernel's.`
-
-// verdict is one module's line of output (and its -json object).
-type verdict struct {
-	Module  string `json:"module"`
-	Outcome string `json:"outcome"`
-	Reason  string `json:"reason"`
-	Type    string `json:"signature_type,omitempty"`
-	Pos     *int64 `json:"pos,omitempty"`
-	Size    int64  `json:"module_size,omitempty"`
-	// Compressed is the format of a compressed module file, whose
-	// decompressed content got the verdict; FileSize its size on disk.
-	Compressed string `json:"compressed,omitempty"`
-	FileSize   int64  `json:"compressed_size,omitempty"`
-	// Errno, Signer and Keyring as audit's (merkle.Outcome.Errno).
-	Errno   string `json:"errno"`
-	Signer  string `json:"signer,omitempty"`
-	Keyring string `json:"keyring,omitempty"`
-	ok      bool
-	keyring bool
-	leaf    merkle.Digest
-}
 
 func runVerify(e *env, args []string) error {
 	fs := newFlags(e, "verify", "(-vmlinux VMLINUX | -root-file FILE) [flags] MODULE...", verifyDoc)
@@ -103,34 +81,34 @@ func runVerify(e *env, args []string) error {
 		}
 		kern.Keyring, kern.NoKeys = keys.Keyring, keys.NoKeys()
 	}
-	verdicts, err := verifyAll(modules, kern, *workers)
+	verdicts, err := audit.CheckFiles(modules, kern, *workers)
 	if err != nil {
 		return err
 	}
 	var problems []string
 	if m != nil {
-		problems = checkManifest(m, *manifestPath, rec, source, modules, verdicts)
+		problems = audit.CheckManifest(m, *manifestPath, rec, source, verdicts)
 	}
 
 	refused, keyring := 0, 0
 	for _, v := range verdicts {
 		switch {
-		case v.keyring:
+		case v.Outcome == merkle.NeedsKeyring:
 			keyring++
-		case !v.ok:
+		case v.Outcome != merkle.Accepted:
 			refused++
 		}
 	}
 	if *asJSON {
 		report := struct {
-			Root     string    `json:"root"`
-			Levels   uint32    `json:"levels"`
-			Source   string    `json:"root_source"`
-			Modules  []verdict `json:"modules"`
-			Accepted int       `json:"accepted"`
-			Refused  int       `json:"refused"`
-			Keyring  int       `json:"needs_keyring"`
-			Problems []string  `json:"manifest_problems,omitempty"`
+			Root     string          `json:"root"`
+			Levels   uint32          `json:"levels"`
+			Source   string          `json:"root_source"`
+			Modules  []audit.Verdict `json:"modules"`
+			Accepted int             `json:"accepted"`
+			Refused  int             `json:"refused"`
+			Keyring  int             `json:"needs_keyring"`
+			Problems []string        `json:"manifest_problems,omitempty"`
 		}{merkle.Digest(rec.Root).String(), rec.Levels, source, verdicts, len(verdicts) - refused - keyring, refused, keyring, problems}
 		b, _ := json.MarshalIndent(report, "", "  ")
 		fmt.Fprintf(e.stdout, "%s\n", b)
@@ -142,7 +120,7 @@ func runVerify(e *env, args []string) error {
 			if v.Compressed != "" {
 				name += fmt.Sprintf(" (%s-compressed, %d bytes, checked decompressed as the kernel does)", v.Compressed, v.FileSize)
 			}
-			if v.ok && v.Pos != nil {
+			if v.Outcome == merkle.Accepted && v.Pos != nil {
 				fmt.Fprintf(e.stdout, "%s: accepted (position %d)\n", name, *v.Pos)
 			} else {
 				fmt.Fprintf(e.stdout, "%s: %s: %s\n", name, v.Outcome, escapeControls(v.Reason))
@@ -162,76 +140,4 @@ func runVerify(e *env, args []string) error {
 		return errSilent
 	}
 	return nil
-}
-
-// verifyAll checks the modules in parallel and returns verdicts in order.
-// A module that cannot be read at all is an error, not a verdict.
-func verifyAll(modules []string, k merkle.Kernel, workers int) ([]verdict, error) {
-	out := make([]verdict, len(modules))
-	_, err := parallel.ForEach(len(modules), workers, func(_, i int) error {
-		var err error
-		out[i], err = verifyOne(modules[i], k)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-// verifyOne checks one module file with audit.CheckFile (decompressed as
-// the kernel does, then merkle.VerifyKernel) and turns the result into
-// verify's verdict.
-func verifyOne(path string, k merkle.Kernel) (verdict, error) {
-	m, err := audit.CheckFile(path, k)
-	if err != nil {
-		return verdict{}, err
-	}
-	v := verdict{Module: path, Compressed: m.Compressed, FileSize: m.FileSize}
-	if m.Refusal != nil {
-		v.Outcome, v.Reason, v.Errno = m.Outcome(), m.Reason(), "EINVAL"
-		return v, nil
-	}
-	res := m.Result
-	v.Outcome, v.Reason = res.Outcome.String(), res.Reason
-	v.Errno, v.Signer, v.Keyring = res.Outcome.Errno(), res.Signer, res.Keyring
-	v.ok, v.keyring = res.Outcome == merkle.Accepted, res.Outcome == merkle.NeedsKeyring
-	if res.Signed {
-		v.Type = merkle.TypeName(res.IDType)
-	}
-	if res.Leaf != (merkle.Digest{}) {
-		pos := int64(res.Pos)
-		v.Pos = &pos
-		v.Size = res.ModuleSize
-	}
-	v.leaf = res.Leaf
-	return v, nil
-}
-
-// checkManifest compares the module set with the tree it was built from.
-func checkManifest(m *merkle.Manifest, path string, rec merkle.RootRecord, source string, modules []string, vs []verdict) []string {
-	var p []string
-	if m.Levels != rec.Levels || m.Root != merkle.Digest(rec.Root) {
-		p = append(p, fmt.Sprintf("%s has root %s (levels %d) but %s has %s (levels %d)", path, m.Root, m.Levels, source, merkle.Digest(rec.Root), rec.Levels))
-	}
-	if len(modules) != len(m.Modules) {
-		p = append(p, fmt.Sprintf("%s lists %d modules, %d were given", path, len(m.Modules), len(modules)))
-	}
-	for i, v := range vs {
-		if i >= len(m.Modules) {
-			break
-		}
-		want := m.Modules[i]
-		switch {
-		case v.Pos == nil:
-			p = append(p, fmt.Sprintf("%s: no proof could be checked (%s), want position %d (%s)", v.Module, v.Outcome, i, want.Name))
-		case *v.Pos != int64(i):
-			p = append(p, fmt.Sprintf("%s: position %d, want %d (%s)", v.Module, *v.Pos, i, want.Name))
-		case v.Size != want.Size:
-			p = append(p, fmt.Sprintf("%s: %d module bytes, the manifest's %s has %d", v.Module, v.Size, want.Name, want.Size))
-		case v.leaf != want.Leaf:
-			p = append(p, fmt.Sprintf("%s: leaf %s, the manifest's %s has %s", v.Module, v.leaf, want.Name, want.Leaf))
-		}
-	}
-	return p
 }

@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/modhash/modhash/merkle"
+	"github.com/modhash/modhash/merkle/audit"
 )
 
 // installedTree is a lib/modules/<release> tree as kernel_modules_install
@@ -228,10 +229,10 @@ func reasonFromLog(log string, errno syscall.Errno) string {
 // verify's outcome of every module in it: accepted when all are, otherwise
 // a refusal of one of the refused modules for verify's reason. refused is
 // the module the kernel named (modprobe's message), if any.
-func chainExpected(tc testCase, verdicts map[string]verifyVerdict, refused string, enforce bool) (verify string, outcome merkle.Outcome) {
+func chainExpected(tc testCase, verdicts map[string]audit.Verdict, refused string, enforce bool) (verify string, outcome merkle.Outcome) {
 	var bad []string
 	for _, m := range tc.chain {
-		if v := verdicts[tc.tree.root+"/"+m]; v.Outcome != merkle.Accepted.String() {
+		if v := verdicts[tc.tree.root+"/"+m]; v.Outcome != merkle.Accepted {
 			bad = append(bad, m)
 		}
 	}
@@ -245,7 +246,7 @@ func chainExpected(tc testCase, verdicts map[string]verifyVerdict, refused strin
 		}
 	}
 	v := verdicts[tc.tree.root+"/"+pick]
-	o := outcomeByName(v.Outcome)
+	o := v.Outcome
 	if strings.HasPrefix(tc.how, "mount:") {
 		return expectedKernel(o, enforce), o
 	}

@@ -38,6 +38,7 @@ import (
 	"time"
 
 	"github.com/modhash/modhash/merkle"
+	"github.com/modhash/modhash/merkle/audit"
 )
 
 // listFlag collects a repeated flag.
@@ -456,10 +457,10 @@ func boot(c *config, accel, name, kernel, vmlinux string, enforce bool, cases []
 		}
 		r.kernel = kernelVerdict(kl)
 		v := verdicts[tc.name]
-		r.verify, r.reason = v.Outcome, v.Reason
-		means := expectedKernel(outcomeByName(r.verify), enforce)
+		r.verify, r.reason = v.Outcome.String(), v.Reason
+		means := expectedKernel(v.Outcome, enforce)
 		switch {
-		case r.verify != tc.want.String():
+		case v.Outcome != tc.want:
 			r.problem = fmt.Sprintf("modhash verify says %s, the case must give %s (%s)", r.verify, tc.want, tc.wantWhy)
 		case r.kernel != means:
 			r.problem = fmt.Sprintf("the kernel says %q where modhash verify's %s means %q", r.kernel, r.verify, means)
@@ -583,24 +584,9 @@ func expectedKernel(o merkle.Outcome, enforce bool) string {
 	return loadedTainted
 }
 
-func outcomeByName(name string) merkle.Outcome {
-	for o := merkle.Accepted; o <= merkle.Undecided; o++ {
-		if o.String() == name {
-			return o
-		}
-	}
-	return -1
-}
-
-type verifyVerdict struct {
-	Module  string `json:"module"`
-	Outcome string `json:"outcome"`
-	Reason  string `json:"reason"`
-}
-
 // verifyFiles runs `modhash verify -json` on the very files the kernel
 // loaded (written out again from the cases), keyed by case name.
-func verifyFiles(c *config, vmlinux string, cases []testCase, tree *installedTree) (map[string]verifyVerdict, error) {
+func verifyFiles(c *config, vmlinux string, cases []testCase, tree *installedTree) (map[string]audit.Verdict, error) {
 	dir, err := os.MkdirTemp(c.outDir, "verify")
 	if err != nil {
 		return nil, err
@@ -646,12 +632,12 @@ func verifyFiles(c *config, vmlinux string, cases []testCase, tree *installedTre
 		return nil, fmt.Errorf("modhash verify: %v: %s", err, stderr.String())
 	}
 	var rep struct {
-		Modules []verifyVerdict `json:"modules"`
+		Modules []audit.Verdict `json:"modules"`
 	}
 	if err := json.Unmarshal(out, &rep); err != nil {
 		return nil, fmt.Errorf("modhash verify -json: %v", err)
 	}
-	res := map[string]verifyVerdict{}
+	res := map[string]audit.Verdict{}
 	for _, v := range rep.Modules {
 		res[byPath[v.Module]] = v
 	}
