@@ -181,18 +181,19 @@ done
 [[ ! -e /var/modhash-remote-escape ]] || die "an action wrote /var/modhash-remote-escape"
 
 # --------------------------------------------------------------------------
-# Build 1: local, as the reproducibility test's build 1 (disk cache).
+# Build 2 (remote) runs before build 1 (local): the order does not matter to
+# the comparison, and build 1 then finds in the disk cache whatever other
+# builds on this machine stored there meanwhile.
 extra=()
 [[ -n "$boot_test" ]] && extra=("$boot_test")
-repro_build 1 "$src1" "$ob1" UTC C 022 build -- "${repro_targets[@]}" "${extra[@]}"
-stop_server "$ob1"
 
-# Build 2: remote; worker 2 is killed after it has run a few actions.
+# Build 2: remote; worker 2 is killed after it has run a few actions of it.
 kill_after=5
+w1_before="$(worker_actions 1)" w2_before="$(worker_actions 2)"
 watch_and_kill() {
   local n
   while :; do
-    n="$(worker_actions 2)"
+    n=$(($(worker_actions 2) - w2_before))
     # Killed while it runs an action (its build directory holds one).
     if ((n >= kill_after)) && [[ -n "$(ls -A "$state/worker2/build")" ]]; then
       echo "$n" >"$tmp/worker2.actions"
@@ -223,7 +224,7 @@ for p in worker2 runner2; do
   unset "cluster_pids[$p]"
 done
 stop_server "$ob2"
-w1="$(worker_actions 1)"
+w1=$(($(worker_actions 1) - w1_before))
 w2="$(cat "$tmp/worker2.actions")"
 echo "worker 1 ran $w1 actions, worker 2 ran $w2 before it was killed"
 ((w1 > 0 && w2 > 0)) || die "not both workers ran actions"
@@ -240,8 +241,9 @@ while True:
         break
     s, i = dec.raw_decode(text, i)
     spawns.append(s)
-remote = [s for s in spawns if s.get("runner") == "remote" and not s.get("remoteCacheHit")]
-other = [s for s in spawns if s not in remote]
+is_remote = lambda s: s.get("runner") == "remote" and not s.get("remoteCacheHit")
+remote = [s for s in spawns if is_remote(s)]
+other = [s for s in spawns if not is_remote(s)]
 by = {}
 for s in remote:
     by[s.get("mnemonic", "?")] = by.get(s.get("mnemonic", "?"), 0) + 1
@@ -258,6 +260,10 @@ cat "$tmp/counts2"
 read -r _ n_remote _ n_local _ <"$tmp/counts2"
 [[ -z "$boot_test" ]] || grep -qE "^$boot_test +PASSED" "$tmp/build2.err" ||
   die "$boot_test did not pass on the cluster"
+
+# Build 1: local, as the reproducibility test's build 1 (disk cache).
+repro_build 1 "$src1" "$ob1" UTC C 022 build -- "${repro_targets[@]}" "${extra[@]}"
+stop_server "$ob1"
 
 repro_compare 1 2
 identical="$(sed -n 's/^compared: [0-9]* outputs, \([0-9]*\) identical$/\1/p' "$tmp/compare.out")"
@@ -286,5 +292,5 @@ sys.exit(1 if miss or n == 0 else 0)
 PY
 
 say "timings"
-echo "Buildbarn: see above; cluster start ${cluster_secs}s; remote build 2 ${remote_secs}s (local build 1: see above)"
+echo "cluster start ${cluster_secs}s; remote build 2 ${remote_secs}s; local build 1 and build 3: see above"
 echo "remote execution: $n_remote actions remote, $n_local local, $identical outputs identical to the local build, workers used: 2"
