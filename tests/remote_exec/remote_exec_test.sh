@@ -134,7 +134,7 @@ genrule(
 )
 BUILD
 
-remote=(--config=remote-exec --disk_cache= --jobs=4)
+remote=(--config=remote-exec --disk_cache= --jobs=4 --keep_going)
 
 # --------------------------------------------------------------------------
 say "an executor that cannot be reached"
@@ -224,6 +224,14 @@ for p in worker2 runner2; do
   unset "cluster_pids[$p]"
 done
 stop_server "$ob2"
+# The action worker 2 was running when it was killed (its log names it, with
+# no result after it) was handed to worker 1 (the scheduler gives a worker
+# that stopped synchronizing a minute, then queues its action again).
+killed="$(awk '/ Action: / { a = $4 } / ExecuteResponse: / { a = "" } END { print a }' "$state/logs/worker2.log")"
+[[ -n "$killed" ]] || die "worker 2's log names no action it was running when killed"
+grep -qF " Action: $killed " "$state/logs/worker1.log" ||
+  die "the action worker 2 was running ($killed) never ran on worker 1"
+echo "the action worker 2 was running when killed ran again on worker 1: $killed"
 w1=$(($(worker_actions 1) - w1_before))
 w2="$(cat "$tmp/worker2.actions")"
 echo "worker 1 ran $w1 actions, worker 2 ran $w2 before it was killed"
