@@ -51,8 +51,11 @@ if [[ "$what" == all || "$what" == bazel ]]; then
   tests/workspace/buildifier_check.sh
   step "remote cache: every module hashes action hits from a second output base (nginx WebDAV)"
   tests/remote_cache/remote_cache_test.sh
-  step "reproducibility: two builds in different paths and output bases are byte-identical"
-  tests/repro/repro_test.sh
+  step "reproducibility and remote execution: a local build and one on a Buildbarn cluster (every action remote, the boot test too) are byte-identical"
+  # Also the reproducibility test (tests/repro/repro_test.sh without a
+  # cluster): its second build is the remote one, so CI pays one kernel
+  # build for both.
+  tests/remote_exec/remote_exec_test.sh
 fi
 
 # The release archive, used from a workspace outside the repository (issue 29).

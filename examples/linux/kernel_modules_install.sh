@@ -38,10 +38,12 @@ for m in "${modules[@]:${#lines[@]}}"; do
   cp "$m" "$mod_dir/extra/$(basename "$m")"
 done
 
-chmod -R u=rwX,go=rX "$out"
+# Below OUT only: OUT itself may belong to another user (a remote worker
+# makes output directories before the action runs, as its own user).
+find "$out" -mindepth 1 -exec chmod u=rwX,go=rX {} +
 # depmod reads the modules' dependencies (their undefined symbols against
 # the others' exports) and aliases; -b: the tree is under OUT, not /.
 depmod -b "$out" "$release" || die "depmod -b $out $release failed"
 # What depmod writes is a function of the modules alone; the files get a
 # fixed time so that the directory is the same from build to build.
-find "$out" -exec touch -h -d @0 {} +
+find "$out" -mindepth 1 -exec touch -h -d @0 {} +
