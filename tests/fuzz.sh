@@ -2,7 +2,8 @@
 # Runs every fuzz target for a bounded number of inputs each (default
 # 400000x: 5-15 s each here, under two minutes in all): the parsers of every input format (modules.order, @FILE
 # parameter files, manifests, leaf files, strict JSON, signature trailers,
-# the boot image headers of modhash audit: bzImage, EFI zboot, System.map)
+# the boot image headers of modhash audit: bzImage, EFI zboot, System.map,
+# and its banner search, whose corpus is repetitive images)
 # and the ELF layout check that guards patching. A failure leaves the input
 # that broke it under the package's testdata/fuzz/ for `go test` to replay.
 #
@@ -28,6 +29,7 @@ targets=(
   ./merkle/audit:FuzzParseBzImage
   ./merkle/audit:FuzzParseZboot
   ./merkle/audit:FuzzParseSystemMap
+  ./merkle/audit:FuzzFindBanner
 )
 for t in "${targets[@]}"; do
   pkg="${t%%:*}" name="${t##*:}"
