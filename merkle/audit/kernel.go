@@ -280,6 +280,22 @@ func (k *Kernel) fromELF(sysmap *SystemMap) error {
 	rec, sec, err := vmlinux.ReadRecordIn(bytes.NewReader(k.raw), int64(len(k.raw)), name)
 	k.Known = true
 	switch {
+	case errors.Is(err, vmlinux.ErrNoSection) && !hasSectionHeaders(k.raw):
+		// Stripped of its section headers (objcopy
+		// --strip-section-headers): whether it has a .module_hashes
+		// section cannot be read, and System.map's addresses cannot be
+		// placed in the file. Run scans it, as a raw image, for the
+		// record the modules lead to.
+		if sysmap != nil {
+			return fileErr(sysmap.Path, ErrSystemMap, "%s: %s has no section headers, so System.map's addresses cannot be placed in it and checked; audit it without -system-map (its record is then searched for)", sysmap.Path, name)
+		}
+		k.Known = false
+		k.rawOrder = binary.LittleEndian
+		if k.raw[5] == 2 { // EI_DATA: ELFDATA2MSB
+			k.rawOrder = binary.BigEndian
+		}
+		k.Notes = append(k.Notes, name+" has no section headers: its root record is searched for")
+		return nil
 	case errors.Is(err, vmlinux.ErrNoSection):
 		k.HasHashes = false
 		if sysmap != nil {
@@ -301,6 +317,33 @@ func (k *Kernel) fromELF(sysmap *SystemMap) error {
 	return nil
 }
 
+// hasSectionHeaders reports whether an ELF image has a section header
+// table (e_shoff set, and a section count: e_shnum, or for 0 the size of
+// section 0).
+func hasSectionHeaders(b []byte) bool {
+	var order binary.ByteOrder = binary.LittleEndian
+	if len(b) > 5 && b[5] == 2 {
+		order = binary.BigEndian
+	}
+	var shoff uint64
+	var shnum, size0 int // size0: where section 0's sh_size is in its header
+	switch {
+	case len(b) >= 64 && b[4] == 2: // ELFCLASS64
+		shoff, shnum, size0 = order.Uint64(b[0x28:]), int(order.Uint16(b[0x3c:])), 0x20
+	case len(b) >= 52 && b[4] == 1: // ELFCLASS32
+		shoff, shnum, size0 = uint64(order.Uint32(b[0x20:])), int(order.Uint16(b[0x30:])), 0x14
+	default:
+		return true // not ELF as vmlinux reads it: its error stands
+	}
+	if shoff == 0 {
+		return false
+	}
+	if shnum == 0 && shoff < uint64(len(b)) && uint64(len(b))-shoff >= uint64(size0+8) {
+		return order.Uint32(b[shoff+uint64(size0):]) != 0 || (b[4] == 2 && order.Uint32(b[shoff+uint64(size0)+4:]) != 0)
+	}
+	return true
+}
+
 func symAddr(m *SystemMap, sym string) string {
 	if a, ok := m.Symbols[sym]; ok {
 		return fmt.Sprintf("0x%x", a)
@@ -312,21 +355,24 @@ func symAddr(m *SystemMap, sym string) string {
 // gives, after checking that linux_banner is where System.map says.
 func (k *Kernel) fromSystemMap(m *SystemMap) error {
 	k.Known = true
-	if _, ok := m.Symbols[SymBanner]; ok {
-		off, err := m.Offset(SymBanner, len(k.raw))
-		if err != nil {
-			return err
-		}
-		if !bytes.HasPrefix(k.raw[off:], []byte("Linux version ")) {
-			return fileErr(m.Path, ErrSystemMap, "%s: %s is at image offset 0x%x, but %s holds %q there, not \"Linux version\": System.map of another kernel?",
-				m.Path, SymBanner, off, k.Path, printable(head(k.raw[off:], 16)))
-		}
+	// Nothing is read through the map before linux_banner is found where
+	// it says: a map that cannot be checked is refused, not trusted.
+	if _, ok := m.Symbols[SymBanner]; !ok {
+		return fileErr(m.Path, ErrSystemMap, "%s has no %s symbol, so it cannot be checked against %s (System.map of this kernel? kbuild's always has it)", m.Path, SymBanner, k.Path)
+	}
+	off, err := m.Offset(SymBanner, len(k.raw))
+	if err != nil {
+		return err
+	}
+	if !bytes.HasPrefix(k.raw[off:], []byte("Linux version ")) {
+		return fileErr(m.Path, ErrSystemMap, "%s: %s is at image offset 0x%x, but %s holds %q there, not \"Linux version\": System.map of another kernel?",
+			m.Path, SymBanner, off, k.Path, printable(head(k.raw[off:], 16)))
 	}
 	if _, ok := m.Symbols[SymRoot]; !ok {
 		k.HasHashes = false
 		return nil
 	}
-	off, err := m.Offset(SymRoot, len(k.raw))
+	off, err = m.Offset(SymRoot, len(k.raw))
 	if err != nil {
 		return err
 	}
@@ -371,10 +417,14 @@ func (k *Kernel) scan(candidates []merkle.RootRecord) error {
 	}
 	switch len(hits) {
 	case 0:
+		hint := "give -system-map to decide"
+		if k.Inner == KindELF {
+			hint = "the ELF vmlinux has no section headers to tell whether it has one"
+		}
 		k.Known = false
-		k.Where = fmt.Sprintf("not found: the image holds none of the %d root records the modules' proofs lead to; give -system-map to decide", len(candidates))
+		k.Where = fmt.Sprintf("not found: the image holds none of the %d root records the modules' proofs lead to; %s", len(candidates), hint)
 		if len(candidates) == 0 {
-			k.Where = "not found: no module has a Merkle proof to look for; give -system-map to decide"
+			k.Where = "not found: no module has a Merkle proof to look for; " + hint
 		}
 		return nil
 	case 1:
