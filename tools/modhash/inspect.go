@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"debug/elf"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"github.com/modhash/modhash/merkle/audit"
@@ -66,8 +65,7 @@ func runInspect(e *env, args []string) error {
 		}
 	}
 	if *asJSON {
-		b, _ := json.MarshalIndent(all, "", "  ")
-		fmt.Fprintf(e.stdout, "%s\n", b)
+		e.json.print(all)
 	}
 	return nil
 }
