@@ -186,6 +186,9 @@ func (k *Kernel) decompress(data []byte, format, what string) ([]byte, error) {
 	}
 	k.Compression = format
 	out, err := modcompress.DecompressImage(data, format, MaxImage)
+	if errors.Is(err, modcompress.ErrTooLarge) {
+		return nil, &merkle.FileError{Path: k.Path, Kind: ErrImage, Msg: fmt.Sprintf("%s: %s (%s) decompresses to more than %d bytes, more than any kernel image", k.Path, what, format, MaxImage), Err: err}
+	}
 	if err != nil {
 		return nil, &merkle.FileError{Path: k.Path, Kind: ErrImage, Msg: fmt.Sprintf("%s: %s: %v", k.Path, what, err), Err: err}
 	}

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"errors"
-		"os"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
