@@ -70,6 +70,7 @@ type output struct {
 	created bool   // direct: this run created the destination
 	inPlace bool   // the destination was overwritten in place (InPlace)
 	undo    undoOp // inPlace: how to put the old bytes back
+	id      fileIdentity // staged: the file renamed into place
 }
 
 // Txn is a set of outputs replaced all or nothing. Declare inputs and
