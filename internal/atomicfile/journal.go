@@ -383,8 +383,9 @@ func checkInPlace(abs string, u undoOp) error {
 	return fmt.Errorf("%s was written since the killed run wrote it (it holds neither the run's bytes nor the old ones)", abs)
 }
 
-// checkMade: an output the killed run created at its name is absent, or
-// holds exactly what the run wrote to it.
+// checkMade: an output the killed run created at its name is absent,
+// empty (killed between the create and its one pwrite(2)), or holds
+// exactly what the run wrote to it.
 func checkMade(abs string, sum [32]byte, made bool) error {
 	fd, err := openRetry(abs, syscall.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
 	if err == syscall.ENOENT {
@@ -397,6 +398,9 @@ func checkMade(abs string, sum [32]byte, made bool) error {
 	var st syscall.Stat_t
 	if err := syscall.Fstat(fd, &st); err != nil {
 		return fmt.Errorf("%s: %w", abs, err)
+	}
+	if st.Size == 0 && made {
+		return nil // created, killed before its one write
 	}
 	if !made || !holds(fd, st.Size, sum) {
 		return fmt.Errorf("%s, which the killed run was creating, was written by another process since", abs)
