@@ -3,7 +3,8 @@
 # 400000x: 5-15 s each here, under two minutes in all): the parsers of every input format (modules.order, @FILE
 # parameter files, manifests, leaf files, strict JSON, signature trailers,
 # the boot image headers of modhash audit: bzImage, EFI zboot, System.map,
-# PKCS#7 module signatures, the kernel's certificate list and keyring files)
+# PKCS#7 module signatures, the kernel's certificate list and keyring files,
+# and audit's banner search, whose corpus is repetitive images)
 # and the ELF layout check that guards patching. A failure leaves the input
 # that broke it under the package's testdata/fuzz/ for `go test` to replay.
 #
@@ -31,6 +32,7 @@ targets=(
   ./merkle/audit:FuzzParseSystemMap
   ./merkle/modsig:FuzzCheck
   ./merkle/keyring:FuzzScan
+  ./merkle/audit:FuzzFindBanner
 )
 for t in "${targets[@]}"; do
   pkg="${t%%:*}" name="${t##*:}"

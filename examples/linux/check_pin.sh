@@ -21,24 +21,22 @@ for v in package version deb_sha256 tarball sha256; do
   [[ -n "${!v}" ]] || { echo "check_pin: WORKSPACE: the linux_6_12 pin has no $v" >&2; exit 2; }
 done
 cache="${MODHASH_DEB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/modhash/debs}"
-out="$(mktemp)"
-trap 'rm -f "$out"' EXIT
+out="$(mktemp)" err="$(mktemp)"
+trap 'rm -f "$out" "$err"' EXIT
 
 fetch() { bash examples/linux/fetch_debian_package.sh "$package" "$version" "$deb_sha256" "$tarball" "$sha256" "$cache" "$out"; }
 status=0
-fetch 2>"$out.err" || status=$?
-if ((status == 3)) && grep -q 'apt knows no version' "$out.err"; then
+fetch 2>"$err" || status=$?
+if ((status == 3)) && grep -q 'apt knows no version' "$err"; then
   echo "check_pin: apt knows no version of $package: apt-get update" >&2
   sudo=()
   [[ "$(id -u)" == 0 ]] || sudo=(sudo -n)
   "${sudo[@]}" apt-get update -q </dev/null >&2 || true
   status=0
-  fetch 2>"$out.err" || status=$?
+  fetch 2>"$err" || status=$?
 fi
 if ((status != 0)); then
-  cat "$out.err" >&2
-  rm -f "$out.err"
+  cat "$err" >&2
   exit "$status"
 fi
-rm -f "$out.err"
 echo "pinned kernel source: $package=$version (.deb $deb_sha256, $tarball $sha256): can be had, cached in $cache"

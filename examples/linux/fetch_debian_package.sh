@@ -30,10 +30,26 @@ repin="examples/linux/repin.sh"
 die() { echo "debian package $pin: $*" >&2; exit 1; }
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 
+# Every temporary name comes from mktemp and goes on any exit.
+tmp="" part=""
+trap 'rm -rf "${tmp:-}" "${part:-}"' EXIT
+
 mkdir -p "$cache" || die "cannot create the cache directory $cache"
 # apt-get download names the file PACKAGE_VERSION_ARCH.deb, the epoch's
 # colon written %3a; the architecture is not known before, hence the glob.
 deb_glob="${package}_${version//:/%3a}_*.deb"
+
+# A cache entry that is not a regular file (a directory, a FIFO, a link)
+# was planted or left by something else: named and refused, never read,
+# written into or removed.
+for f in "$cache"/$deb_glob; do
+  if [[ -e "$f" || -L "$f" ]] && { [[ -L "$f" ]] || [[ ! -f "$f" ]]; }; then
+    what="not a regular file"
+    [[ -d "$f" && ! -L "$f" ]] && what="a directory"
+    [[ -L "$f" ]] && what="a symbolic link"
+    die "$f is $what, not a cached package: remove it (the next fetch downloads the package again)"
+  fi
+done
 
 cached() {
   local f
@@ -52,7 +68,6 @@ if ! deb="$(cached)"; then
   # cache: a killed or concurrent fetch never leaves a partial .deb under
   # the cached name.
   tmp="$(mktemp -d "$cache/.fetch.XXXXXX")"
-  trap 'rm -rf "$tmp"' EXIT
   chmod 755 "$tmp" # apt-get download runs as _apt when it can write there
   if ! (cd "$tmp" && apt-get download -q "$pin") >"$tmp/apt.log" 2>&1; then
     offered="$(apt-cache madison "$package" 2>/dev/null | awk -F'|' '{ gsub(/ /, "", $2); print $2 }' | sort -u -V -r | tr '\n' ' ')"
@@ -81,15 +96,19 @@ EOF
     die "$(basename "${got[0]}") has SHA-256 $have, but the pin says $deb_sha256: the archive serves other bytes under this version; refusing it"
   fi
   deb="$cache/$(basename "${got[0]}")"
-  mv -f "${got[0]}" "$deb"
+  # -T: a directory that appeared at the name meanwhile is an error, not
+  # a place to move the package into.
+  mv -fT "${got[0]}" "$deb" || die "cannot put the package at $deb (a directory there?)"
 fi
 
 mkdir -p "$(dirname "$out")"
-dpkg-deb --fsys-tarfile "$deb" | tar -xOf - "./$member" >"$out.part" ||
+part="$(mktemp "$(dirname "$out")/.$(basename "$out").XXXXXX")"
+dpkg-deb --fsys-tarfile "$deb" | tar -xOf - "./$member" >"$part" ||
   die "$deb has no $member (dpkg-deb --fsys-tarfile | tar failed)"
-have="$(sha "$out.part")"
+have="$(sha "$part")"
 if [[ "$have" != "$member_sha256" ]]; then
-  rm -f "$out.part"
   die "$member in $deb has SHA-256 $have, but the pin says $member_sha256; refusing it"
 fi
-mv -f "$out.part" "$out"
+chmod "$(printf '%o' $((0666 & ~0$(umask))))" "$part" # as a plain redirection would create it
+mv -fT "$part" "$out"
+part=""

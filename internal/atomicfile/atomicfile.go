@@ -63,13 +63,14 @@ type output struct {
 	aside     bool     // old holds the old content (commit)
 	renamed   bool     // tmp was renamed to the destination
 
-	mkdirs  bool   // its directory may be created (CreateDirs)
-	kept    bool   // not written (Keep)
-	batch   bool   // declared with Outputs: may be written in place (InPlace)
-	direct  bool   // new output created at its final name (InPlace)
-	created bool   // direct: this run created the destination
-	inPlace bool   // the destination was overwritten in place (InPlace)
-	undo    undoOp // inPlace: how to put the old bytes back
+	mkdirs  bool         // its directory may be created (CreateDirs)
+	kept    bool         // not written (Keep)
+	batch   bool         // declared with Outputs: may be written in place (InPlace)
+	direct  bool         // new output created at its final name (InPlace)
+	created bool         // direct: this run created the destination
+	inPlace bool         // the destination was overwritten in place (InPlace)
+	undo    undoOp       // inPlace: how to put the old bytes back
+	id      fileIdentity // staged: the file renamed into place
 }
 
 // Txn is a set of outputs replaced all or nothing. Declare inputs and

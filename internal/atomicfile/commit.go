@@ -5,8 +5,8 @@ package atomicfile
 import (
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/modhash/modhash/internal/parallel"
 )
@@ -41,11 +41,20 @@ func (t *Txn) Commit(workers int) error {
 		return nil
 	}
 	// The commit record: from here on, the next run undoes these renames.
+	// Each with the identity of the file renamed into place (inode, size,
+	// modification time): a recovery undoes the rename only if the
+	// destination is still that file, unwritten since.
 	var b strings.Builder
 	b.WriteString("commit")
 	for _, i := range staged {
-		b.WriteString(" ")
-		b.WriteString(strconv.Itoa(i))
+		o := t.outs[i]
+		var st syscall.Stat_t
+		if err := syscall.Lstat(o.tmp, &st); err != nil {
+			t.Abort()
+			return fmt.Errorf("cannot write %s: %w", o.path, err)
+		}
+		o.id = fileIdentity{ino: st.Ino, size: st.Size, mtime: syscall.TimespecToNsec(st.Mtim)}
+		fmt.Fprintf(&b, " %d/%d/%d/%d", i, o.id.ino, o.id.size, o.id.mtime)
 	}
 	b.WriteString("\n")
 	if err := t.journalWrite(b.String()); err != nil {
@@ -170,11 +179,17 @@ func (t *Txn) abort() {
 		case o.inPlace:
 			o.undo.restore(o.sys)
 		case o.created:
-			removeIfSame(o.sys, o.undo.ino)
+			removeIfSame(o.sys, o.undo)
 		case o.aside && !o.renamed:
 			// old is a second link to the destination (or the destination
 			// moved aside): rename(2) of two links of one file does nothing.
 			restoreOld(o.old, o.sys)
+		case o.renamed && !o.id.is(o.sys):
+			// Written or replaced by another process since the rename:
+			// not this run's to undo.
+			if o.aside {
+				os.Remove(o.old)
+			}
 		case o.aside:
 			rename(o.old, o.sys)
 		case o.renamed:
@@ -204,4 +219,17 @@ func restoreOld(old, abs string) error {
 func exists(p string) bool {
 	_, err := os.Lstat(p)
 	return err == nil
+}
+
+// fileIdentity identifies the file a staged output renamed into place.
+type fileIdentity struct {
+	ino   uint64
+	size  int64
+	mtime int64 // nanoseconds
+}
+
+// is reports whether path is still that file, unwritten since.
+func (id fileIdentity) is(path string) bool {
+	var st syscall.Stat_t
+	return syscall.Lstat(path, &st) == nil && st.Ino == id.ino && st.Size == id.size && syscall.TimespecToNsec(st.Mtim) == id.mtime
 }

@@ -2,6 +2,7 @@ package atomicfile
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -37,10 +38,37 @@ type undoOp struct {
 	ino          uint64
 	data         []byte // the old content
 	atime, mtime syscall.Timespec
+	// wrote is the SHA-256 of what the run writes (journal version 4):
+	// an undo puts the old bytes back only over exactly these.
+	wrote    [sha256.Size]byte
+	hasWrote bool
+}
+
+// holds reports whether the file open at fd (whose size is size) holds
+// exactly the bytes of SHA-256 sum.
+func holds(fd int, size int64, sum [sha256.Size]byte) bool {
+	if size > MaxInPlace {
+		return false
+	}
+	b := make([]byte, size)
+	if n, err := plainfile.PreadFull(fd, b); err != nil || int64(n) != size {
+		return false
+	}
+	return sha256.Sum256(b) == sum
+}
+
+// contentIs reports whether the file open at fd holds exactly want.
+func contentIs(fd int, size int64, want []byte) bool {
+	if size != int64(len(want)) {
+		return false
+	}
+	b := make([]byte, size)
+	n, err := plainfile.PreadFull(fd, b)
+	return err == nil && int64(n) == size && bytes.Equal(b, want)
 }
 
 // writeDirect creates a new output at its final name and writes it.
-func (t *Txn) writeDirect(o *output, data []byte) error {
+func (t *Txn) writeDirect(i int, o *output, data []byte) error {
 	if err := t.begin(); err != nil {
 		return err
 	}
@@ -48,6 +76,12 @@ func (t *Txn) writeDirect(o *output, data []byte) error {
 	defer interruptMu.RUnlock()
 	if t.isDone() {
 		return ErrInterrupted
+	}
+	// What is created at this name: a recovery removes it only if it
+	// still holds these bytes.
+	sum := sha256.Sum256(data)
+	if err := t.journalAppend([]byte(fmt.Sprintf("made %d %x\n", i, sum))); err != nil {
+		return fmt.Errorf("cannot write %s: journal %s: %w", o.path, t.jpath, err)
 	}
 	perm := uint32(o.perm.Perm())
 	fd, err := openRetry(o.sys, syscall.O_WRONLY|syscall.O_CREAT|syscall.O_EXCL|syscall.O_CLOEXEC, perm)
@@ -60,7 +94,7 @@ func (t *Txn) writeDirect(o *output, data []byte) error {
 	var st syscall.Stat_t
 	err = syscall.Fstat(fd, &st)
 	t.mu.Lock()
-	o.created, o.undo.ino = true, st.Ino
+	o.created, o.undo.ino, o.undo.wrote, o.undo.hasWrote = true, st.Ino, sum, true
 	t.mu.Unlock()
 	if err == nil && perm&umask != 0 {
 		err = fchmod(fd, perm) // the mode asked for, as for staged outputs
@@ -142,7 +176,7 @@ func (t *Txn) writeInPlace(i int, data []byte) (bool, error) {
 	if t.isDone() {
 		return true, ErrInterrupted
 	}
-	u := undoOp{ino: st.Ino, data: append([]byte(nil), old...), atime: st.Atim, mtime: st.Mtim}
+	u := undoOp{ino: st.Ino, data: append([]byte(nil), old...), atime: st.Atim, mtime: st.Mtim, wrote: sha256.Sum256(data), hasWrote: true}
 	if err := t.journalAppend(u.record(i)); err != nil {
 		return true, fmt.Errorf("cannot write %s: journal %s: %w", o.path, t.jpath, err)
 	}
@@ -172,12 +206,25 @@ func (u undoOp) record(i int) []byte {
 	if len(u.data) == 0 {
 		b = append(b, '-')
 	}
+	if u.hasWrote {
+		b = append(b, ' ')
+		b = append(b, hex.EncodeToString(u.wrote[:])...)
+	}
 	return append(b, '\n')
 }
 
 // parseUndo parses the fields after "undo ".
 func parseUndo(fields []string, nouts int) (int, undoOp, error) {
 	var u undoOp
+	if len(fields) == 6 {
+		sum, err := hex.DecodeString(fields[5])
+		if err != nil || len(sum) != sha256.Size {
+			return 0, u, errors.New("bad undo record")
+		}
+		copy(u.wrote[:], sum)
+		u.hasWrote = true
+		fields = fields[:5]
+	}
 	if len(fields) != 5 {
 		return 0, u, errors.New("bad undo record")
 	}
@@ -206,7 +253,7 @@ func parseUndo(fields []string, nouts int) (int, undoOp, error) {
 // restore writes the old bytes and times back to path if it is still the
 // file that was overwritten.
 func (u undoOp) restore(path string) error {
-	fd, err := openRetry(path, syscall.O_WRONLY|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0)
+	fd, err := openRetry(path, syscall.O_RDWR|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0)
 	if err == syscall.ENOENT {
 		return nil // removed since: nothing of ours to put back
 	}
@@ -221,6 +268,9 @@ func (u undoOp) restore(path string) error {
 	if st.Ino != u.ino {
 		return nil // replaced by another file since: not ours
 	}
+	if u.hasWrote && !holds(fd, st.Size, u.wrote) {
+		return nil // written by another process since: not ours to undo
+	}
 	if err := pwriteAll(fd, u.data, 0); err != nil {
 		return err
 	}
@@ -230,10 +280,16 @@ func (u undoOp) restore(path string) error {
 	return futimens(fd, u.atime, u.mtime)
 }
 
-// removeIfSame removes path if it is still the file this run created.
-func removeIfSame(path string, ino uint64) {
+// removeIfSame removes path if it is still the file this run created,
+// holding the bytes it wrote.
+func removeIfSame(path string, u undoOp) {
+	fd, err := openRetry(path, syscall.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return
+	}
+	defer syscall.Close(fd)
 	var st syscall.Stat_t
-	if err := syscall.Lstat(path, &st); err == nil && st.Ino == ino {
+	if err := syscall.Fstat(fd, &st); err == nil && st.Ino == u.ino && (!u.hasWrote || holds(fd, st.Size, u.wrote)) {
 		syscall.Unlink(path)
 	}
 }

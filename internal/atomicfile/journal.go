@@ -3,6 +3,7 @@ package atomicfile
 // The journal: what lets the next run undo a killed one, and its recovery.
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -46,6 +47,14 @@ func (t *Txn) prepare() error {
 		want[o.abs] = true
 	}
 	first := t.outs[0]
+	// A journal next to another output is a killed run's (a live one
+	// would hold that output's lock, taken above) whose first output is
+	// one of ours: its outputs are not ours to write over, nor to recover.
+	for _, o := range t.outs[1:] {
+		if jp := JournalPath(o.abs); exists(jp) {
+			return fmt.Errorf("cannot write %s: journal %s of a killed modhash run lies next to it: run that command again (it recovers the journal), or remove the journal", o.path, jp)
+		}
+	}
 	found, err := recoverJournal(JournalPath(first.abs), want)
 	if err != nil {
 		return fmt.Errorf("cannot write %s: %w", first.path, err)
@@ -77,7 +86,7 @@ func (t *Txn) begin() error {
 	first := t.outs[0]
 	jpath := JournalPath(first.abs)
 	var b strings.Builder
-	fmt.Fprintf(&b, "modhash-txn 3\nrun %s\n", t.run)
+	fmt.Fprintf(&b, "modhash-txn 4\nrun %s\n", t.run)
 	for _, o := range t.outs {
 		if o.direct {
 			// Did not exist: created at its name; undone by removing it.
@@ -224,6 +233,9 @@ func recoverJournal(jpath string, want map[string]bool) (bool, error) {
 		}
 	}
 	if j.begun {
+		if err := j.check(); err != nil {
+			return false, fmt.Errorf("journal %s: %w: not recovered, nothing restored (another command wrote the outputs after the run was killed? check them, run the command again, or remove the journal)", jpath, err)
+		}
 		if err := j.undoAll(); err != nil {
 			return false, fmt.Errorf("journal %s: %w", jpath, err)
 		}
@@ -310,6 +322,92 @@ func loadJournal(jpath string, full bool) (*os.File, journal, error) {
 	return f, j, nil
 }
 
+// check verifies, before anything is undone, that every output the
+// killed run wrote still holds what it wrote (or what it replaced, for a
+// write that had not happened yet): an output written by anyone else
+// since is not the run's to undo, and the whole journal is refused.
+// Journals before version 4 hold no record of what was written.
+func (j *journal) check() error {
+	if !j.v4 || j.done {
+		return nil
+	}
+	for i, abs := range j.outs {
+		dir, base := filepath.Split(abs)
+		tmp := filepath.Join(dir, "."+base+"."+j.run+newSuffix)
+		u, inPlace := j.undo[i]
+		switch {
+		case inPlace:
+			if err := checkInPlace(abs, u); err != nil {
+				return err
+			}
+		case j.isNew[i]:
+			sum, made := j.made[i]
+			if err := checkMade(abs, sum, made); err != nil {
+				return err
+			}
+		case !j.committed[i]:
+			// Staged, not renamed: the destination was not touched.
+		case exists(tmp):
+			// Not renamed yet: the destination was not touched.
+		default:
+			// Renamed into place: undone only over that very file.
+			if id, ok := j.ids[i]; !ok || !id.is(abs) {
+				if _, err := os.Lstat(abs); os.IsNotExist(err) {
+					continue // removed since: putting the old back overwrites nothing
+				}
+				return fmt.Errorf("%s is not the file the killed run renamed into place (written or replaced since)", abs)
+			}
+		}
+	}
+	return nil
+}
+
+// checkInPlace: an output overwritten in place holds the old bytes (not
+// written yet) or exactly the new ones.
+func checkInPlace(abs string, u undoOp) error {
+	fd, err := openRetry(abs, syscall.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("%s, which the killed run wrote in place, cannot be read (removed or replaced since?): %w", abs, err)
+	}
+	defer syscall.Close(fd)
+	var st syscall.Stat_t
+	if err := syscall.Fstat(fd, &st); err != nil {
+		return fmt.Errorf("%s: %w", abs, err)
+	}
+	if st.Ino != u.ino {
+		return fmt.Errorf("%s was replaced by another file since the killed run wrote it", abs)
+	}
+	if !u.hasWrote || contentIs(fd, st.Size, u.data) || holds(fd, st.Size, u.wrote) {
+		return nil
+	}
+	return fmt.Errorf("%s was written since the killed run wrote it (it holds neither the run's bytes nor the old ones)", abs)
+}
+
+// checkMade: an output the killed run created at its name is absent,
+// empty (killed between the create and its one pwrite(2)), or holds
+// exactly what the run wrote to it.
+func checkMade(abs string, sum [32]byte, made bool) error {
+	fd, err := openRetry(abs, syscall.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	if err == syscall.ENOENT {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("%s, which the killed run was creating, cannot be read: %w", abs, err)
+	}
+	defer syscall.Close(fd)
+	var st syscall.Stat_t
+	if err := syscall.Fstat(fd, &st); err != nil {
+		return fmt.Errorf("%s: %w", abs, err)
+	}
+	if st.Size == 0 && made {
+		return nil // created, killed before its one write
+	}
+	if !made || !holds(fd, st.Size, sum) {
+		return fmt.Errorf("%s, which the killed run was creating, was written by another process since", abs)
+	}
+	return nil
+}
+
 // undoAll undoes what the journal's run did.
 func (j *journal) undoAll() error {
 	for i, abs := range j.outs {
@@ -355,12 +453,16 @@ type journal struct {
 	committed map[int]bool
 	done      bool
 	begun     bool // the list of outputs is complete (always, before version 3)
+	// Version 4: what the run wrote, checked before anything is undone.
+	v4   bool
+	made map[int][32]byte     // created at its name, with these bytes (SHA-256)
+	ids  map[int]fileIdentity // renamed into place
 }
 
 // cutShortHeader is what a version 3 journal holds when its writer was
 // killed before the end of its run line: a prefix of "modhash-txn 3\nrun
 // ID\n", the empty file included.
-var cutShortHeader = regexp.MustCompile(`^(|m|mo|mod|modh|modha|modhas|modhash|modhash-|modhash-t|modhash-tx|modhash-txn|modhash-txn |modhash-txn 3|modhash-txn 3\n(|r|ru|run|run [0-9a-f-]*))$`)
+var cutShortHeader = regexp.MustCompile(`^(|m|mo|mod|modh|modha|modhas|modhash|modhash-|modhash-t|modhash-tx|modhash-txn|modhash-txn |modhash-txn [34]|modhash-txn [34]\n(|r|ru|run|run [0-9a-f-]*))$`)
 
 // runID is the form of a run's identity (newRunID).
 var runID = regexp.MustCompile(`^[0-9]+-[0-9a-f]+-[0-9]+$`)
@@ -369,7 +471,7 @@ var runID = regexp.MustCompile(`^[0-9]+-[0-9a-f]+-[0-9]+$`)
 // record cut short by a kill is the last one, and what it announced was
 // never done.
 func parseJournal(data []byte) (journal, error) {
-	j := journal{committed: map[int]bool{}, isNew: map[int]bool{}, undo: map[int]undoOp{}}
+	j := journal{committed: map[int]bool{}, isNew: map[int]bool{}, undo: map[int]undoOp{}, made: map[int][32]byte{}, ids: map[int]fileIdentity{}}
 	lines := strings.Split(string(data), "\n")
 	lines = lines[:len(lines)-1] // "" after the last newline, or a record cut short
 	if len(lines) < 2 && cutShortHeader.MatchString(string(data)) {
@@ -380,11 +482,12 @@ func parseJournal(data []byte) (journal, error) {
 	if len(lines) < 2 || !strings.HasPrefix(lines[1], "run ") {
 		return j, errors.New("not a modhash journal")
 	}
-	v3 := lines[0] == "modhash-txn 3"
+	v3 := lines[0] == "modhash-txn 3" || lines[0] == "modhash-txn 4"
+	j.v4 = lines[0] == "modhash-txn 4"
 	switch lines[0] {
 	case "modhash-txn 1", "modhash-txn 2":
 		j.begun = true
-	case "modhash-txn 3":
+	case "modhash-txn 3", "modhash-txn 4":
 	default:
 		return j, errors.New("not a modhash journal")
 	}
@@ -411,13 +514,38 @@ func parseJournal(data []byte) (journal, error) {
 				return j, fmt.Errorf("line %d: %w", n+3, err)
 			}
 			j.undo[i] = u
+		case strings.HasPrefix(l, "made ") && j.v4 && j.begun:
+			f := strings.Fields(l)
+			i, err := strconv.Atoi(f[1])
+			sum, herr := hex.DecodeString(f[len(f)-1])
+			if len(f) != 3 || err != nil || herr != nil || len(sum) != 32 || i < 0 || i >= len(j.outs) {
+				return j, fmt.Errorf("line %d: bad made record", n+3)
+			}
+			var s [32]byte
+			copy(s[:], sum)
+			j.made[i] = s
 		case (l == "commit" || strings.HasPrefix(l, "commit ")) && j.begun:
 			for _, f := range strings.Fields(l)[1:] {
-				i, err := strconv.Atoi(f)
+				var id fileIdentity
+				var i int
+				var err error
+				withID := j.v4 && strings.Contains(f, "/")
+				if withID {
+					var k int
+					k, err = fmt.Sscanf(f, "%d/%d/%d/%d", &i, &id.ino, &id.size, &id.mtime)
+					if err == nil && (k != 4 || fmt.Sprintf("%d/%d/%d/%d", i, id.ino, id.size, id.mtime) != f) {
+						err = errors.New("bad identity")
+					}
+				} else {
+					i, err = strconv.Atoi(f)
+				}
 				if err != nil || i < 0 || i >= len(j.outs) {
 					return j, fmt.Errorf("line %d: bad commit record", n+3)
 				}
 				j.committed[i] = true
+				if withID {
+					j.ids[i] = id
+				}
 			}
 		case l == "done" && j.begun:
 			j.done = true

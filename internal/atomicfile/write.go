@@ -35,7 +35,7 @@ func (t *Txn) WriteFile(i int, data []byte) error {
 	}
 	o := t.outs[i]
 	if o.direct {
-		return t.writeDirect(o, data)
+		return t.writeDirect(i, o, data)
 	}
 	if t.small && o.batch && i > 0 && o.existing != nil && len(data) <= MaxInPlace {
 		done, err := t.writeInPlace(i, data)

@@ -19,9 +19,13 @@ const MaxDecompressed = 512 << 20
 // maxDecompressed is MaxDecompressed, lowered by tests.
 var maxDecompressed int64 = MaxDecompressed
 
-// ErrTooLarge is returned for a file that decompresses to more than
-// MaxDecompressed bytes.
-var ErrTooLarge = fmt.Errorf("decompresses to more than %d bytes, more than any module", MaxDecompressed)
+// ErrTooLarge is returned for a file that decompresses to more than its
+// limit; the message around it says which limit (a module's or a kernel
+// image's).
+var ErrTooLarge = errors.New("decompresses to too many bytes")
+
+// errModuleTooLarge is ErrTooLarge for a module.
+var errModuleTooLarge = fmt.Errorf("decompresses to more than %d bytes, more than any module: %w", MaxDecompressed, ErrTooLarge)
 
 // A Refusal is the kernel's module decompressor (kernel/module/decompress.c,
 // CONFIG_MODULE_DECOMPRESS) refusing the file: finit_module fails with
@@ -68,41 +72,72 @@ func Detect(head []byte) string {
 //     only. A frame cut short is not an error: the kernel keeps the blocks
 //     it could decode, so the module it checks is that shorter one.
 func Decompress(data []byte, format string) ([]byte, error) {
+	var out bytes.Buffer
+	if err := decompressTo(&out, data, format); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
+}
+
+// decompressTo writes the module Decompress returns to w. An error of w's
+// is returned as it is (never taken for a refusal).
+func decompressTo(w io.Writer, data []byte, format string) error {
 	switch format {
 	case "gzip":
-		return gunzipKernel(data)
+		return gunzipKernel(w, data)
 	case "xz":
-		return unxzKernel(data)
+		return unxzKernel(w, data)
 	case "zstd":
-		return unzstdKernel(data)
+		return unzstdKernel(w, data)
 	}
-	return nil, fmt.Errorf("compression format %q: want gzip, xz or zstd", format)
+	return fmt.Errorf("compression format %q: want gzip, xz or zstd", format)
 }
 
-// readLimited reads r to its end or first error, at most MaxDecompressed
-// bytes.
-func readLimited(r io.Reader) ([]byte, error) {
-	var out bytes.Buffer
-	n, err := io.Copy(&out, io.LimitReader(r, maxDecompressed+1))
+// copyLimited copies r to w to r's end or first error, at most
+// maxDecompressed bytes. A write error is a *writeError.
+func copyLimited(w io.Writer, r io.Reader) error {
+	n, err := io.Copy(writeErrors{w}, io.LimitReader(r, maxDecompressed+1))
 	if n > maxDecompressed {
-		return nil, ErrTooLarge
+		return errModuleTooLarge
 	}
-	return out.Bytes(), err
+	return err
 }
 
-func gunzipKernel(data []byte) ([]byte, error) {
+// writeErrors marks the errors of the writer, which are not the stream's.
+type writeErrors struct{ w io.Writer }
+
+type writeError struct{ err error }
+
+func (e *writeError) Error() string { return e.err.Error() }
+func (e *writeError) Unwrap() error { return e.err }
+
+func (w writeErrors) Write(p []byte) (int, error) {
+	n, err := w.w.Write(p)
+	if err != nil {
+		err = &writeError{err}
+	}
+	return n, err
+}
+
+// notTheStream reports whether err is the limit's or the writer's.
+func notTheStream(err error) bool {
+	var we *writeError
+	return errors.Is(err, ErrTooLarge) || errors.As(err, &we)
+}
+
+func gunzipKernel(w io.Writer, data []byte) error {
 	refuse := func(why string, args ...interface{}) error {
 		return &Refusal{"gzip", fmt.Sprintf(why, args...)}
 	}
 	// module_gzip_header_len
 	n := 10
 	if len(data) < n || !bytes.HasPrefix(data, []byte{0x1f, 0x8b, 0x08}) {
-		return nil, refuse("not a gzip compressed module (no 1f 8b 08 deflate header)")
+		return refuse("not a gzip compressed module (no 1f 8b 08 deflate header)")
 	}
 	if data[3]&0x08 != 0 {
 		for {
 			if n == len(data) {
-				return nil, refuse("the file name in the gzip header does not end")
+				return refuse("the file name in the gzip header does not end")
 			}
 			n++
 			if data[n-1] == 0 {
@@ -110,27 +145,25 @@ func gunzipKernel(data []byte) ([]byte, error) {
 			}
 		}
 	}
-	out, err := readLimited(flate.NewReader(bytes.NewReader(data[n:])))
+	err := copyLimited(w, flate.NewReader(bytes.NewReader(data[n:])))
 	switch {
-	case errors.Is(err, ErrTooLarge):
-		return nil, err
+	case err == nil, notTheStream(err):
+		return err
 	case err == io.ErrUnexpectedEOF:
-		return nil, refuse("the deflate stream is cut short")
-	case err != nil:
-		return nil, refuse("deflate data: %v", err)
+		return refuse("the deflate stream is cut short")
 	}
-	return out, nil
+	return refuse("deflate data: %v", err)
 }
 
-func unxzKernel(data []byte) ([]byte, error) {
+func unxzKernel(w io.Writer, data []byte) error {
 	refuse := func(why string, args ...interface{}) error {
 		return &Refusal{"xz", fmt.Sprintf(why, args...)}
 	}
 	if len(data) < 6 || !bytes.HasPrefix(data, []byte{0xfd, '7', 'z', 'X', 'Z', 0}) {
-		return nil, refuse("not an xz compressed module")
+		return refuse("not an xz compressed module")
 	}
 	if len(data) < 12 {
-		return nil, refuse("the stream header is cut short")
+		return refuse("the stream header is cut short")
 	}
 	// Stream flags: a zero byte, then the check type (0 none, 1 CRC32,
 	// 4 CRC64, 10 SHA-256); lib/xz verifies only none and CRC32.
@@ -140,22 +173,20 @@ func unxzKernel(data []byte) ([]byte, error) {
 		if name == "" {
 			name = fmt.Sprintf("check type %d", data[7])
 		}
-		return nil, refuse("integrity check %s: the kernel's decoder supports only CRC32 (xz --check=crc32, as kbuild compresses) and none", name)
+		return refuse("integrity check %s: the kernel's decoder supports only CRC32 (xz --check=crc32, as kbuild compresses) and none", name)
 	}
 	r, err := xz.ReaderConfig{SingleStream: true}.NewReader(bytes.NewReader(data))
 	if err != nil {
-		return nil, xzError(err, refuse)
+		return xzError(err, refuse)
 	}
-	out, err := readLimited(r)
+	err = copyLimited(w, r)
 	switch {
-	case errors.Is(err, ErrTooLarge):
-		return nil, err
-	case err != nil && err.Error() == "xz: unexpected data after stream":
-		err = nil // lib/xz stops at the end of the first stream
-	case err != nil:
-		return nil, xzError(err, refuse)
+	case err == nil, notTheStream(err):
+		return err
+	case err.Error() == "xz: unexpected data after stream":
+		return nil // lib/xz stops at the end of the first stream
 	}
-	return out, nil
+	return xzError(err, refuse)
 }
 
 func xzError(err error, refuse func(string, ...interface{}) error) error {
@@ -171,41 +202,41 @@ func xzError(err error, refuse func(string, ...interface{}) error) error {
 // zstdWindowMax is ZSTD_WINDOWLOG_MAX of a 64-bit kernel.
 const zstdWindowMax = 1 << 31
 
-func unzstdKernel(data []byte) ([]byte, error) {
+func unzstdKernel(w io.Writer, data []byte) error {
 	refuse := func(why string, args ...interface{}) error {
 		return &Refusal{"zstd", fmt.Sprintf(why, args...)}
 	}
 	if len(data) < 4 || !bytes.HasPrefix(data, []byte{0x28, 0xb5, 0x2f, 0xfd}) {
-		return nil, refuse("not a zstd compressed module")
+		return refuse("not a zstd compressed module")
 	}
 	var h zstd.Header
 	if err := h.Decode(data); err != nil {
-		return nil, refuse("incomplete frame header")
+		return refuse("incomplete frame header")
 	}
 	if h.WindowSize > zstdWindowMax {
-		return nil, refuse("window of %d bytes, more than the kernel's %d", h.WindowSize, uint64(zstdWindowMax))
+		return refuse("window of %d bytes, more than the kernel's %d", h.WindowSize, uint64(zstdWindowMax))
 	}
 	frame, complete := zstdFrame(data, h.HeaderSize, h.HasCheckSum)
 	d, err := zstd.NewReader(bytes.NewReader(data[:frame]), zstd.WithDecoderConcurrency(1),
 		zstd.WithDecoderMaxWindow(zstdWindowMax), zstd.WithDecoderMaxMemory(uint64(maxDecompressed)+1), zstd.WithDecoderLowmem(true))
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer d.Close()
-	out, err := readLimited(d)
+	err = copyLimited(w, d)
 	switch {
-	case errors.Is(err, ErrTooLarge), errors.Is(err, zstd.ErrDecoderSizeExceeded):
-		return nil, ErrTooLarge
+	case err == nil, notTheStream(err):
+		return err
+	case errors.Is(err, zstd.ErrDecoderSizeExceeded):
+		return errModuleTooLarge
 	case errors.Is(err, zstd.ErrWindowSizeExceeded):
-		return nil, fmt.Errorf("zstd window of %d bytes, larger than modhash decodes to check (%d): %w", h.WindowSize, MaxDecompressed, ErrTooLarge)
-	case err != nil && !complete && (err == io.ErrUnexpectedEOF || errors.Is(err, io.ErrUnexpectedEOF)):
+		return fmt.Errorf("zstd window of %d bytes, larger than modhash decodes to check (%d): %w", h.WindowSize, MaxDecompressed, ErrTooLarge)
+	case !complete && (err == io.ErrUnexpectedEOF || errors.Is(err, io.ErrUnexpectedEOF)):
 		// ZSTD_decompressStream runs out of input without an error; the
 		// kernel takes what was decoded.
-		return out, nil
-	case err != nil:
-		return nil, refuse("%v", err)
+		return nil
 	}
-	return out, nil
+	return refuse("%v", err)
 }
 
 // zstdFrame returns the length of the frame at the start of data (the

@@ -31,7 +31,7 @@ func unlzop(data []byte, limit int64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []byte
+	out := make([]byte, 0, limit) // never grown: see imageBuffer
 	for {
 		if p+4 > len(data) {
 			return nil, fmt.Errorf("lzo: the file ends at offset %d before the end-of-stream block", p)

@@ -198,7 +198,7 @@ func Run(o Options) (*Report, error) {
 	for i, m := range mods {
 		paths[i] = filepath.Join(o.ModulesDir, m)
 	}
-	if k.FoundBy == "" && !k.Known && k.Inner != KindELF {
+	if k.FoundBy == "" && !k.Known {
 		if err := k.scan(candidates(paths)); err != nil {
 			return nil, err
 		}

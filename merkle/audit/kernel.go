@@ -186,6 +186,9 @@ func (k *Kernel) decompress(data []byte, format, what string) ([]byte, error) {
 	}
 	k.Compression = format
 	out, err := modcompress.DecompressImage(data, format, MaxImage)
+	if errors.Is(err, modcompress.ErrTooLarge) {
+		return nil, &merkle.FileError{Path: k.Path, Kind: ErrImage, Msg: fmt.Sprintf("%s: %s (%s) decompresses to more than %d bytes, more than any kernel image", k.Path, what, format, MaxImage), Err: err}
+	}
 	if err != nil {
 		return nil, &merkle.FileError{Path: k.Path, Kind: ErrImage, Msg: fmt.Sprintf("%s: %s: %v", k.Path, what, err), Err: err}
 	}
@@ -219,32 +222,37 @@ func rawKind(data []byte) (string, binary.ByteOrder) {
 // hold more than one such string (6.1's init/version.c keeps a weak
 // linux_banner without the build number beside the one the final link
 // puts in): the first with a "#NUMBER" build number wins, else the first.
+//
+// The search is linear in the kernel however many hits it holds: a banner
+// is at most bannerMax bytes, and the next terminator and the next '#' are
+// found once and kept for the hits before them, never searched again from
+// every hit (which made 16 MiB of "Linux version 1 " take hours).
 func (k *Kernel) findBanner() {
 	const prefix = "Linux version "
+	const bannerMax = 512
 	data := k.raw
+	stop, hash := -1, -1 // absolute offsets of the next NUL or newline and '#'; len(data) for none
 	for off := 0; ; {
 		i := bytes.Index(data[off:], []byte(prefix))
 		if i < 0 {
 			return
 		}
-		at := off + i
-		off = at + len(prefix)
-		rest := data[off:]
-		if len(rest) == 0 || rest[0] < '0' || rest[0] > '9' {
+		off += i + len(prefix)
+		if off == len(data) || data[off] < '0' || data[off] > '9' {
 			continue
 		}
-		end := bytes.IndexAny(rest, "\x00\n")
-		if end < 0 || end > 512 {
-			end = len(rest)
-			if end > 512 {
-				end = 512
-			}
+		if stop < off {
+			stop = nextIndex(data, off, func(b []byte) int { return bytes.IndexAny(b, "\x00\n") })
 		}
-		banner := rest[:end]
-		numbered := false
-		if j := bytes.IndexByte(banner, '#'); j >= 0 && j+1 < len(banner) && banner[j+1] >= '0' && banner[j+1] <= '9' {
-			numbered = true
+		if hash < off {
+			hash = nextIndex(data, off, func(b []byte) int { return bytes.IndexByte(b, '#') })
 		}
+		end := stop
+		if end > off+bannerMax {
+			end = off + bannerMax
+		}
+		banner := data[off:end]
+		numbered := hash < end && hash+1 < end && data[hash+1] >= '0' && data[hash+1] <= '9'
 		if k.Banner == "" || numbered {
 			k.Banner = prefix + printable(banner)
 			if f := bytes.Fields(banner); len(f) > 0 {
@@ -257,6 +265,15 @@ func (k *Kernel) findBanner() {
 	}
 }
 
+// nextIndex returns the absolute offset of what index finds in data[off:],
+// or len(data).
+func nextIndex(data []byte, off int, index func([]byte) int) int {
+	if i := index(data[off:]); i >= 0 {
+		return off + i
+	}
+	return len(data)
+}
+
 // fromELF reads the record from the ELF kernel's section table.
 func (k *Kernel) fromELF(sysmap *SystemMap) error {
 	name := k.Path
@@ -266,6 +283,22 @@ func (k *Kernel) fromELF(sysmap *SystemMap) error {
 	rec, sec, err := vmlinux.ReadRecordIn(bytes.NewReader(k.raw), int64(len(k.raw)), name)
 	k.Known = true
 	switch {
+	case errors.Is(err, vmlinux.ErrNoSection) && !hasSectionHeaders(k.raw):
+		// Stripped of its section headers (objcopy
+		// --strip-section-headers): whether it has a .module_hashes
+		// section cannot be read, and System.map's addresses cannot be
+		// placed in the file. Run scans it, as a raw image, for the
+		// record the modules lead to.
+		if sysmap != nil {
+			return fileErr(sysmap.Path, ErrSystemMap, "%s: %s has no section headers, so System.map's addresses cannot be placed in it and checked; audit it without -system-map (its record is then searched for)", sysmap.Path, name)
+		}
+		k.Known = false
+		k.rawOrder = binary.LittleEndian
+		if k.raw[5] == 2 { // EI_DATA: ELFDATA2MSB
+			k.rawOrder = binary.BigEndian
+		}
+		k.Notes = append(k.Notes, name+" has no section headers: its root record is searched for")
+		return nil
 	case errors.Is(err, vmlinux.ErrNoSection):
 		k.HasHashes = false
 		if sysmap != nil {
@@ -287,6 +320,33 @@ func (k *Kernel) fromELF(sysmap *SystemMap) error {
 	return nil
 }
 
+// hasSectionHeaders reports whether an ELF image has a section header
+// table (e_shoff set, and a section count: e_shnum, or for 0 the size of
+// section 0).
+func hasSectionHeaders(b []byte) bool {
+	var order binary.ByteOrder = binary.LittleEndian
+	if len(b) > 5 && b[5] == 2 {
+		order = binary.BigEndian
+	}
+	var shoff uint64
+	var shnum, size0 int // size0: where section 0's sh_size is in its header
+	switch {
+	case len(b) >= 64 && b[4] == 2: // ELFCLASS64
+		shoff, shnum, size0 = order.Uint64(b[0x28:]), int(order.Uint16(b[0x3c:])), 0x20
+	case len(b) >= 52 && b[4] == 1: // ELFCLASS32
+		shoff, shnum, size0 = uint64(order.Uint32(b[0x20:])), int(order.Uint16(b[0x30:])), 0x14
+	default:
+		return true // not ELF as vmlinux reads it: its error stands
+	}
+	if shoff == 0 {
+		return false
+	}
+	if shnum == 0 && shoff < uint64(len(b)) && uint64(len(b))-shoff >= uint64(size0+8) {
+		return order.Uint32(b[shoff+uint64(size0):]) != 0 || (b[4] == 2 && order.Uint32(b[shoff+uint64(size0)+4:]) != 0)
+	}
+	return true
+}
+
 func symAddr(m *SystemMap, sym string) string {
 	if a, ok := m.Symbols[sym]; ok {
 		return fmt.Sprintf("0x%x", a)
@@ -298,21 +358,24 @@ func symAddr(m *SystemMap, sym string) string {
 // gives, after checking that linux_banner is where System.map says.
 func (k *Kernel) fromSystemMap(m *SystemMap) error {
 	k.Known = true
-	if _, ok := m.Symbols[SymBanner]; ok {
-		off, err := m.Offset(SymBanner, len(k.raw))
-		if err != nil {
-			return err
-		}
-		if !bytes.HasPrefix(k.raw[off:], []byte("Linux version ")) {
-			return fileErr(m.Path, ErrSystemMap, "%s: %s is at image offset 0x%x, but %s holds %q there, not \"Linux version\": System.map of another kernel?",
-				m.Path, SymBanner, off, k.Path, printable(head(k.raw[off:], 16)))
-		}
+	// Nothing is read through the map before linux_banner is found where
+	// it says: a map that cannot be checked is refused, not trusted.
+	if _, ok := m.Symbols[SymBanner]; !ok {
+		return fileErr(m.Path, ErrSystemMap, "%s has no %s symbol, so it cannot be checked against %s (System.map of this kernel? kbuild's always has it)", m.Path, SymBanner, k.Path)
+	}
+	off, err := m.Offset(SymBanner, len(k.raw))
+	if err != nil {
+		return err
+	}
+	if !bytes.HasPrefix(k.raw[off:], []byte("Linux version ")) {
+		return fileErr(m.Path, ErrSystemMap, "%s: %s is at image offset 0x%x, but %s holds %q there, not \"Linux version\": System.map of another kernel?",
+			m.Path, SymBanner, off, k.Path, printable(head(k.raw[off:], 16)))
 	}
 	if _, ok := m.Symbols[SymRoot]; !ok {
 		k.HasHashes = false
 		return nil
 	}
-	off, err := m.Offset(SymRoot, len(k.raw))
+	off, err = m.Offset(SymRoot, len(k.raw))
 	if err != nil {
 		return err
 	}
@@ -347,14 +410,24 @@ func (k *Kernel) scan(candidates []merkle.RootRecord) error {
 			}
 			hits = append(hits, hit{off + i, c})
 			off += i + 1
+			if len(hits) > 1 {
+				break // ambiguous: two places are all the message names
+			}
+		}
+		if len(hits) > 1 {
+			break
 		}
 	}
 	switch len(hits) {
 	case 0:
+		hint := "give -system-map to decide"
+		if k.Inner == KindELF {
+			hint = "the ELF vmlinux has no section headers to tell whether it has one"
+		}
 		k.Known = false
-		k.Where = fmt.Sprintf("not found: the image holds none of the %d root records the modules' proofs lead to; give -system-map to decide", len(candidates))
+		k.Where = fmt.Sprintf("not found: the image holds none of the %d root records the modules' proofs lead to; %s", len(candidates), hint)
 		if len(candidates) == 0 {
-			k.Where = "not found: no module has a Merkle proof to look for; give -system-map to decide"
+			k.Where = "not found: no module has a Merkle proof to look for; " + hint
 		}
 		return nil
 	case 1:
@@ -362,5 +435,5 @@ func (k *Kernel) scan(candidates []merkle.RootRecord) error {
 		k.Where = fmt.Sprintf("image offset 0x%x (found by searching the image for the root the modules' proofs lead to)", hits[0].off)
 		return nil
 	}
-	return fileErr(k.Path, ErrImage, "%s: %d places hold a root record the modules lead to (offsets 0x%x and 0x%x, ...): give -system-map", k.Path, len(hits), hits[0].off, hits[1].off)
+	return fileErr(k.Path, ErrImage, "%s: more than one place holds a root record the modules lead to (offsets 0x%x and 0x%x, ...): give -system-map", k.Path, hits[0].off, hits[1].off)
 }

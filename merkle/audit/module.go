@@ -1,7 +1,6 @@
 package audit
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -90,14 +89,8 @@ func openModule(path string) (moduleFile, error) {
 	}
 	defer f.Close()
 	m.FileSize, m.close = m.size, func() error { return nil }
-	if m.size > modcompress.MaxDecompressed {
-		return moduleFile{}, fmt.Errorf("%s: %s-compressed file of %d bytes, more than any module", path, format, m.size)
-	}
-	data := make([]byte, m.size)
-	if _, err := f.ReadAt(data, 0); err != nil {
-		return moduleFile{}, fmt.Errorf("%s: %w", path, err)
-	}
-	module, err := modcompress.Decompress(data, format)
+	// Held within the bytes in flight that every worker shares.
+	module, err := modcompress.DecompressModule(f, m.size, format)
 	var refusal *modcompress.Refusal
 	switch {
 	case errors.As(err, &refusal):
@@ -106,7 +99,8 @@ func openModule(path string) (moduleFile, error) {
 	case err != nil:
 		return moduleFile{}, fmt.Errorf("%s: %w", path, err)
 	}
-	m.r, m.size = bytes.NewReader(module), int64(len(module))
+	m.r, m.size = module, module.Size()
+	m.close = func() error { module.Release(); return nil }
 	return m, nil
 }
 

@@ -479,6 +479,10 @@ func (t *sectionTable) read(r io.ReaderAt, size, budget int64, path string, h el
 // its type, size and extent, and records it in s; it returns its index.
 func locate(t *sectionTable, size int64, path string, s *Section) (int, error) {
 	found := -1
+	// A name ends at the first NUL after it; a name after the table's
+	// last NUL runs off its end. Found once, not searched for per section
+	// (65535 sections naming one long string made that quadratic).
+	lastNUL := bytes.LastIndexByte(t.names, 0)
 	for i, h := range t.headers {
 		if i == 0 {
 			continue // the null section; its name field is unused
@@ -486,12 +490,10 @@ func locate(t *sectionTable, size int64, path string, s *Section) (int, error) {
 		if uint64(h.name) >= uint64(len(t.names)) {
 			return 0, formatErr(path, ErrMalformed, "section %d has name offset %d past the end of the %d-byte section name string table", i, h.name, len(t.names))
 		}
-		name := t.names[h.name:]
-		end := bytes.IndexByte(name, 0)
-		if end < 0 {
+		if int64(h.name) > int64(lastNUL) {
 			return 0, formatErr(path, ErrMalformed, "section %d has a name that runs off the end of the section name string table", i)
 		}
-		if string(name[:end]) != SectionName {
+		if name := t.names[h.name:]; len(name) <= len(SectionName) || string(name[:len(SectionName)+1]) != SectionName+"\x00" {
 			continue
 		}
 		if found >= 0 {

@@ -21,6 +21,13 @@ debian_kernel_fetch() {
 	local debs="$cache/debs"
 	deb="$debs/${debian_kernel_pkg}_${debian_kernel_ver}_amd64.deb"
 	mkdir -p "$debs"
+	if [[ -L "$deb" ]] || { [[ -e "$deb" ]] && [[ ! -f "$deb" ]]; }; then
+		die "$deb is not a regular file (a directory or link planted there?), not a cached package: remove it"
+	fi
+	if [[ -f "$deb" ]] && [[ "$(sha256sum "$deb" | cut -c1-64)" != "$debian_kernel_sha256" ]]; then
+		printf '%s is not the pinned package (cut short?): fetching it again\n' "$deb" >&2
+		rm -f "$deb"
+	fi
 	if [[ ! -f "$deb" ]]; then
 		if ! apt-cache policy "$debian_kernel_pkg" 2>/dev/null | grep -q "$debian_kernel_ver"; then
 			local sudo=()
@@ -30,9 +37,26 @@ debian_kernel_fetch() {
 		fi
 		# As root, apt drops to user _apt, who cannot write to a cache under /root.
 		[[ "$(id -u)" == 0 ]] && sandbox=(-o APT::Sandbox::User=root)
-		(cd "$debs" && apt-get download "${sandbox[@]}" "$debian_kernel_pkg=$debian_kernel_ver" </dev/null >&2) ||
+		# Into a directory of its own (mktemp), renamed into the cache
+		# once checked: a killed download never sits at the cached name.
+		local tmp
+		tmp=$(mktemp -d "$debs/.fetch.XXXXXX")
+		chmod 755 "$tmp"
+		if ! (cd "$tmp" && apt-get download "${sandbox[@]}" "$debian_kernel_pkg=$debian_kernel_ver" </dev/null >&2); then
+			rm -rf "$tmp"
 			die "apt-get download $debian_kernel_pkg=$debian_kernel_ver failed (is Debian bookworm in the apt sources?)"
-		[[ -f "$deb" ]] || die "apt-get download left no $deb"
+		fi
+		local got="$tmp/$(basename "$deb")"
+		if [[ ! -f "$got" ]]; then
+			rm -rf "$tmp"
+			die "apt-get download left no $(basename "$deb")"
+		fi
+		if [[ "$(sha256sum "$got" | cut -c1-64)" != "$debian_kernel_sha256" ]]; then
+			rm -rf "$tmp"
+			die "the archive serves other bytes as $debian_kernel_pkg=$debian_kernel_ver: not the package this test was written for"
+		fi
+		mv -fT "$got" "$deb" || { rm -rf "$tmp"; die "cannot put the package at $deb"; }
+		rm -rf "$tmp"
 	fi
 	local sum
 	sum=$(sha256sum "$deb" | cut -c1-64)

@@ -95,6 +95,33 @@ check "a version gone from the archive names the pin, the offered versions and t
 SERVED="" run "$work/cache5" 9.9.2-1 "$deb_sha" "$tar_sha"
 check "apt knowing no version says to run apt-get update" 3 "apt knows no version of linux-source-9.9 (run apt-get update"
 
+# A directory planted at the cached .deb's name (issue 26, D1): named and
+# refused, before any download; nothing moved into it; no .part file and
+# no temporary directory left.
+planted="$work/cache6/linux-source-9.9_9.9.2-1_all.deb"
+mkdir -p "$planted"
+rm -f "$work/out.tar.xz"
+SERVED="9.9.2-1" run "$work/cache6" 9.9.2-1 "$deb_sha" "$tar_sha"
+check "a directory at the cached .deb's name is named and refused" 1 \
+  "$planted is a directory, not a cached package" "remove it"
+[[ -z "$(ls -A "$planted")" ]] || { echo "FAIL: something was put into the planted directory: $(ls -A "$planted")"; fails=$((fails + 1)); }
+leftovers="$(find "$work" -name '*.part' -o -name '.fetch.*' -o -name '.out.tar.xz.*')"
+[[ -z "$leftovers" ]] || { echo "FAIL: leftovers: $leftovers"; fails=$((fails + 1)); }
+[[ ! -e "$work/out.tar.xz" ]] || { echo "FAIL: an output was written"; fails=$((fails + 1)); }
+# Removed, the cache heals: the next fetch downloads and caches it.
+rmdir "$planted"
+SERVED="9.9.2-1" run "$work/cache6" 9.9.2-1 "$deb_sha" "$tar_sha"
+check "after the directory is removed the fetch caches the package" 0
+[[ -f "$planted" ]] || { echo "FAIL: the .deb was not cached"; fails=$((fails + 1)); }
+
+# A killed extraction's output is never left under a predictable name:
+# the part file comes from mktemp and is removed on any failure.
+rm -f "$work/out.tar.xz"
+SERVED="" run "$work/cache6" 9.9.2-1 "$deb_sha" "$other_sha"
+check "a refused tarball leaves no temporary file" 1 "refusing it"
+leftovers="$(find "$work" -name '*.part' -o -name '.out.tar.xz.*')"
+[[ -z "$leftovers" ]] || { echo "FAIL: leftovers: $leftovers"; fails=$((fails + 1)); }
+
 if ((fails)); then
   echo "$fails check(s) failed"
   exit 1

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"runtime"
 	"sort"
@@ -64,15 +63,14 @@ func runAudit(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	w := bufio.NewWriterSize(e.stdout, 64<<10)
 	if *asJSON {
-		b, _ := json.MarshalIndent(auditJSON(rep), "", "  ")
-		fmt.Fprintf(w, "%s\n", b)
+		e.json.print(auditJSON(rep))
 	} else {
+		w := bufio.NewWriterSize(e.stdout, 64<<10)
 		printAudit(w, rep)
-	}
-	if err := w.Flush(); err != nil {
-		return err
+		if err := w.Flush(); err != nil {
+			return err
+		}
 	}
 	if !rep.Loads() {
 		return errSilent

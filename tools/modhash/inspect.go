@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"debug/elf"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"github.com/modhash/modhash/merkle/audit"
@@ -101,8 +100,7 @@ func runInspect(e *env, args []string) error {
 		}
 	}
 	if *asJSON {
-		b, _ := json.MarshalIndent(all, "", "  ")
-		fmt.Fprintf(e.stdout, "%s\n", b)
+		e.json.print(all)
 	}
 	return nil
 }
@@ -164,6 +162,9 @@ func inspect(path string) (inspection, error) {
 			}
 		}
 		in.description = fmt.Sprintf("%s without a .module_hashes section (not built with CONFIG_MODULE_HASHES, or stripped) and without a module signature", desc)
+		if ef, err := elf.NewFile(f); err == nil && len(ef.Sections) == 0 {
+			in.description = fmt.Sprintf("%s without section headers: whether it has a .module_hashes section cannot be told (modhash audit searches it for the record its modules lead to)", desc)
+		}
 		return in, nil
 	}
 	return in, ferr
@@ -245,6 +246,10 @@ func inspectBzImage(in inspection) (inspection, error) {
 	what := fmt.Sprintf("x86 bzImage, %s-compressed %s", k.Compression, k.Inner)
 	if k.Release != "" {
 		what += ", release " + k.Release
+	}
+	if !k.Known {
+		in.description = what + ": the vmlinux has no section headers, so whether it has a .module_hashes section cannot be told (modhash audit searches it for the record its modules lead to)"
+		return in, nil
 	}
 	if !k.HasHashes {
 		in.description = what + ": no .module_hashes section (not built with CONFIG_MODULE_HASHES)"

@@ -34,6 +34,13 @@ func TestMain(m *testing.M) {
 				time.Sleep(20 * time.Second)
 			}
 		}
+		if p := os.Getenv("MODHASH_TEST_PAUSE_AFTER_START"); p != "" {
+			// Stop while the command runs, before it printed anything.
+			afterStart = func() {
+				os.WriteFile(p, nil, 0o644)
+				time.Sleep(20 * time.Second)
+			}
+		}
 		main()
 	}
 	os.Exit(m.Run())

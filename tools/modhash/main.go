@@ -16,7 +16,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -83,6 +82,8 @@ type env struct {
 	// paramFiles are the @FILE parameter files of the command line:
 	// inputs, which no output may be.
 	paramFiles []string
+	// json is the document of a -json command (nil without -json).
+	json *jsonDoc
 }
 
 // usageError is a bad command line: the message is followed by a pointer
@@ -107,9 +108,9 @@ func main() {
 	exit(status)
 }
 
-// beforeExit, if set, runs after the command, before the process exits
-// (tests: a signal arriving there).
-var beforeExit func()
+// beforeExit, if set, runs after the command, before the process exits;
+// afterStart, before the command runs (tests: a signal arriving there).
+var beforeExit, afterStart func()
 
 // run executes one command line and returns the exit status.
 func run(args []string, stdout, stderr io.Writer) (status int) {
@@ -139,17 +140,24 @@ func run(args []string, stdout, stderr io.Writer) (status int) {
 		asJSON := c.json && wantsJSON(args[1:])
 		if err == nil {
 			asJSON = c.json && wantsJSON(expanded)
+		}
+		if asJSON {
+			e.json = newJSONDoc(stdout, c.name)
+		}
+		if err == nil {
+			if afterStart != nil {
+				afterStart()
+			}
 			err = runSafely(c, e, expanded)
 		}
 		status := exitStatus(err)
 		if asJSON && errors.Is(err, errFlagHelp) {
 			// -h: the usage went to standard error; standard output
 			// still holds one JSON document.
-			b, _ := json.MarshalIndent(struct {
+			e.json.print(struct {
 				Help   string `json:"help"`
 				Status int    `json:"exit_status"`
-			}{"modhash " + c.name + ": usage printed on standard error", status}, "", "  ")
-			fmt.Fprintf(stdout, "%s\n", b)
+			}{"modhash " + c.name + ": usage printed on standard error", status})
 			return status
 		}
 		if status == exitOK || errors.Is(err, errSilent) {
@@ -163,11 +171,10 @@ func run(args []string, stdout, stderr io.Writer) (status int) {
 		}
 		if asJSON {
 			// One valid JSON document, whatever happened.
-			b, _ := json.MarshalIndent(struct {
+			e.json.print(struct {
 				Error  string `json:"error"`
 				Status int    `json:"exit_status"`
-			}{fmt.Sprintf("modhash %s: %s", c.name, err), status}, "", "  ")
-			fmt.Fprintf(stdout, "%s\n", b)
+			}{fmt.Sprintf("modhash %s: %s", c.name, err), status})
 		}
 		return status
 	}

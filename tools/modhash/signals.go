@@ -37,6 +37,7 @@ func catchSignals() {
 		sig := <-ch
 		exitMu.Lock()
 		committed, undone := atomicfile.Interrupt()
+		interrupted(sig, 128+int(sig.(syscall.Signal)))
 		if committed > 0 && undone == 0 {
 			fmt.Fprintf(os.Stderr, "modhash: %v: stopped; the outputs were already complete (written before the signal)\n", sig)
 		} else {

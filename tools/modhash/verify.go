@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/modhash/modhash/merkle"
@@ -110,8 +109,7 @@ func runVerify(e *env, args []string) error {
 			Keyring  int             `json:"needs_keyring"`
 			Problems []string        `json:"manifest_problems,omitempty"`
 		}{merkle.Digest(rec.Root).String(), rec.Levels, source, verdicts, len(verdicts) - refused - keyring, refused, keyring, problems}
-		b, _ := json.MarshalIndent(report, "", "  ")
-		fmt.Fprintf(e.stdout, "%s\n", b)
+		e.json.print(report)
 	} else {
 		// Names are quoted when they hold anything (a newline) that could
 		// make a verdict look like another line.
