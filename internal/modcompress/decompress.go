@@ -11,9 +11,11 @@ import (
 	"github.com/ulikunitz/xz"
 )
 
-// MaxDecompressed bounds what Decompress produces: more than any module
-// (the largest are tens of megabytes), so that a small hostile file cannot
-// fill memory.
+// MaxDecompressed bounds what modhash decompresses or reads whole, modules
+// and kernel images alike: more than any of them (the largest modules are
+// tens of megabytes, a kernel image a few hundred at most), so that a small
+// hostile file cannot fill memory. The one name of this limit (audit and
+// bootimage use it for images).
 const MaxDecompressed = 512 << 20
 
 // maxDecompressed is MaxDecompressed, lowered by tests.

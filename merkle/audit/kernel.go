@@ -27,9 +27,6 @@ func fileErr(path string, kind error, format string, args ...interface{}) error 
 	return &merkle.FileError{Path: path, Kind: kind, Msg: fmt.Sprintf(format, args...)}
 }
 
-// MaxImage bounds a boot image and the kernel decompressed from it.
-const MaxImage = 512 << 20
-
 // The kinds of boot image.
 const (
 	KindELF     = "ELF vmlinux"
@@ -83,7 +80,7 @@ type Kernel struct {
 // vmlinux in a bzImage), else through sysmap when given. Without sysmap a
 // raw image is scanned later, by Locate, for the roots the modules lead to.
 func ReadKernel(path string, sysmap *SystemMap) (*Kernel, error) {
-	data, err := readWhole(path, MaxImage)
+	data, err := readWhole(path, modcompress.MaxDecompressed)
 	if err != nil {
 		return nil, err
 	}
@@ -185,9 +182,9 @@ func (k *Kernel) decompress(data []byte, format, what string) ([]byte, error) {
 		return nil, fileErr(k.Path, ErrImage, "%s: %s should be %s-compressed but starts with %x", k.Path, what, format, head(data, 8))
 	}
 	k.Compression = format
-	out, err := modcompress.DecompressImage(data, format, MaxImage)
+	out, err := modcompress.DecompressImage(data, format, modcompress.MaxDecompressed)
 	if errors.Is(err, modcompress.ErrTooLarge) {
-		return nil, &merkle.FileError{Path: k.Path, Kind: ErrImage, Msg: fmt.Sprintf("%s: %s (%s) decompresses to more than %d bytes, more than any kernel image", k.Path, what, format, MaxImage), Err: err}
+		return nil, &merkle.FileError{Path: k.Path, Kind: ErrImage, Msg: fmt.Sprintf("%s: %s (%s) decompresses to more than %d bytes, more than any kernel image", k.Path, what, format, modcompress.MaxDecompressed), Err: err}
 	}
 	if err != nil {
 		return nil, &merkle.FileError{Path: k.Path, Kind: ErrImage, Msg: fmt.Sprintf("%s: %s: %v", k.Path, what, err), Err: err}

@@ -55,10 +55,6 @@ var (
 // with vmlinux.
 const Window = 4096
 
-// MaxImageSize bounds the decompressed image (a compressed image is
-// decompressed in memory).
-const MaxImageSize = 512 << 20
-
 // The sections kbuild's objcopy leaves out (-R); -S removes only sections
 // that are not loaded anyway.
 var removed = map[string]bool{".note": true, ".note.gnu.build-id": true, ".comment": true}
@@ -164,8 +160,8 @@ func readLayout(path string, shift int64) (*Layout, error) {
 			end = e
 		}
 	}
-	if end-base > MaxImageSize {
-		return nil, errf(path, ErrLayout, "%s: its loaded sections span %d bytes (0x%x to 0x%x), more than %d", path, end-base, base, end, int64(MaxImageSize))
+	if end-base > modcompress.MaxDecompressed {
+		return nil, errf(path, ErrLayout, "%s: its loaded sections span %d bytes (0x%x to 0x%x), more than %d", path, end-base, base, end, int64(modcompress.MaxDecompressed))
 	}
 	lay := &Layout{Vmlinux: path, Section: s, Offset: int64(h.lma-base) + shift, Size: int64(end - base), Base: base, Record: rec}
 
@@ -260,7 +256,7 @@ func Decompress(path string, data []byte, c string) ([]byte, error) {
 	default:
 		return nil, errf(path, ErrFormat, "%s: compression %q", path, c)
 	}
-	raw, err := modcompress.DecompressImage(data, c, MaxImageSize)
+	raw, err := modcompress.DecompressImage(data, c, modcompress.MaxDecompressed)
 	if err != nil {
 		return nil, &Error{Path: path, Kind: ErrFormat, Msg: fmt.Sprintf("%s: %v", path, err), Err: err}
 	}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/modhash/modhash/internal/modcompress"
 	"github.com/modhash/modhash/internal/plainfile"
 	"github.com/modhash/modhash/merkle"
 	"github.com/modhash/modhash/merkle/bootimage"
@@ -111,8 +112,8 @@ func readPlain(path string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if before.Size() > bootimage.MaxImageSize {
-		return nil, fmt.Errorf("%s: %d bytes, more than %d", path, before.Size(), int64(bootimage.MaxImageSize))
+	if before.Size() > modcompress.MaxDecompressed {
+		return nil, fmt.Errorf("%s: %d bytes, more than %d", path, before.Size(), int64(modcompress.MaxDecompressed))
 	}
 	f, err := plainfile.Open(path)
 	if err != nil {
