@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+
+	"github.com/modhash/modhash/merkle"
 )
 
 // The x86 boot protocol's setup header (Documentation/arch/x86/boot.rst),
@@ -45,14 +47,14 @@ func IsBzImage(data []byte) bool {
 // inside the file.
 func ParseBzImage(name string, data []byte) (*BzImage, error) {
 	if !IsBzImage(data) {
-		return nil, fileErr(name, ErrImage, "%s: not a bzImage: no \"HdrS\" setup header magic at offset 0x%x", name, bzHeaderMagic)
+		return nil, merkle.Errorf(name, ErrImage, nil, "not a bzImage: no \"HdrS\" setup header magic at offset 0x%x", bzHeaderMagic)
 	}
 	if len(data) < bzHeaderLength {
-		return nil, fileErr(name, ErrImage, "%s: bzImage of %d bytes ends inside its setup header (0x%x bytes)", name, len(data), bzHeaderLength)
+		return nil, merkle.Errorf(name, ErrImage, nil, "bzImage of %d bytes ends inside its setup header (0x%x bytes)", len(data), bzHeaderLength)
 	}
 	b := &BzImage{Version: binary.LittleEndian.Uint16(data[bzVersion:])}
 	if b.Version < bzMinVersion {
-		return nil, fileErr(name, ErrImage, "%s: boot protocol %d.%02d has no payload fields (2.08 and later do)", name, b.Version>>8, b.Version&0xff)
+		return nil, merkle.Errorf(name, ErrImage, nil, "boot protocol %d.%02d has no payload fields (2.08 and later do)", b.Version>>8, b.Version&0xff)
 	}
 	b.SetupSects = int(data[bzSetupSects])
 	if b.SetupSects == 0 {
@@ -63,8 +65,8 @@ func ParseBzImage(name string, data []byte) (*BzImage, error) {
 	b.PayloadLength = int64(binary.LittleEndian.Uint32(data[bzPayloadLen:]))
 	b.PayloadOffset = pm + off
 	if b.PayloadLength == 0 || b.PayloadOffset > int64(len(data)) || b.PayloadLength > int64(len(data))-b.PayloadOffset {
-		return nil, fileErr(name, ErrImage, "%s: payload of %d bytes at offset 0x%x (setup sectors %d, payload_offset 0x%x) does not lie inside the %d-byte file",
-			name, b.PayloadLength, b.PayloadOffset, b.SetupSects, off, len(data))
+		return nil, merkle.Errorf(name, ErrImage, nil, "payload of %d bytes at offset 0x%x (setup sectors %d, payload_offset 0x%x) does not lie inside the %d-byte file",
+			b.PayloadLength, b.PayloadOffset, b.SetupSects, off, len(data))
 	}
 	if v := int(binary.LittleEndian.Uint16(data[bzKernelVer:])); v != 0 && v+0x200 < len(data) && v+0x200 < int(pm) {
 		s := data[v+0x200:]

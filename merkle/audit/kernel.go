@@ -23,10 +23,6 @@ var (
 	ErrSystemMap = errors.New("System.map does not fit the image")
 )
 
-func fileErr(path string, kind error, format string, args ...interface{}) error {
-	return &merkle.FileError{Path: path, Kind: kind, Msg: fmt.Sprintf(format, args...)}
-}
-
 // The kinds of boot image.
 const (
 	KindELF     = "ELF vmlinux"
@@ -87,7 +83,7 @@ func ReadKernel(path string, sysmap *SystemMap) (*Kernel, error) {
 	k := &Kernel{Path: path}
 	switch {
 	case len(data) == 0:
-		return nil, fileErr(path, ErrImage, "%s: the boot image is empty", path)
+		return nil, merkle.Errorf(path, ErrImage, nil, "the boot image is empty")
 	case bytes.HasPrefix(data, []byte("\x7fELF")):
 		k.Kind = KindELF
 	case IsBzImage(data):
@@ -139,10 +135,10 @@ func ReadKernel(path string, sysmap *SystemMap) (*Kernel, error) {
 		k.Kind = k.Inner
 	}
 	if k.Kind == KindBzImage {
-		return nil, fileErr(path, ErrImage, "%s: the bzImage payload decompresses to %d bytes that are not an ELF vmlinux", path, len(data))
+		return nil, merkle.Errorf(path, ErrImage, nil, "the bzImage payload decompresses to %d bytes that are not an ELF vmlinux", len(data))
 	}
 	if k.Inner == KindRaw && sysmap == nil {
-		return nil, fileErr(path, ErrImage, "%s: neither ELF, bzImage, EFI zboot, nor an arm64 or riscv Image (no magic at offset 0x38); give -system-map to read it as a raw image", path)
+		return nil, merkle.Errorf(path, ErrImage, nil, "neither ELF, bzImage, EFI zboot, nor an arm64 or riscv Image (no magic at offset 0x38); give -system-map to read it as a raw image")
 	}
 	if sysmap != nil {
 		return k, k.fromSystemMap(sysmap)
@@ -160,7 +156,7 @@ func readWhole(path string, limit int64) ([]byte, error) {
 	}
 	defer f.Close()
 	if st.Size() > limit {
-		return nil, fileErr(path, ErrImage, "%s: %d bytes, more than any kernel image (%d)", path, st.Size(), limit)
+		return nil, merkle.Errorf(path, ErrImage, nil, "%d bytes, more than any kernel image (%d)", st.Size(), limit)
 	}
 	b := make([]byte, st.Size())
 	if _, err := io.ReadFull(f, b); err != nil {
@@ -176,18 +172,18 @@ func (k *Kernel) decompress(data []byte, format, what string) ([]byte, error) {
 		format = detected
 	}
 	if format == "" {
-		return nil, fileErr(k.Path, ErrImage, "%s: %s starts with %x, the magic of no kernel compression (gzip, xz, zstd, lz4, lzma, bzip2, lzo)", k.Path, what, head(data, 8))
+		return nil, merkle.Errorf(k.Path, ErrImage, nil, "%s starts with %x, the magic of no kernel compression (gzip, xz, zstd, lz4, lzma, bzip2, lzo)", what, head(data, 8))
 	}
 	if detected != format {
-		return nil, fileErr(k.Path, ErrImage, "%s: %s should be %s-compressed but starts with %x", k.Path, what, format, head(data, 8))
+		return nil, merkle.Errorf(k.Path, ErrImage, nil, "%s should be %s-compressed but starts with %x", what, format, head(data, 8))
 	}
 	k.Compression = format
 	out, err := modcompress.DecompressImage(data, format, modcompress.MaxDecompressed)
 	if errors.Is(err, modcompress.ErrTooLarge) {
-		return nil, &merkle.FileError{Path: k.Path, Kind: ErrImage, Msg: fmt.Sprintf("%s: %s (%s) decompresses to more than %d bytes, more than any kernel image", k.Path, what, format, modcompress.MaxDecompressed), Err: err}
+		return nil, merkle.Errorf(k.Path, ErrImage, err, "%s (%s) decompresses to more than %d bytes, more than any kernel image", what, format, modcompress.MaxDecompressed)
 	}
 	if err != nil {
-		return nil, &merkle.FileError{Path: k.Path, Kind: ErrImage, Msg: fmt.Sprintf("%s: %s: %v", k.Path, what, err), Err: err}
+		return nil, merkle.Errorf(k.Path, ErrImage, err, "%s: %v", what, err)
 	}
 	return out, nil
 }
@@ -287,7 +283,7 @@ func (k *Kernel) fromELF(sysmap *SystemMap) error {
 		// placed in the file. Run scans it, as a raw image, for the
 		// record the modules lead to.
 		if sysmap != nil {
-			return fileErr(sysmap.Path, ErrSystemMap, "%s: %s has no section headers, so System.map's addresses cannot be placed in it and checked; audit it without -system-map (its record is then searched for)", sysmap.Path, name)
+			return merkle.Errorf(sysmap.Path, ErrSystemMap, nil, "%s has no section headers, so System.map's addresses cannot be placed in it and checked; audit it without -system-map (its record is then searched for)", name)
 		}
 		k.Known = false
 		k.rawOrder = binary.LittleEndian
@@ -300,7 +296,7 @@ func (k *Kernel) fromELF(sysmap *SystemMap) error {
 		k.HasHashes = false
 		if sysmap != nil {
 			if a, ok := sysmap.Symbols[SymRoot]; ok {
-				return fileErr(sysmap.Path, ErrSystemMap, "%s has %s at 0x%x, but %s has no %s section: System.map of another kernel?", sysmap.Path, SymRoot, a, name, vmlinux.SectionName)
+				return merkle.Errorf(sysmap.Path, ErrSystemMap, nil, "%s at 0x%x, but %s has no %s section: System.map of another kernel?", SymRoot, a, name, vmlinux.SectionName)
 			}
 		}
 		return nil
@@ -311,7 +307,7 @@ func (k *Kernel) fromELF(sysmap *SystemMap) error {
 	k.Where = fmt.Sprintf("%s %s", vmlinux.SectionName, sec)
 	if sysmap != nil {
 		if a, ok := sysmap.Symbols[SymRoot]; !ok || a != sec.Addr {
-			return fileErr(sysmap.Path, ErrSystemMap, "%s: %s is at 0x%x in %s, System.map says %s: System.map of another kernel?", sysmap.Path, vmlinux.SectionName, sec.Addr, name, symAddr(sysmap, SymRoot))
+			return merkle.Errorf(sysmap.Path, ErrSystemMap, nil, "%s is at 0x%x in %s, System.map says %s: System.map of another kernel?", vmlinux.SectionName, sec.Addr, name, symAddr(sysmap, SymRoot))
 		}
 	}
 	return nil
@@ -358,15 +354,15 @@ func (k *Kernel) fromSystemMap(m *SystemMap) error {
 	// Nothing is read through the map before linux_banner is found where
 	// it says: a map that cannot be checked is refused, not trusted.
 	if _, ok := m.Symbols[SymBanner]; !ok {
-		return fileErr(m.Path, ErrSystemMap, "%s has no %s symbol, so it cannot be checked against %s (System.map of this kernel? kbuild's always has it)", m.Path, SymBanner, k.Path)
+		return merkle.Errorf(m.Path, ErrSystemMap, nil, "no %s symbol, so it cannot be checked against %s (System.map of this kernel? kbuild's always has it)", SymBanner, k.Path)
 	}
 	off, err := m.Offset(SymBanner, len(k.raw))
 	if err != nil {
 		return err
 	}
 	if !bytes.HasPrefix(k.raw[off:], []byte("Linux version ")) {
-		return fileErr(m.Path, ErrSystemMap, "%s: %s is at image offset 0x%x, but %s holds %q there, not \"Linux version\": System.map of another kernel?",
-			m.Path, SymBanner, off, k.Path, printable(head(k.raw[off:], 16)))
+		return merkle.Errorf(m.Path, ErrSystemMap, nil, "%s is at image offset 0x%x, but %s holds %q there, not \"Linux version\": System.map of another kernel?",
+			SymBanner, off, k.Path, printable(head(k.raw[off:], 16)))
 	}
 	if _, ok := m.Symbols[SymRoot]; !ok {
 		k.HasHashes = false
@@ -377,11 +373,11 @@ func (k *Kernel) fromSystemMap(m *SystemMap) error {
 		return err
 	}
 	if off+merkle.RecordSize > int64(len(k.raw)) {
-		return fileErr(m.Path, ErrSystemMap, "%s: %s at image offset 0x%x runs past the end of the %d-byte image", m.Path, SymRoot, off, len(k.raw))
+		return merkle.Errorf(m.Path, ErrSystemMap, nil, "%s at image offset 0x%x runs past the end of the %d-byte image", SymRoot, off, len(k.raw))
 	}
 	rec, err := merkle.ParseRootRecord(k.raw[off:off+merkle.RecordSize], k.rawOrder)
 	if err != nil {
-		return &merkle.FileError{Path: k.Path, Kind: ErrImage, Msg: fmt.Sprintf("%s: at image offset 0x%x (%s in %s): %v", k.Path, off, SymRoot, m.Path, err), Err: err}
+		return merkle.Errorf(k.Path, ErrImage, err, "at image offset 0x%x (%s in %s): %v", off, SymRoot, m.Path, err)
 	}
 	bs, base, _ := m.Base()
 	k.HasHashes, k.Record, k.ByteOrder, k.FoundBy = true, rec, k.rawOrder, FoundSystemMap
@@ -432,5 +428,5 @@ func (k *Kernel) scan(candidates []merkle.RootRecord) error {
 		k.Where = fmt.Sprintf("image offset 0x%x (found by searching the image for the root the modules' proofs lead to)", hits[0].off)
 		return nil
 	}
-	return fileErr(k.Path, ErrImage, "%s: more than one place holds a root record the modules lead to (offsets 0x%x and 0x%x, ...): give -system-map", k.Path, hits[0].off, hits[1].off)
+	return merkle.Errorf(k.Path, ErrImage, nil, "more than one place holds a root record the modules lead to (offsets 0x%x and 0x%x, ...): give -system-map", hits[0].off, hits[1].off)
 }

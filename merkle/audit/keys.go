@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/modhash/modhash/internal/plainfile"
+	"github.com/modhash/modhash/merkle"
 	"github.com/modhash/modhash/merkle/keyring"
 	"github.com/modhash/modhash/merkle/modsig"
 )
@@ -140,7 +141,7 @@ func (k *Kernel) certList(sysmap *SystemMap) (*keyring.List, error) {
 	if k.Inner == KindELF {
 		l, ok, err := keyring.FromELF(k.raw)
 		if err != nil {
-			return nil, fileErr(k.Path, ErrImage, "%s: %v", k.Path, err)
+			return nil, merkle.Errorf(k.Path, ErrImage, nil, "%v", err)
 		}
 		if ok {
 			return l, nil
@@ -161,14 +162,14 @@ func (k *Kernel) certList(sysmap *SystemMap) (*keyring.List, error) {
 				return off, err == nil, err
 			})
 			if err != nil {
-				return nil, fileErr(k.Path, ErrImage, "%s: %v", k.Path, err)
+				return nil, merkle.Errorf(k.Path, ErrImage, nil, "%v", err)
 			}
 			return l, nil
 		}
 	}
 	l, err := keyring.Scan(k.raw, order, word)
 	if err != nil {
-		return nil, fileErr(k.Path, ErrImage, "%s: %v", k.Path, err)
+		return nil, merkle.Errorf(k.Path, ErrImage, nil, "%v", err)
 	}
 	return l, nil
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"strconv"
+
+	"github.com/modhash/modhash/merkle"
 )
 
 // The System.map symbols audit uses.
@@ -50,15 +52,15 @@ func ParseSystemMap(name string, data []byte) (*SystemMap, error) {
 		}
 		f := bytes.Fields(l)
 		if len(f) != 3 || len(f[1]) != 1 {
-			return nil, fileErr(name, ErrSystemMap, "%s:%d: not a System.map line (ADDRESS TYPE NAME): %q", name, line, truncate(l, 80))
+			return nil, merkle.Errorf(fmt.Sprintf("%s:%d", name, line), ErrSystemMap, nil, "not a System.map line (ADDRESS TYPE NAME): %q", truncate(l, 80))
 		}
 		addr, err := strconv.ParseUint(string(f[0]), 16, 64)
 		if err != nil {
-			return nil, fileErr(name, ErrSystemMap, "%s:%d: address %q is not a hex number", name, line, truncate(f[0], 40))
+			return nil, merkle.Errorf(fmt.Sprintf("%s:%d", name, line), ErrSystemMap, nil, "address %q is not a hex number", truncate(f[0], 40))
 		}
 		if s := string(f[2]); wanted[s] {
 			if _, dup := m.Symbols[s]; dup && s == SymRoot {
-				return nil, fileErr(name, ErrSystemMap, "%s:%d: %s defined twice", name, line, s)
+				return nil, merkle.Errorf(fmt.Sprintf("%s:%d", name, line), ErrSystemMap, nil, "%s defined twice", s)
 			}
 			if _, dup := m.Symbols[s]; !dup {
 				m.Symbols[s] = addr
@@ -67,7 +69,7 @@ func ParseSystemMap(name string, data []byte) (*SystemMap, error) {
 	}
 	m.Lines = line
 	if line == 0 {
-		return nil, fileErr(name, ErrSystemMap, "%s: empty System.map", name)
+		return nil, merkle.Errorf(name, ErrSystemMap, nil, "empty System.map")
 	}
 	return m, nil
 }
@@ -91,10 +93,10 @@ func (m *SystemMap) Offset(sym string, size int) (int64, error) {
 	}
 	bs, base, ok := m.Base()
 	if !ok {
-		return 0, fileErr(m.Path, ErrSystemMap, "%s has none of the symbols %v that mark the start of a raw image", m.Path, imageBases)
+		return 0, merkle.Errorf(m.Path, ErrSystemMap, nil, "none of the symbols %v that mark the start of a raw image", imageBases)
 	}
 	if a < base || a-base >= uint64(size) {
-		return 0, fileErr(m.Path, ErrSystemMap, "%s: %s at 0x%x is not inside the %d-byte image starting at %s (0x%x): System.map of another kernel?", m.Path, sym, a, size, bs, base)
+		return 0, merkle.Errorf(m.Path, ErrSystemMap, nil, "%s at 0x%x is not inside the %d-byte image starting at %s (0x%x): System.map of another kernel?", sym, a, size, bs, base)
 	}
 	return int64(a - base), nil
 }

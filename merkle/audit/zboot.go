@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+
+	"github.com/modhash/modhash/merkle"
 )
 
 // The EFI zboot header (drivers/firmware/efi/libstub/zboot-header.S): a
@@ -35,10 +37,10 @@ func IsZboot(data []byte) bool {
 // ParseZboot reads the zboot header of data (name names it in errors).
 func ParseZboot(name string, data []byte) (*Zboot, error) {
 	if !IsZboot(data) {
-		return nil, fileErr(name, ErrImage, "%s: not an EFI zboot image: no \"MZ\" and \"zimg\" at its start", name)
+		return nil, merkle.Errorf(name, ErrImage, nil, "not an EFI zboot image: no \"MZ\" and \"zimg\" at its start")
 	}
 	if len(data) < zbootCompEnd {
-		return nil, fileErr(name, ErrImage, "%s: zboot image of %d bytes ends inside its header (0x%x bytes)", name, len(data), zbootCompEnd)
+		return nil, merkle.Errorf(name, ErrImage, nil, "zboot image of %d bytes ends inside its header (0x%x bytes)", len(data), zbootCompEnd)
 	}
 	z := &Zboot{
 		PayloadOffset: int64(binary.LittleEndian.Uint32(data[zbootOffset:])),
@@ -47,11 +49,11 @@ func ParseZboot(name string, data []byte) (*Zboot, error) {
 	comp := data[zbootComp:zbootCompEnd]
 	end := bytes.IndexByte(comp, 0)
 	if end <= 0 {
-		return nil, fileErr(name, ErrImage, "%s: zboot header: the compression type at offset 0x%x is empty or not NUL-terminated", name, zbootComp)
+		return nil, merkle.Errorf(name, ErrImage, nil, "zboot header: the compression type at offset 0x%x is empty or not NUL-terminated", zbootComp)
 	}
 	z.CompType = printable(comp[:end])
 	if z.PayloadSize == 0 || z.PayloadOffset < zbootCompEnd || z.PayloadOffset > int64(len(data)) || z.PayloadSize > int64(len(data))-z.PayloadOffset {
-		return nil, fileErr(name, ErrImage, "%s: zboot payload of %d bytes at offset 0x%x does not lie inside the %d-byte file", name, z.PayloadSize, z.PayloadOffset, len(data))
+		return nil, merkle.Errorf(name, ErrImage, nil, "zboot payload of %d bytes at offset 0x%x does not lie inside the %d-byte file", z.PayloadSize, z.PayloadOffset, len(data))
 	}
 	return z, nil
 }

@@ -64,10 +64,6 @@ var removed = map[string]bool{".note": true, ".note.gnu.build-id": true, ".comme
 // ErrNotZero, ErrFormat or ErrNotLoaded.
 type Error = merkle.FileError
 
-func errf(path string, kind error, format string, args ...interface{}) error {
-	return &Error{Path: path, Kind: kind, Msg: fmt.Sprintf(format, args...)}
-}
-
 // A Layout says where the sections of a vmlinux land in a binary image made
 // from it, and what the image holds around .module_hashes.
 type Layout struct {
@@ -124,7 +120,7 @@ func readLayout(path string, shift int64) (*Layout, error) {
 	for i, sh := range f.Sections {
 		if sh.Flags&elf.SHF_ALLOC == 0 || sh.Type == elf.SHT_NOBITS || sh.Size == 0 || removed[sh.Name] {
 			if i == s.Index {
-				return nil, errf(path, ErrNotLoaded, "%s: %s (section %d) is not an allocated section with file data: no binary image holds it", path, vmlinux.SectionName, i)
+				return nil, merkle.Errorf(path, ErrNotLoaded, nil, "%s (section %d) is not an allocated section with file data: no binary image holds it", vmlinux.SectionName, i)
 			}
 			continue
 		}
@@ -140,7 +136,7 @@ func readLayout(path string, shift int64) (*Layout, error) {
 			}
 		}
 		if l.off < 0 || l.size < 0 || l.off+l.size > s.FileSize {
-			return nil, fmt.Errorf("%s: section %s extends past the end of the file", path, sh.Name)
+			return nil, merkle.Errorf(path, ErrLayout, nil, "section %s extends past the end of the file", sh.Name)
 		}
 		secs = append(secs, l)
 		if i == s.Index {
@@ -148,7 +144,7 @@ func readLayout(path string, shift int64) (*Layout, error) {
 		}
 	}
 	if hashes < 0 {
-		return nil, errf(path, ErrNotLoaded, "%s: %s (section %d) is not an allocated section with file data: no binary image holds it", path, vmlinux.SectionName, s.Index)
+		return nil, merkle.Errorf(path, ErrNotLoaded, nil, "%s (section %d) is not an allocated section with file data: no binary image holds it", vmlinux.SectionName, s.Index)
 	}
 	h := secs[hashes]
 	base, end := secs[0].lma, secs[0].lma+uint64(secs[0].size)
@@ -161,7 +157,7 @@ func readLayout(path string, shift int64) (*Layout, error) {
 		}
 	}
 	if end-base > modcompress.MaxDecompressed {
-		return nil, errf(path, ErrLayout, "%s: its loaded sections span %d bytes (0x%x to 0x%x), more than %d", path, end-base, base, end, int64(modcompress.MaxDecompressed))
+		return nil, merkle.Errorf(path, ErrLayout, nil, "its loaded sections span %d bytes (0x%x to 0x%x), more than %d", end-base, base, end, int64(modcompress.MaxDecompressed))
 	}
 	lay := &Layout{Vmlinux: path, Section: s, Offset: int64(h.lma-base) + shift, Size: int64(end - base), Base: base, Record: rec}
 
@@ -235,13 +231,13 @@ const (
 // of its size and bytes then refuse it if it is not one.
 func Detect(path string, data []byte) (string, error) {
 	if len(data) == 0 {
-		return "", fmt.Errorf("%s: the image is empty", path)
+		return "", merkle.Errorf(path, ErrFormat, nil, "the image is empty")
 	}
 	switch c := modcompress.DetectImage(data); c {
 	case Gzip, LZ4:
 		return c, nil
 	case modcompress.LZ4Frame:
-		return "", errf(path, ErrFormat, "%s: an LZ4 frame; kbuild's Image.lz4 is the legacy LZ4 format (lz4 -l)", path)
+		return "", merkle.Errorf(path, ErrFormat, nil, "an LZ4 frame; kbuild's Image.lz4 is the legacy LZ4 format (lz4 -l)")
 	}
 	return None, nil
 }
@@ -254,11 +250,11 @@ func Decompress(path string, data []byte, c string) ([]byte, error) {
 		return data, nil
 	case Gzip, LZ4:
 	default:
-		return nil, errf(path, ErrFormat, "%s: compression %q", path, c)
+		return nil, merkle.Errorf(path, ErrFormat, nil, "compression %q", c)
 	}
 	raw, err := modcompress.DecompressImage(data, c, modcompress.MaxDecompressed)
 	if err != nil {
-		return nil, &Error{Path: path, Kind: ErrFormat, Msg: fmt.Sprintf("%s: %v", path, err), Err: err}
+		return nil, merkle.Errorf(path, ErrFormat, err, "%v", err)
 	}
 	return raw, nil
 }
@@ -281,31 +277,31 @@ func (l *Layout) Check(path string, raw []byte) error { return l.check(path, raw
 // an image that already holds it.
 func (l *Layout) check(path string, raw, record []byte) error {
 	if int64(len(raw)) != l.Size {
-		return errf(path, ErrLayout, "%s is %d bytes, but the loaded sections of %s span %d bytes (load address 0x%x on): "+
-			"not an objcopy -O binary image of this vmlinux", path, len(raw), l.Vmlinux, l.Size, l.Base)
+		return merkle.Errorf(path, ErrLayout, nil, "%d bytes, but the loaded sections of %s span %d bytes (load address 0x%x on): "+
+			"not an objcopy -O binary image of this vmlinux", len(raw), l.Vmlinux, l.Size, l.Base)
 	}
 	end := l.Offset + int64(merkle.RecordSize)
 	if l.Offset < 0 || end > l.Size {
-		return errf(path, ErrLayout, "%s: %s at offset 0x%x lies outside the %d-byte image", path, vmlinux.SectionName, l.Offset, l.Size)
+		return merkle.Errorf(path, ErrLayout, nil, "%s at offset 0x%x lies outside the %d-byte image", vmlinux.SectionName, l.Offset, l.Size)
 	}
 	if got := raw[l.Offset:end]; !bytes.Equal(got, make([]byte, merkle.RecordSize)) {
 		if bytes.Equal(got, record) || bytes.Equal(got, l.Record.Marshal(l.Section.ByteOrder)) {
-			return errf(path, ErrNotZero, "%s already holds the root record at offset 0x%x: it is patched already, or was made from the vmlinux with the root", path, l.Offset)
+			return merkle.Errorf(path, ErrNotZero, nil, "already holds the root record at offset 0x%x: it is patched already, or was made from the vmlinux with the root", l.Offset)
 		}
-		return errf(path, ErrNotZero, "%s holds %x at offset 0x%x, where %s's %s goes: expected 36 zero bytes (an image already patched, or made from a patched vmlinux?)", path, got, l.Offset, l.Vmlinux, vmlinux.SectionName)
+		return merkle.Errorf(path, ErrNotZero, nil, "holds %x at offset 0x%x, where %s's %s goes: expected 36 zero bytes (an image already patched, or made from a patched vmlinux?)", got, l.Offset, l.Vmlinux, vmlinux.SectionName)
 	}
 	nonzero := false
 	for _, n := range l.neighbours {
 		got := raw[n.at : n.at+int64(len(n.data))]
 		if i := firstDiff(got, n.data); i >= 0 {
 			at := n.at + int64(i)
-			return errf(path, ErrLayout, "%s differs from %s at image offset 0x%x, %d bytes from where %s should be (0x%x): image 0x%02x, vmlinux 0x%02x; "+
-				"the image was not made from this vmlinux, or the offset is wrong", path, l.Vmlinux, at, at-l.Offset, vmlinux.SectionName, l.Offset, got[i], n.data[i])
+			return merkle.Errorf(path, ErrLayout, nil, "differs from %s at image offset 0x%x, %d bytes from where %s should be (0x%x): image 0x%02x, vmlinux 0x%02x; "+
+				"the image was not made from this vmlinux, or the offset is wrong", l.Vmlinux, at, at-l.Offset, vmlinux.SectionName, l.Offset, got[i], n.data[i])
 		}
 		nonzero = nonzero || bytes.Count(n.data, []byte{0}) != len(n.data)
 	}
 	if !nonzero {
-		return errf(path, ErrLayout, "%s: the neighbours of %s in %s within %d bytes are all zero, so they cannot confirm where the section lies", path, vmlinux.SectionName, l.Vmlinux, Window)
+		return merkle.Errorf(path, ErrLayout, nil, "the neighbours of %s in %s within %d bytes are all zero, so they cannot confirm where the section lies", vmlinux.SectionName, l.Vmlinux, Window)
 	}
 	return nil
 }

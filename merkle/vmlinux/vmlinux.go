@@ -99,10 +99,6 @@ func budget(fi os.FileInfo) int64 {
 // package, Msg the message, which names the file).
 type FormatError = merkle.FileError
 
-func formatErr(path string, kind error, format string, args ...interface{}) error {
-	return &FormatError{Path: path, Kind: kind, Msg: path + ": " + fmt.Sprintf(format, args...)}
-}
-
 // A Section describes where the .module_hashes section of an image is and
 // how the image encodes numbers.
 type Section struct {
@@ -172,7 +168,7 @@ func readRecord(r io.ReaderAt, size, budget int64, path string) (merkle.RootReco
 	}
 	rec, err := merkle.ParseRootRecord(b, s.ByteOrder)
 	if err != nil {
-		return merkle.RootRecord{}, s, fmt.Errorf("%s: %s: %w", path, SectionName, err)
+		return merkle.RootRecord{}, s, merkle.Errorf(path, ErrMalformed, err, "%s: %v", SectionName, err)
 	}
 	return rec, s, nil
 }
@@ -226,11 +222,11 @@ func checkOrder(data []byte, s *Section) error {
 		other = binary.BigEndian
 	}
 	if v := other.Uint32(data); v <= merkle.MaxLevels {
-		return formatErr(s.Path, ErrByteOrder,
+		return merkle.Errorf(s.Path, ErrByteOrder, nil,
 			"section data has levels 0x%08x (%d) in the image's %s byte order, more than %d; read as %s it is %d: the record was likely written for a %s target",
 			levels, levels, merkle.OrderName(s.ByteOrder), merkle.MaxLevels, merkle.OrderName(other), v, merkle.OrderName(other))
 	}
-	return formatErr(s.Path, ErrByteOrder,
+	return merkle.Errorf(s.Path, ErrByteOrder, nil,
 		"section data has levels 0x%08x (%d) in the image's %s byte order, more than %d in either byte order: not a root record",
 		levels, levels, merkle.OrderName(s.ByteOrder), merkle.MaxLevels)
 }
@@ -343,11 +339,11 @@ func readHeader(r io.ReaderAt, size int64, path string, s *Section) (elfHeader, 
 			return h, fmt.Errorf("%s: %w", path, err)
 		}
 		if n == 0 {
-			return h, formatErr(path, ErrNotELF, "not an ELF file (the file is empty)")
+			return h, merkle.Errorf(path, ErrNotELF, nil, "not an ELF file (the file is empty)")
 		}
-		return h, formatErr(path, ErrNotELF, "not an ELF file (no \\x7fELF magic at the start)")
+		return h, merkle.Errorf(path, ErrNotELF, nil, "not an ELF file (no \\x7fELF magic at the start)")
 	} else if n < len(ident) {
-		return h, formatErr(path, ErrTruncated, "truncated ELF header: file is %d bytes", size)
+		return h, merkle.Errorf(path, ErrTruncated, nil, "truncated ELF header: file is %d bytes", size)
 	}
 	s.Class = elf.Class(ident[elf.EI_CLASS])
 	switch elf.Data(ident[elf.EI_DATA]) {
@@ -356,10 +352,10 @@ func readHeader(r io.ReaderAt, size int64, path string, s *Section) (elfHeader, 
 	case elf.ELFDATA2MSB:
 		s.ByteOrder = binary.BigEndian
 	default:
-		return h, formatErr(path, ErrMalformed, "unknown ELF byte order %d (EI_DATA)", ident[elf.EI_DATA])
+		return h, merkle.Errorf(path, ErrMalformed, nil, "unknown ELF byte order %d (EI_DATA)", ident[elf.EI_DATA])
 	}
 	if v := elf.Version(ident[elf.EI_VERSION]); v != elf.EV_CURRENT {
-		return h, formatErr(path, ErrMalformed, "unknown ELF version %d (EI_VERSION)", v)
+		return h, merkle.Errorf(path, ErrMalformed, nil, "unknown ELF version %d (EI_VERSION)", v)
 	}
 	switch s.Class {
 	case elf.ELFCLASS32:
@@ -381,7 +377,7 @@ func readHeader(r io.ReaderAt, size int64, path string, s *Section) (elfHeader, 
 		h.shdrSize = binary.Size(elf.Section64{})
 		h.ehsize, h.phoff, h.phentsize, h.phnum = maxU64(uint64(eh.Ehsize), uint64(binary.Size(eh))), eh.Phoff, eh.Phentsize, eh.Phnum
 	default:
-		return h, formatErr(path, ErrMalformed, "unknown ELF class %d (EI_CLASS)", ident[elf.EI_CLASS])
+		return h, merkle.Errorf(path, ErrMalformed, nil, "unknown ELF class %d (EI_CLASS)", ident[elf.EI_CLASS])
 	}
 	return h, nil
 }
@@ -410,13 +406,13 @@ func readSectionTable(r io.ReaderAt, size, budget int64, path string, h elfHeade
 
 func (t *sectionTable) read(r io.ReaderAt, size, budget int64, path string, h elfHeader) error {
 	if h.shoff == 0 {
-		return formatErr(path, ErrNoSection, "no %s section: the file has no section header table", SectionName)
+		return merkle.Errorf(path, ErrNoSection, nil, "no %s section: the file has no section header table", SectionName)
 	}
 	if int(h.shentsize) < h.shdrSize {
-		return formatErr(path, ErrMalformed, "section header size %d (e_shentsize) is less than %d", h.shentsize, h.shdrSize)
+		return merkle.Errorf(path, ErrMalformed, nil, "section header size %d (e_shentsize) is less than %d", h.shentsize, h.shdrSize)
 	}
 	if h.shoff > uint64(size) || uint64(size)-h.shoff < uint64(h.shentsize) {
-		return formatErr(path, ErrTruncated, "truncated section header table: it starts at offset 0x%x, file is %d bytes", h.shoff, size)
+		return merkle.Errorf(path, ErrTruncated, nil, "truncated section header table: it starts at offset 0x%x, file is %d bytes", h.shoff, size)
 	}
 
 	// Section 0 holds the real count and string table index when they do
@@ -435,14 +431,14 @@ func (t *sectionTable) read(r io.ReaderAt, size, budget int64, path string, h el
 		t.shstrndx = int(t.sec0.link)
 	}
 	if n == 0 {
-		return formatErr(path, ErrNoSection, "no %s section: the file has no sections", SectionName)
+		return merkle.Errorf(path, ErrNoSection, nil, "no %s section: the file has no sections", SectionName)
 	}
 	if n > (uint64(size)-h.shoff)/uint64(h.shentsize) {
-		return formatErr(path, ErrTruncated, "truncated section header table: %d headers of %d bytes at offset 0x%x need %d bytes, file is %d bytes",
+		return merkle.Errorf(path, ErrTruncated, nil, "truncated section header table: %d headers of %d bytes at offset 0x%x need %d bytes, file is %d bytes",
 			n, h.shentsize, h.shoff, h.shoff+n*uint64(h.shentsize), size)
 	}
 	if n*uint64(h.shentsize) > uint64(budget) {
-		return formatErr(path, ErrTooLarge, "section header table of %d headers (%d bytes) is larger than the %d bytes the file really holds (sparse or corrupt)",
+		return merkle.Errorf(path, ErrTooLarge, nil, "section header table of %d headers (%d bytes) is larger than the %d bytes the file really holds (sparse or corrupt)",
 			n, n*uint64(h.shentsize), budget)
 	}
 	t.n = n
@@ -456,17 +452,17 @@ func (t *sectionTable) read(r io.ReaderAt, size, budget int64, path string, h el
 	}
 
 	if t.shstrndx == int(elf.SHN_UNDEF) || uint64(t.shstrndx) >= n {
-		return formatErr(path, ErrMalformed, "section name string table index %d (e_shstrndx) is not one of the %d sections", t.shstrndx, n)
+		return merkle.Errorf(path, ErrMalformed, nil, "section name string table index %d (e_shstrndx) is not one of the %d sections", t.shstrndx, n)
 	}
 	strtab := t.headers[t.shstrndx]
 	if elf.SectionType(strtab.typ) == elf.SHT_NOBITS {
-		return formatErr(path, ErrMalformed, "section name string table (section %d) has no file data", t.shstrndx)
+		return merkle.Errorf(path, ErrMalformed, nil, "section name string table (section %d) has no file data", t.shstrndx)
 	}
 	if strtab.off > uint64(size) || strtab.size > uint64(size)-strtab.off {
-		return formatErr(path, ErrTruncated, "truncated section name string table: %d bytes at offset 0x%x, file is %d bytes", strtab.size, strtab.off, size)
+		return merkle.Errorf(path, ErrTruncated, nil, "truncated section name string table: %d bytes at offset 0x%x, file is %d bytes", strtab.size, strtab.off, size)
 	}
 	if strtab.size > uint64(budget) {
-		return formatErr(path, ErrTooLarge, "section name string table of %d bytes is larger than the %d bytes the file really holds (sparse or corrupt)", strtab.size, budget)
+		return merkle.Errorf(path, ErrTooLarge, nil, "section name string table of %d bytes is larger than the %d bytes the file really holds (sparse or corrupt)", strtab.size, budget)
 	}
 	t.names = make([]byte, strtab.size)
 	if _, err := r.ReadAt(t.names, int64(strtab.off)); err != nil {
@@ -488,33 +484,33 @@ func locate(t *sectionTable, size int64, path string, s *Section) (int, error) {
 			continue // the null section; its name field is unused
 		}
 		if uint64(h.name) >= uint64(len(t.names)) {
-			return 0, formatErr(path, ErrMalformed, "section %d has name offset %d past the end of the %d-byte section name string table", i, h.name, len(t.names))
+			return 0, merkle.Errorf(path, ErrMalformed, nil, "section %d has name offset %d past the end of the %d-byte section name string table", i, h.name, len(t.names))
 		}
 		if int64(h.name) > int64(lastNUL) {
-			return 0, formatErr(path, ErrMalformed, "section %d has a name that runs off the end of the section name string table", i)
+			return 0, merkle.Errorf(path, ErrMalformed, nil, "section %d has a name that runs off the end of the section name string table", i)
 		}
 		if name := t.names[h.name:]; len(name) <= len(SectionName) || string(name[:len(SectionName)+1]) != SectionName+"\x00" {
 			continue
 		}
 		if found >= 0 {
-			return 0, formatErr(path, ErrDuplicate, "sections %d and %d are both named %s", found, i, SectionName)
+			return 0, merkle.Errorf(path, ErrDuplicate, nil, "sections %d and %d are both named %s", found, i, SectionName)
 		}
 		found = i
 	}
 	if found < 0 {
-		return 0, formatErr(path, ErrNoSection, "no %s section (not built with CONFIG_MODULE_HASHES, or stripped)", SectionName)
+		return 0, merkle.Errorf(path, ErrNoSection, nil, "no %s section (not built with CONFIG_MODULE_HASHES, or stripped)", SectionName)
 	}
 
 	h := t.headers[found]
 	s.Index, s.Addr = found, h.addr
 	if elf.SectionType(h.typ) == elf.SHT_NOBITS {
-		return 0, formatErr(path, ErrNoBits, "%s (section %d) is SHT_NOBITS: it has no bytes in the file to patch", SectionName, found)
+		return 0, merkle.Errorf(path, ErrNoBits, nil, "%s (section %d) is SHT_NOBITS: it has no bytes in the file to patch", SectionName, found)
 	}
 	if h.size != merkle.RecordSize {
-		return 0, formatErr(path, ErrSectionSize, "%s (section %d) is %d bytes, want %d", SectionName, found, h.size, merkle.RecordSize)
+		return 0, merkle.Errorf(path, ErrSectionSize, nil, "%s (section %d) is %d bytes, want %d", SectionName, found, h.size, merkle.RecordSize)
 	}
 	if h.off > uint64(size) || h.size > uint64(size)-h.off {
-		return 0, formatErr(path, ErrTruncated, "%s (section %d) data at offset 0x%x, %d bytes, extends past the end of the file (%d bytes)", SectionName, found, h.off, h.size, size)
+		return 0, merkle.Errorf(path, ErrTruncated, nil, "%s (section %d) data at offset 0x%x, %d bytes, extends past the end of the file (%d bytes)", SectionName, found, h.off, h.size, size)
 	}
 	s.Offset, s.Size = int64(h.off), int64(h.size)
 	return found, nil
@@ -528,7 +524,7 @@ func checkOverlaps(eh elfHeader, t *sectionTable, found int, path string) error 
 	phnum := eh.phnum
 	if phnum == 0xffff { // PN_XNUM: the real count is in section 0's sh_info
 		if t.sec0.info > 0xffff {
-			return formatErr(path, ErrMalformed, "program header count %d (section 0 sh_info) is more than any image has", t.sec0.info)
+			return merkle.Errorf(path, ErrMalformed, nil, "program header count %d (section 0 sh_info) is more than any image has", t.sec0.info)
 		}
 		phnum = uint16(t.sec0.info)
 	}
@@ -548,7 +544,7 @@ func checkOverlaps(eh elfHeader, t *sectionTable, found int, path string) error 
 	}
 	for _, o := range others {
 		if sec.overlaps(o.span) {
-			return formatErr(path, ErrOverlap, "%s (section %d, offset 0x%x, %d bytes) overlaps %s (offset 0x%x, %d bytes): patching would corrupt the image",
+			return merkle.Errorf(path, ErrOverlap, nil, "%s (section %d, offset 0x%x, %d bytes) overlaps %s (offset 0x%x, %d bytes): patching would corrupt the image",
 				SectionName, found, h.off, h.size, o.what, o.off, o.size)
 		}
 	}
@@ -563,7 +559,7 @@ func checkOverlaps(eh elfHeader, t *sectionTable, found int, path string) error 
 			} else if name := sectionName(t.names, o.name); name != "" {
 				what += " (" + name + ")"
 			}
-			return formatErr(path, ErrOverlap, "%s (section %d, offset 0x%x, %d bytes) overlaps the data of %s (offset 0x%x, %d bytes): patching would corrupt the image",
+			return merkle.Errorf(path, ErrOverlap, nil, "%s (section %d, offset 0x%x, %d bytes) overlaps the data of %s (offset 0x%x, %d bytes): patching would corrupt the image",
 				SectionName, found, h.off, h.size, what, o.off, o.size)
 		}
 	}
@@ -658,7 +654,7 @@ func readStruct(r io.ReaderAt, off int64, v interface{}, order binary.ByteOrder)
 // passes other read errors through.
 func truncErr(path string, err error, format string, args ...interface{}) error {
 	if err == io.EOF || err == io.ErrUnexpectedEOF {
-		return formatErr(path, ErrTruncated, format, args...)
+		return merkle.Errorf(path, ErrTruncated, nil, format, args...)
 	}
 	return fmt.Errorf("%s: %w", path, err)
 }
