@@ -7,7 +7,9 @@
 #
 # FILE paths start with SOURCE_ROOT (the directory of the tree's top
 # Makefile); they are archived relative to it, dereferenced (the sandbox's
-# inputs are symlinks), with their modes, in name order, with time 0.
+# inputs are symlinks), in name order, with time 0, and with modes 0644 or
+# 0755 (executable or not): an executor may hand inputs over read-only
+# (Buildbarn hard-links them 0444/0555), which must not change the archive.
 set -euo pipefail
 
 if [[ $# -eq 1 && "$1" == @* ]]; then
@@ -24,4 +26,4 @@ for f in "$@"; do
   printf '%s\n' "${f#"$root"}"
 done >"$list"
 tar -C "$root" --dereference --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner \
-  --format=gnu -cf "$out" -T "$list"
+  --mode=u=rwX,go=rX --format=gnu -cf "$out" -T "$list"
