@@ -9,9 +9,12 @@
 # Makefile); they are archived relative to it, dereferenced (the sandbox's
 # inputs are symlinks, a remote executor's may be hard links to one cached
 # file for equal contents: each is archived as a file of its own), in name
-# order, with time 0, and with modes 0644 or 0755 (executable or not): an
-# executor may hand inputs over read-only (Buildbarn hard-links them
-# 0444/0555), which must not change the archive.
+# order, with time 0, and every file mode 0755: Bazel 4.2 marks every
+# input of a remote action executable and Buildbarn hands inputs over
+# read-only, so the modes an action sees say nothing about the sources;
+# the makes over the archive run their scripts through a shell or perl and
+# make the same bytes with any of these modes (the remote test compares
+# the modules and images of both).
 set -euo pipefail
 
 if [[ $# -eq 1 && "$1" == @* ]]; then
@@ -28,4 +31,4 @@ for f in "$@"; do
   printf '%s\n' "${f#"$root"}"
 done >"$list"
 tar -C "$root" --dereference --hard-dereference --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner \
-  --mode=u=rwX,go=rX --format=gnu -cf "$out" -T "$list"
+  --mode=0755 --format=gnu -cf "$out" -T "$list"
