@@ -33,27 +33,13 @@ type HashedLeaf struct {
 
 // Leaf hashes module into its leaf and writes the leaf file out.
 func Leaf(module, out string, o LeafOptions) (*HashedLeaf, error) {
-	txn, err := newTxn(o.Inputs)
-	if err != nil {
-		return nil, err
-	}
-	defer txn.Abort()
-	if err := txn.Input(module); err != nil {
-		return nil, err
-	}
-	if o.Order != "" {
-		if err := txn.Input(o.Order); err != nil {
-			return nil, err
-		}
-	}
-	if _, err := txn.Output(out, 0o644); err != nil {
-		return nil, err
-	}
 	pos, name := o.Pos, o.Name
 	if name == "" {
 		name = module
 	}
+	inputs := o.Inputs
 	if o.Order != "" {
+		inputs = append(inputs[:len(inputs):len(inputs)], o.Order)
 		mods, err := kbuild.ReadOrder(o.Order, o.Suffix)
 		if err != nil {
 			return nil, err
@@ -67,15 +53,62 @@ func Leaf(module, out string, o LeafOptions) (*HashedLeaf, error) {
 		}
 		pos, name = uint32(m.Pos), m.Path
 	}
-	l, err := leaves.HashFile(module, pos, o.RemoveSignature, nil)
+	hashed, err := Leaves([]LeafJob{{Module: module, Out: out, Name: name, Pos: pos}},
+		LeavesOptions{RemoveSignature: o.RemoveSignature, Inputs: inputs})
 	if err != nil {
 		return nil, err
 	}
-	entry := merkle.ManifestEntry{Pos: pos, Name: name, Size: l.Size, Leaf: l.Leaf}
-	if err := txn.WriteFile(0, merkle.MarshalEntry(entry)); err != nil {
+	return &hashed[0], nil
+}
+
+// A LeafJob is one module of Leaves: its leaf at Pos, recorded as Name,
+// goes to the file Out.
+type LeafJob struct {
+	Module, Out, Name string
+	Pos               uint32
+}
+
+// LeavesOptions tune Leaves.
+type LeavesOptions struct {
+	RemoveSignature bool     // hash a signed module without its signature
+	Inputs          []string // other files the command read (parameter files)
+	Workers         int      // modules hashed at once; 0 means GOMAXPROCS
+}
+
+// Leaves hashes every job's module into its leaf file, several at once,
+// all or nothing. It is Leaf for a batch of modules: a build system that
+// runs one action per batch instead of one per module pays its per-action
+// cost once per batch. The results are in job order.
+func Leaves(jobs []LeafJob, o LeavesOptions) ([]HashedLeaf, error) {
+	txn, err := newTxn(o.Inputs)
+	if err != nil {
 		return nil, err
 	}
-	return &HashedLeaf{entry, l.Removed}, txn.Commit(1)
+	defer txn.Abort()
+	in := make([]leaves.Input, len(jobs))
+	for i, j := range jobs {
+		if err := txn.Input(j.Module); err != nil {
+			return nil, err
+		}
+		in[i] = leaves.Input{Path: j.Module, Pos: j.Pos}
+	}
+	for _, j := range jobs {
+		if _, err := txn.Output(j.Out, 0o644); err != nil {
+			return nil, err
+		}
+	}
+	ls, err := leaves.Hash(in, leaves.Options{Workers: o.Workers, RemoveSignature: o.RemoveSignature})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]HashedLeaf, len(jobs))
+	for i, j := range jobs {
+		out[i] = HashedLeaf{merkle.ManifestEntry{Pos: j.Pos, Name: j.Name, Size: ls[i].Size, Leaf: ls[i].Leaf}, ls[i].Removed}
+		if err := txn.WriteFile(i, merkle.MarshalEntry(out[i].Entry)); err != nil {
+			return nil, err
+		}
+	}
+	return out, txn.Commit(1)
 }
 
 // relativeTo returns path relative to dir when it lies below dir, else

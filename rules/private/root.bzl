@@ -27,6 +27,8 @@ def _check_attrs(ctx):
     where = "module_hashes_root %s" % ctx.label
     if ctx.attr.modules_order and not ctx.attr.suffix:
         fail("%s: suffix must not be empty: it replaces .o in modules.order lines" % where)
+    if ctx.attr.batch_size < 1:
+        fail("%s: batch_size must be at least 1, got %d" % (where, ctx.attr.batch_size))
 
 def _collect_modules(ctx):
     """The module Files in attribute order; fails on ambiguous inputs."""
@@ -78,29 +80,58 @@ def _params_file(ctx, basename, args):
     ctx.actions.write(output = f, content = args)
     return f
 
-def _strip(ctx, module):
-    """Declares <name>/stripped/<basename>: module stripped by `strip_tool` or the C toolchain."""
-    out = ctx.actions.declare_file("%s/stripped/%s" % (ctx.label.name, module.basename))
-    args = ctx.actions.args()
-    args.add_all(ctx.attr.strip_flags)
-    args.add("-o", out)
-    args.add(module)
+def _batches(n, size):
+    """[start, end) ranges that cut range(n) into consecutive runs of at most size."""
+    return [(i, min(i + size, n)) for i in range(0, n, size)]
+
+# Runs `TOOL FLAGS... -o OUT MODULE` for each MODULE OUT pair, in order.
+# Arguments: TOOL, the number of flags, the flags, then the pairs.
+_STRIP_BATCH = """\
+tool=$1; nflags=$2; shift 2
+flags=("${@:1:$nflags}"); shift "$nflags"
+while [ "$#" -gt 0 ]; do
+  "$tool" "${flags[@]}" -o "$2" "$1" || exit
+  shift 2
+done
+"""
+
+def _strip(ctx, modules):
+    """Declares <name>/stripped/<basename> of each module: stripped by `strip_tool` or the C toolchain.
+
+    One ModuleHashStrip action per `batch_size` modules: each action is a
+    process and a sandbox, which cost more than stripping one module.
+    """
+    outs = [
+        ctx.actions.declare_file("%s/stripped/%s" % (ctx.label.name, m.basename))
+        for m in modules
+    ]
     if ctx.attr.strip_tool:
-        executable = ctx.attr.strip_tool[DefaultInfo].files_to_run
-        inputs = depset([module])
+        tool = ctx.attr.strip_tool[DefaultInfo].files_to_run
+        tool_path = tool.executable.path
+        tool_inputs = []
     else:
         cc_toolchain = find_cc_toolchain(ctx)
-        executable = cc_toolchain.strip_executable
-        inputs = depset([module], transitive = [cc_toolchain.all_files])
-    ctx.actions.run(
-        executable = executable,
-        arguments = [args],
-        inputs = inputs,
-        outputs = [out],
-        mnemonic = "ModuleHashStrip",
-        progress_message = "Stripping module %s" % module.short_path,
-    )
-    return out
+        tool = None
+        tool_path = cc_toolchain.strip_executable
+        tool_inputs = [cc_toolchain.all_files]
+    for start, end in _batches(len(modules), ctx.attr.batch_size):
+        args = ctx.actions.args()
+        args.add(tool_path)
+        args.add(str(len(ctx.attr.strip_flags)))
+        args.add_all(ctx.attr.strip_flags)
+        for m, out in zip(modules[start:end], outs[start:end]):
+            args.add(m)
+            args.add(out)
+        ctx.actions.run_shell(
+            command = _STRIP_BATCH,
+            arguments = [args],
+            inputs = depset(modules[start:end], transitive = tool_inputs),
+            tools = [tool] if tool else [],
+            outputs = outs[start:end],
+            mnemonic = "ModuleHashStrip",
+            progress_message = "Stripping %d modules (%s ...) for %s" % (end - start, modules[start].short_path, ctx.label),
+        )
+    return outs
 
 def _order_name(ctx, module, external):
     """Returns the module's name in its leaf.
@@ -125,34 +156,41 @@ def _order_name(ctx, module, external):
         ))
     return module.short_path[len(prefix):]
 
-def _leaf(ctx, module, hashed, pos, stem, external):
-    """Declares <name>/leaves/<stem>.json: leaf(pos, hashed) of one module.
+def _leaves(ctx, modules, hashed, stems, n_in_tree):
+    """Declares <name>/leaves/<stem>.json of each module: leaf(pos, hashed).
 
-    The position is the module's index in `modules`, known at analysis: with
-    modules_order, the tree action checks every leaf against its line (and
-    names the modules by their modules.order paths), so a leaf does not read
-    modules.order and does not re-run when only other lines change.
+    One ModuleHashLeaf action (`modhash leaf -pos FIRST MODULE=OUT=NAME...`)
+    per `batch_size` consecutive modules. The position is the module's index
+    in `modules`, known at analysis: with modules_order, the tree action
+    checks every leaf against its line (and names the modules by their
+    modules.order paths), so a leaf does not read modules.order and does not
+    re-run when only other lines change.
     """
-    out = ctx.actions.declare_file("%s/leaves/%s.json" % (ctx.label.name, stem))
-    args = ctx.actions.args()
-    args.add("leaf")
-    args.add("-o", out)
-    args.add("-pos", str(pos))
+    outs = [
+        ctx.actions.declare_file("%s/leaves/%s.json" % (ctx.label.name, stem))
+        for stem in stems
+    ]
+    for start, end in _batches(len(modules), ctx.attr.batch_size):
+        args = ctx.actions.args()
+        args.add("leaf")
+        args.add("-pos", str(start))
 
-    # The name recorded in the leaf and matched exactly against modules.order
-    # by the tree: the input module's path (configuration independent), not
-    # that of its stripped copy.
-    args.add("-name", _order_name(ctx, module, external))
-    args.add(hashed)
-    run_modhash_worker_action(
-        ctx,
-        args,
-        inputs = [hashed],
-        outputs = [out],
-        mnemonic = "ModuleHashLeaf",
-        progress_message = "Hashing module %s for %s" % (module.short_path, ctx.label),
-    )
-    return out
+        # The name recorded in the leaf and matched exactly against
+        # modules.order by the tree: the input module's path (configuration
+        # independent), not that of its stripped copy.
+        args.add_all([
+            "%s=%s=%s" % (hashed[pos].path, outs[pos].path, _order_name(ctx, modules[pos], pos >= n_in_tree))
+            for pos in range(start, end)
+        ])
+        run_modhash_worker_action(
+            ctx,
+            args,
+            inputs = hashed[start:end],
+            outputs = outs[start:end],
+            mnemonic = "ModuleHashLeaf",
+            progress_message = "Hashing %d modules (%s ...) for %s" % (end - start, modules[start].short_path, ctx.label),
+        )
+    return outs
 
 def _tree_order(ctx, stems):
     """The modules.order of the tree.
@@ -263,13 +301,9 @@ def _compress(ctx, signed):
 def _module_hashes_root_impl(ctx):
     _check_attrs(ctx)
     modules = _collect_modules(ctx)
-    hashed = [_strip(ctx, m) for m in modules] if ctx.attr.strip else modules
+    hashed = _strip(ctx, modules) if ctx.attr.strip else modules
     stems = [_stem(m.basename, ctx.attr.suffix) for m in modules]
-    n_in_tree = len(ctx.attr.modules)
-    leaves = [
-        _leaf(ctx, modules[pos], hashed[pos], pos, stems[pos], pos >= n_in_tree)
-        for pos in range(len(modules))
-    ]
+    leaves = _leaves(ctx, modules, hashed, stems, len(ctx.attr.modules))
     proofs = [
         ctx.actions.declare_file("%s/proofs/%s.merkle" % (ctx.label.name, stem))
         for stem in stems
@@ -319,9 +353,9 @@ module_hashes_root = rule(
 a kernel's modules and signs every module with its proof.
 
 The chain, as the kernel build does it: strip each module (`strip = True`,
-action `ModuleHashStrip`) → hash each module into its leaf
-(`ModuleHashLeaf`, one action per module, so an unchanged module is never
-rehashed) → build the tree from the leaves (`ModuleHashTree`: manifest, root
+action `ModuleHashStrip`, one per `batch_size` modules) → hash each module into its leaf
+(`ModuleHashLeaf`, one action per `batch_size` modules, so a changed module
+re-hashes its batch only) → build the tree from the leaves (`ModuleHashTree`: manifest, root
 record, one proof per module) → append each proof to its module
 (`ModuleHashSign`) → compress each signed module (`compression`,
 `ModuleHashCompress`). All format work is done by the `modhash` tool.
@@ -360,6 +394,14 @@ copies, or the inputs), `manifest`, `root_record`. Provider:
 A tree over no modules (`modules = []`) is valid: levels 0, a root of 32
 zero bytes, no proofs; the kernel then refuses every module.""",
     attrs = dict({
+        "batch_size": attr.int(
+            default = 64,
+            doc = "Modules per `ModuleHashStrip` and `ModuleHashLeaf` action (consecutive " +
+                  "positions). Each action costs Bazel a few milliseconds and, " +
+                  "sandboxed, a process and a sandbox, more than hashing or " +
+                  "stripping one module; a changed module re-runs its batch only. " +
+                  "1 gives one action per module.",
+        ),
         "byte_order": attr.string(
             default = "little",
             values = BYTE_ORDERS,

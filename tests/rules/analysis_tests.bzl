@@ -31,6 +31,26 @@ def _flag_value(argv, flag):
             return argv[i + 1]
     return None
 
+def _leaf_jobs(a):
+    """[(pos, module path, leaf path, name)] of a ModuleHashLeaf action (`leaf -pos FIRST MODULE=OUT=NAME...`)."""
+    i = a.argv.index("-pos")
+    first = int(a.argv[i + 1])
+    return [
+        (first + k, job.split("=", 2)[0], job.split("=", 2)[1], job.split("=", 2)[2])
+        for k, job in enumerate(a.argv[i + 2:])
+    ]
+
+def _strip_jobs(a):
+    """[(module path, stripped path)] of a ModuleHashStrip action: its MODULE OUT pairs after the flags."""
+    argv = a.argv
+
+    # bash -c SCRIPT [""] TOOL NFLAGS FLAGS... MODULE OUT...
+    i = [k for k, x in enumerate(argv) if "nflags" in x][0] + 1
+    if argv[i] == "":
+        i += 1
+    rest = argv[i + 2 + int(argv[i + 1]):]
+    return [(rest[k], rest[k + 1]) for k in range(0, len(rest), 2)]
+
 # --- provider contents, attribute order, compression -------------------------
 
 def _provider_contents_test_impl(ctx):
@@ -69,19 +89,25 @@ def _provider_contents_test_impl(ctx):
 
     asserts.equals(
         env,
-        {"FileWrite": 2, "ModuleHashCompress": 3, "ModuleHashLeaf": 3, "ModuleHashSign": 1, "ModuleHashTree": 1},
+        {"FileWrite": 2, "ModuleHashCompress": 3, "ModuleHashLeaf": 2, "ModuleHashSign": 1, "ModuleHashTree": 1},
         _mnemonic_counts(env),
+        "batch_size 2: two leaf actions for three modules",
     )
 
-    # Without modules_order, position = index in modules.
-    leaves = _actions(env, "ModuleHashLeaf")
+    # Without modules_order, position = index in modules; names are the
+    # workspace paths; batches of batch_size consecutive modules.
     positions = {}
-    for a in leaves:
-        out = a.outputs.to_list()[0].basename
-        positions[out] = _flag_value(a.argv, "-pos")
+    batches = []
+    for a in _actions(env, "ModuleHashLeaf"):
         asserts.equals(env, None, _flag_value(a.argv, "-order"), "no -order without modules_order")
-        asserts.true(env, _flag_value(a.argv, "-name").startswith("examples/minikernel/"), "-name is the workspace path: " + str(a.argv))
-    asserts.equals(env, {"crc32c.json": "2", "dummy.json": "1", "ext2.json": "0"}, positions)
+        jobs = _leaf_jobs(a)
+        batches.append([pos for pos, _, _, _ in jobs])
+        asserts.equals(env, sorted([out for _, _, out, _ in jobs]), sorted([f.path for f in a.outputs.to_list()]))
+        for pos, module, out, name in jobs:
+            positions[out.split("/")[-1]] = pos
+            asserts.true(env, name.startswith("examples/minikernel/") and module.endswith("/" + name), "the name is the workspace path: %s of %s" % (name, module))
+    asserts.equals(env, {"crc32c.json": 2, "dummy.json": 1, "ext2.json": 0}, positions)
+    asserts.equals(env, [[0, 1], [2]], sorted(batches))
 
     for a in _actions(env, "ModuleHashCompress"):
         asserts.equals(env, "gzip", _flag_value(a.argv, "-format"))
@@ -108,9 +134,9 @@ def _example_chain_test_impl(ctx):
         env,
         {
             "FileWrite": 2,  # tree.params, sign.params
-            "ModuleHashLeaf": 8,
+            "ModuleHashLeaf": 1,  # batch_size 64
             "ModuleHashSign": 1,
-            "ModuleHashStrip": 8,
+            "ModuleHashStrip": 1,
             "ModuleHashTree": 1,
         },
         _mnemonic_counts(env),
@@ -122,23 +148,28 @@ def _example_chain_test_impl(ctx):
         "default outputs: manifest, root record, signed modules",
     )
 
-    # Each strip action: the C toolchain's strip, strip_flags, one module.
+    # The strip action: the C toolchain's strip, strip_flags, each module
+    # to its stripped copy.
     for a in _actions(env, "ModuleHashStrip"):
-        asserts.true(env, a.argv[0].endswith("strip"), "strip tool: " + a.argv[0])
         asserts.true(env, "--strip-debug" in a.argv, str(a.argv))
-        outs = a.outputs.to_list()
-        asserts.equals(env, 1, len(outs))
-        asserts.true(env, outs[0] in info.hashed_modules)
+        asserts.equals(
+            env,
+            [(m.path, h.path) for m, h in zip(info.modules, info.hashed_modules)],
+            _strip_jobs(a),
+        )
+        asserts.equals(env, sorted([f.path for f in info.hashed_modules]), sorted([f.path for f in a.outputs.to_list()]))
 
-    # Each leaf action hashes the stripped copy at its index in `modules`;
-    # modules.order is not an input (the tree checks the leaves against it).
+    # The leaf action hashes the stripped copies at their indexes in
+    # `modules`; modules.order is not an input (the tree checks the leaves
+    # against it).
     leaf_positions = []
     for a in _actions(env, "ModuleHashLeaf"):
-        asserts.true(env, a.argv[-1].startswith(target_bin_dir_path(env) + "/" + prefix + "stripped/"), "hashes the stripped module: " + str(a.argv))
         asserts.equals(env, None, _flag_value(a.argv, "-order"))
-        leaf_positions.append((_flag_value(a.argv, "-pos"), a.argv[-1].split("/")[-1]))
-        asserts.true(env, not _flag_value(a.argv, "-name").startswith("examples/"), "-name is relative to the directory of modules.order: " + str(a.argv))
-        asserts.true(env, _flag_value(a.argv, "-name").endswith("/" + a.argv[-1].split("/")[-1]), "-name names the module: " + str(a.argv))
+        for pos, module, _, name in _leaf_jobs(a):
+            asserts.true(env, module.startswith(target_bin_dir_path(env) + "/" + prefix + "stripped/"), "hashes the stripped module: " + module)
+            asserts.true(env, not name.startswith("examples/"), "the name is relative to the directory of modules.order: " + name)
+            asserts.true(env, name.endswith("/" + module.split("/")[-1]), "the name names the module: " + name)
+            leaf_positions.append((str(pos), module.split("/")[-1]))
         inputs = _basenames(a.inputs.to_list())
         asserts.false(env, "modules.order" in inputs, "modules.order is not a leaf input: " + str(inputs))
     asserts.equals(
@@ -163,6 +194,32 @@ def _example_chain_test_impl(ctx):
     return analysistest.end(env)
 
 example_chain_test = make(_example_chain_test_impl)
+
+# --- batches --------------------------------------------------------------------
+
+def _first_module(jobs):
+    return jobs[0][0]
+
+def _batches_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    target = analysistest.target_under_test(env)
+    info = target[ModuleHashesInfo]
+    hashed = [f.path for f in info.hashed_modules]
+    modules = [f.path for f in info.modules]
+
+    # batch_size 3 over 8 modules: positions 0-2, 3-5, 6-7, for the strip
+    # and the leaf actions alike; every module in exactly one batch.
+    strips = sorted([_strip_jobs(a) for a in _actions(env, "ModuleHashStrip")], key = _first_module)
+    asserts.equals(env, [[(modules[i], hashed[i]) for i in r] for r in [[0, 1, 2], [3, 4, 5], [6, 7]]], strips)
+    leaves = sorted([_leaf_jobs(a) for a in _actions(env, "ModuleHashLeaf")])
+    asserts.equals(env, [[0, 1, 2], [3, 4, 5], [6, 7]], [[j[0] for j in b] for b in leaves])
+    asserts.equals(env, hashed, [j[1] for b in leaves for j in b])
+    asserts.equals(env, [f.path for f in info.leaves], [j[2] for b in leaves for j in b])
+    for a in _actions(env, "ModuleHashLeaf") + _actions(env, "ModuleHashStrip"):
+        asserts.equals(env, len(a.outputs.to_list()), len([f for f in a.inputs.to_list() if f.path in hashed + modules]), "%s: one module input per output" % a.mnemonic)
+    return analysistest.end(env)
+
+batches_test = make(_batches_test_impl)
 
 # --- param files and the tool's configuration ---------------------------------
 
