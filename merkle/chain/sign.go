@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 
 	"github.com/modhash/modhash/internal/atomicfile"
+	"github.com/modhash/modhash/internal/parallel"
 	"github.com/modhash/modhash/internal/plainfile"
 	"github.com/modhash/modhash/merkle"
 	"github.com/modhash/modhash/merkle/leaves"
@@ -60,17 +62,24 @@ func Sign(jobs []SignJob, o SignOptions) ([]Replaced, error) {
 			return nil, err
 		}
 	}
+	// Every module on its own core: the copy, and the check that reads
+	// each result back, are as much CPU as I/O.
+	removed := make([]*merkle.Trailer, len(jobs))
+	_, err = parallel.ForEach(len(jobs), runtime.GOMAXPROCS(0), func(_, i int) error {
+		var err error
+		removed[i], err = signOne(txn, i, jobs[i], o)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
 	var replaced []Replaced
-	for i, j := range jobs {
-		r, err := signOne(txn, i, j, o)
-		if err != nil {
-			return nil, err
-		}
+	for i, r := range removed {
 		if r != nil {
-			replaced = append(replaced, Replaced{j.Module, *r})
+			replaced = append(replaced, Replaced{jobs[i].Module, *r})
 		}
 	}
-	return replaced, txn.Commit(1)
+	return replaced, txn.Commit(runtime.GOMAXPROCS(0))
 }
 
 func signOne(out *atomicfile.Txn, i int, j SignJob, o SignOptions) (*merkle.Trailer, error) {

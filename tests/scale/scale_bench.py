@@ -187,12 +187,13 @@ def varint(b, i):
 
 
 # tools.protos.SpawnExec (Bazel 4.2 src/main/protobuf/spawn.proto):
-# 10 = mnemonic, 12 = runner, 13 = remote_cache_hit.
-MNEMONIC, RUNNER, CACHE_HIT = 10, 12, 13
+# 5 = listed_outputs, 10 = mnemonic, 12 = runner, 13 = remote_cache_hit.
+LISTED_OUTPUTS, MNEMONIC, RUNNER, CACHE_HIT = 5, 10, 12, 13
 
 
 def spawn_fields(m):
-    out = {}
+    """The fields above of one SpawnExec; listed_outputs as a list."""
+    out = {LISTED_OUTPUTS: []}
     i = 0
     while i < len(m):
         key, i = varint(m, i)
@@ -209,21 +210,88 @@ def spawn_fields(m):
             v, i = m[i:i + 4], i + 4
         else:
             raise ValueError("unsupported wire type %d" % wire)
-        if field in (MNEMONIC, RUNNER, CACHE_HIT):
+        if field == LISTED_OUTPUTS:
+            out[field].append(v.decode())
+        elif field in (MNEMONIC, RUNNER, CACHE_HIT):
             out[field] = v
     return out
 
 
-def execlog(args):
-    with open(args.file, "rb") as f:
+def spawns(path):
+    with open(path, "rb") as f:
         b = f.read()
-    mnemonics, runners, by_mnemonic = {}, {}, {}
-    total = 0
     i = 0
     while i < len(b):
         n, i = varint(b, i)
-        fields = spawn_fields(b[i:i + n])
+        yield spawn_fields(b[i:i + n])
         i += n
+
+
+def floor(args):
+    """The floor of a rebuild: writing the files its actions wrote, and
+    hashing them once, with nothing else (no Bazel, no tool).
+
+    The files are the listed outputs of every spawn in the execution log,
+    read from the execution root into memory first (so reading them is not
+    counted), then written as new files under a fresh directory on the same
+    disk and hashed (SHA-256, what Bazel digests outputs with) from those
+    copies, each on as many threads as CPUs; with --inputs, the files it
+    lists (source files the build read, which Bazel digests once) are
+    hashed too, in inputs_s. Prints JSON: files, bytes, write_s, hash_s,
+    inputs, input_bytes, inputs_s, floor_s."""
+    import concurrent.futures
+    import hashlib
+    import shutil
+    import time
+    paths = [p for s in spawns(args.execlog) for p in s[LISTED_OUTPUTS]]
+    data = []
+    for p in paths:
+        with open(os.path.join(args.execroot, p), "rb") as f:
+            data.append(f.read())
+    os.makedirs(args.dir)
+    dirs = sorted({os.path.dirname(p) for p in paths})
+    for d in dirs:
+        os.makedirs(os.path.join(args.dir, d), exist_ok=True)
+    threads = os.cpu_count() or 1
+
+    def write(i):
+        with open(os.path.join(args.dir, paths[i]), "wb") as f:
+            f.write(data[i])
+
+    inputs = []
+    if args.inputs:
+        with open(args.inputs) as f:
+            inputs = [line.rstrip("\n") for line in f if line.strip()]
+
+    def digest(path):
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            while True:
+                b = f.read(1 << 20)
+                if not b:
+                    break
+                h.update(b)
+        return h.digest()
+
+    with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+        t0 = time.monotonic()
+        list(pool.map(write, range(len(paths))))
+        t1 = time.monotonic()
+        list(pool.map(digest, [os.path.join(args.dir, p) for p in paths]))
+        t2 = time.monotonic()
+        list(pool.map(digest, inputs))
+        t3 = time.monotonic()
+    shutil.rmtree(args.dir)
+    print(json.dumps({"files": len(paths), "bytes": sum(len(d) for d in data),
+                      "write_s": round(t1 - t0, 3), "hash_s": round(t2 - t1, 3),
+                      "inputs": len(inputs), "input_bytes": sum(os.path.getsize(p) for p in inputs),
+                      "inputs_s": round(t3 - t2, 3), "floor_s": round(t3 - t0, 3)}))
+
+
+def execlog(args):
+    mnemonics, runners, by_mnemonic = {}, {}, {}
+    total = 0
+    for fields in spawns(args.file):
         total += 1
         mn = fields.get(MNEMONIC, b"").decode() or "(none)"
         runner = fields.get(RUNNER, b"").decode() or "(none)"
@@ -309,6 +377,12 @@ def main():
     e = sub.add_parser("execlog")
     e.add_argument("file")
     e.set_defaults(func=execlog)
+    fl = sub.add_parser("floor")
+    fl.add_argument("execlog")
+    fl.add_argument("execroot")
+    fl.add_argument("dir", help="a directory to create on the disk to measure (removed after)")
+    fl.add_argument("--inputs", help="a file listing source files to hash once too")
+    fl.set_defaults(func=floor)
     args = p.parse_args()
     args.func(args)
 

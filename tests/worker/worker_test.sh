@@ -4,8 +4,8 @@
 # Generates a package, //tests/worker/gen (git-ignored, removed at the end),
 # with 40 modules of random bytes (new ones every run, so that every action
 # runs and none comes from a cache) and three identical chains over them,
-# each a module_hashes_root (xz compression), module_hashes_vmlinux and
-# module_hashes_test:
+# each a module_hashes_root (xz compression, batches of 8 modules),
+# module_hashes_vmlinux and module_hashes_test:
 #
 #   on        the default: the source-built modhash, workers on (the
 #             leaf, compress, tree and sign actions declare
@@ -91,6 +91,7 @@ MODULES = [
 
 [module_hashes_root(
     name = name,
+    batch_size = 8,
     compression = "xz",
     modhash = tool,
     modules = MODULES,
@@ -149,7 +150,8 @@ while True:
     spawns.append(s)
 fail = []
 for chain, want in [("on", "worker"), ("off", "linux-sandbox"), ("prebuilt", "worker")]:
-    for m, count in [("ModuleHashLeaf", n), ("ModuleHashCompress", n), ("ModuleHashTree", 1), ("ModuleHashSign", 1)]:
+    # batch_size 8: one leaf action per 8 modules, served concurrently.
+    for m, count in [("ModuleHashLeaf", (n + 7) // 8), ("ModuleHashCompress", n), ("ModuleHashTree", 1), ("ModuleHashSign", 1)]:
         xs = [s for s in spawns if s.get("mnemonic") == m and s.get("progressMessage", "").endswith("for //%s:%s" % (pkg, chain))]
         runners = sorted({s.get("runner", "") for s in xs})
         ok_flags = all(s.get("remotable") and s.get("cacheable") for s in xs)

@@ -40,7 +40,7 @@ type command struct {
 
 var commands = []command{
 	{"kbuild", runKbuild, "drop-in for the kernel's scripts/modules-merkle-tree (reads ./modules.order)", false},
-	{"leaf", runLeaf, "hash one module into its leaf (JSON)", false},
+	{"leaf", runLeaf, "hash one module (or a batch) into its leaf (JSON)", false},
 	{"tree", runTree, "build the tree from leaves: manifest, root record, root C file, proofs", false},
 	{"sign", runSign, "append a .merkle proof to a module (or to many, all or nothing)", false},
 	{"compress", runCompress, "compress a signed module (gzip, xz, zstd) as modules_install does", false},
