@@ -20,7 +20,9 @@ var ErrRefused = errors.New("the kernel would refuse it")
 // maxProofFile bounds a .merkle file: a proof of 32 levels is 1 KiB.
 const maxProofFile = 1 << 20
 
-// A SignJob is one module to sign: Out is Module followed by Proof.
+// A SignJob is one module to sign: Out is Module followed by Proof (with
+// SignOptions.FromLeaves, Proof is the module's leaf file and the proof is
+// computed).
 type SignJob struct{ Module, Proof, Out string }
 
 // SignOptions tune Sign.
@@ -31,6 +33,12 @@ type SignOptions struct {
 	// RemoveSignature replaces a module's existing signature instead of
 	// refusing the module.
 	RemoveSignature bool
+	// FromLeaves: each job's Proof is its module's leaf file ("modhash
+	// leaf"), and the proofs are those of the tree of all the jobs' leaves
+	// (positions 0..n-1, each once), computed as Tree does, so that no
+	// proof file needs to be written and read. Every result is checked
+	// against that tree's root (and Root, if set).
+	FromLeaves bool
 	Inputs          []string // other files the command read (the root's source, parameter files)
 }
 
@@ -62,12 +70,16 @@ func Sign(jobs []SignJob, o SignOptions) ([]Replaced, error) {
 			return nil, err
 		}
 	}
+	sigs, roots, err := proofsOf(jobs, o)
+	if err != nil {
+		return nil, err
+	}
 	// Every module on its own core: the copy, and the check that reads
 	// each result back, are as much CPU as I/O.
 	removed := make([]*merkle.Trailer, len(jobs))
 	_, err = parallel.ForEach(len(jobs), runtime.GOMAXPROCS(0), func(_, i int) error {
 		var err error
-		removed[i], err = signOne(txn, i, jobs[i], o)
+		removed[i], err = signOne(txn, i, jobs[i], sigs, roots, o.RemoveSignature)
 		return err
 	})
 	if err != nil {
@@ -82,15 +94,59 @@ func Sign(jobs []SignJob, o SignOptions) ([]Replaced, error) {
 	return replaced, txn.Commit(runtime.GOMAXPROCS(0))
 }
 
-func signOne(out *atomicfile.Txn, i int, j SignJob, o SignOptions) (*merkle.Trailer, error) {
-	sig, err := plainfile.ReadFile(j.Proof, maxProofFile)
+// proofsOf returns each job's proof (read from its file, or computed from
+// the leaves) and the roots every result must be accepted under.
+func proofsOf(jobs []SignJob, o SignOptions) (func(i int) ([]byte, error), []merkle.RootRecord, error) {
+	var roots []merkle.RootRecord
+	if o.Root != nil {
+		roots = append(roots, *o.Root)
+	}
+	if !o.FromLeaves {
+		return func(i int) ([]byte, error) {
+			sig, err := plainfile.ReadFile(jobs[i].Proof, maxProofFile)
+			if err != nil {
+				return nil, err
+			}
+			if _, err := merkle.ParseMerkleSignature(sig); err != nil {
+				return nil, fmt.Errorf("%s: %w", jobs[i].Proof, err)
+			}
+			return sig, nil
+		}, roots, nil
+	}
+	leafArgs := make([]TreeLeaf, len(jobs))
+	for i, j := range jobs {
+		leafArgs[i] = TreeLeaf{File: j.Proof}
+	}
+	_, tree, ls, err := buildTree(leafArgs, "", "", false)
+	if err != nil {
+		return nil, nil, err
+	}
+	pos := make(map[string]int, len(ls))
+	for _, l := range ls {
+		pos[l.File] = int(l.entry.Pos)
+	}
+	return func(i int) ([]byte, error) {
+		return tree.Proof(pos[jobs[i].Proof]).Signature(), nil
+	}, appendRoot(roots, tree.Record()), nil
+}
+
+// appendRoot adds r to roots unless it is there: each result is read back
+// once per distinct root.
+func appendRoot(roots []merkle.RootRecord, r merkle.RootRecord) []merkle.RootRecord {
+	for _, have := range roots {
+		if have == r {
+			return roots
+		}
+	}
+	return append(roots, r)
+}
+
+func signOne(out *atomicfile.Txn, i int, j SignJob, proof func(int) ([]byte, error), roots []merkle.RootRecord, removeSig bool) (*merkle.Trailer, error) {
+	sig, err := proof(i)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := merkle.ParseMerkleSignature(sig); err != nil {
-		return nil, fmt.Errorf("%s: %w", j.Proof, err)
-	}
-	in, err := leaves.OpenModule(j.Module, o.RemoveSignature)
+	in, err := leaves.OpenModule(j.Module, removeSig)
 	if err != nil {
 		return nil, err
 	}
@@ -110,8 +166,8 @@ func signOne(out *atomicfile.Txn, i int, j SignJob, o SignOptions) (*merkle.Trai
 	if _, err := f.Write(sig); err != nil {
 		return nil, fmt.Errorf("cannot write %s: %w", j.Out, err)
 	}
-	if o.Root != nil {
-		res, err := merkle.Verify(f, in.Size+int64(len(sig)), *o.Root)
+	for _, root := range roots {
+		res, err := merkle.Verify(f, in.Size+int64(len(sig)), root)
 		if err != nil {
 			return nil, fmt.Errorf("cannot read back %s: %w", j.Out, err)
 		}

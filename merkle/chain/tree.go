@@ -18,7 +18,7 @@ type TreeLeaf struct{ File, Proof string }
 
 // TreeOptions are Tree's outputs and checks.
 type TreeOptions struct {
-	Manifest  string           // the manifest (required)
+	Manifest  string           // the manifest
 	Record    string           // the 36-byte root record, in ByteOrder
 	ByteOrder binary.ByteOrder // of Record
 	RootC     string           // the kernel's root C file
@@ -29,24 +29,27 @@ type TreeOptions struct {
 	Inputs    []string         // other files the command read (parameter files)
 }
 
-// Tree builds the tree from leaf files and writes, all or nothing, the
-// manifest, the root record, the root C file and the proofs. The leaves
-// must hold positions 0..n-1, each once; with Order, their names must be
-// those of its lines, and the manifest names the modules by them.
-func Tree(o TreeOptions, leafArgs []TreeLeaf) error {
-	type leafArg struct {
-		TreeLeaf
-		entry merkle.ManifestEntry
-	}
-	var ls []leafArg
+// A treeLeaf is a leaf file read, with where its proof goes.
+type treeLeaf struct {
+	TreeLeaf
+	entry merkle.ManifestEntry
+}
+
+// buildTree reads the leaf files and builds the tree: the leaves must hold
+// positions 0..n-1, each once (in argument order with inOrder); with order,
+// their names must be those of its lines, and the manifest names the
+// modules by them. It returns the manifest, the tree and the leaves in
+// position order.
+func buildTree(leafArgs []TreeLeaf, order, suffix string, inOrder bool) (*merkle.Manifest, *merkle.Tree, []treeLeaf, error) {
+	var ls []treeLeaf
 	for _, a := range leafArgs {
-		la := leafArg{TreeLeaf: a}
+		la := treeLeaf{TreeLeaf: a}
 		var err error
 		if la.entry, err = ReadEntry(la.File); err != nil {
-			return err
+			return nil, nil, nil, err
 		}
-		if o.InOrder && int(la.entry.Pos) != len(ls) {
-			return fmt.Errorf("-in-order: argument %d is %s (%s) at position %d; list the modules in tree order (modules.order)", len(ls)+1, la.File, la.entry.Name, la.entry.Pos)
+		if inOrder && int(la.entry.Pos) != len(ls) {
+			return nil, nil, nil, fmt.Errorf("-in-order: argument %d is %s (%s) at position %d; list the modules in tree order (modules.order)", len(ls)+1, la.File, la.entry.Name, la.entry.Pos)
 		}
 		ls = append(ls, la)
 	}
@@ -56,21 +59,21 @@ func Tree(o TreeOptions, leafArgs []TreeLeaf) error {
 			continue
 		}
 		if i > 0 && ls[i-1].entry.Pos == la.entry.Pos {
-			return fmt.Errorf("position %d is taken twice: %s (%s) and %s (%s)", la.entry.Pos, ls[i-1].File, ls[i-1].entry.Name, la.File, la.entry.Name)
+			return nil, nil, nil, fmt.Errorf("position %d is taken twice: %s (%s) and %s (%s)", la.entry.Pos, ls[i-1].File, ls[i-1].entry.Name, la.File, la.entry.Name)
 		}
-		return fmt.Errorf("no leaf for position %d (%d leaves; the next is %s at position %d)", i, len(ls), la.File, la.entry.Pos)
+		return nil, nil, nil, fmt.Errorf("no leaf for position %d (%d leaves; the next is %s at position %d)", i, len(ls), la.File, la.entry.Pos)
 	}
-	if o.Order != "" {
-		mods, err := kbuild.ReadOrder(o.Order, o.Suffix)
+	if order != "" {
+		mods, err := kbuild.ReadOrder(order, suffix)
 		if err != nil {
-			return err
+			return nil, nil, nil, err
 		}
 		if len(mods) != len(ls) {
-			return fmt.Errorf("%s lists %d modules but %d leaves were given", o.Order, len(mods), len(ls))
+			return nil, nil, nil, fmt.Errorf("%s lists %d modules but %d leaves were given", order, len(mods), len(ls))
 		}
 		for i, m := range mods {
 			if !m.Names(ls[i].entry.Name) {
-				return fmt.Errorf("%s:%d names %s but the leaf for position %d (%s) is %s", o.Order, i+1, m.Path, i, ls[i].File, ls[i].entry.Name)
+				return nil, nil, nil, fmt.Errorf("%s:%d names %s but the leaf for position %d (%s) is %s", order, i+1, m.Path, i, ls[i].File, ls[i].entry.Name)
 			}
 			// The manifest names modules as the kernel build does.
 			ls[i].entry.Name = m.Path
@@ -85,9 +88,22 @@ func Tree(o TreeOptions, leafArgs []TreeLeaf) error {
 	}
 	tree, err := merkle.NewTree(digests)
 	if err != nil {
-		return err
+		return nil, nil, nil, err
 	}
 	m.Levels, m.Root = uint32(tree.Levels()), tree.Root()
+	return m, tree, ls, nil
+}
+
+// Tree builds the tree from leaf files and writes, all or nothing, the
+// manifest, the root record, the root C file and the proofs: those that
+// are asked for, at least one. The leaves must hold positions 0..n-1, each
+// once; with Order, their names must be those of its lines, and the
+// manifest names the modules by them.
+func Tree(o TreeOptions, leafArgs []TreeLeaf) error {
+	m, tree, ls, err := buildTree(leafArgs, o.Order, o.Suffix, o.InOrder)
+	if err != nil {
+		return err
+	}
 
 	// All outputs are declared (and checked against the inputs and each
 	// other) before any is written.
@@ -115,8 +131,10 @@ func Tree(o TreeOptions, leafArgs []TreeLeaf) error {
 		data = append(data, b)
 		return nil
 	}
-	if err := add(o.Manifest, merkle.MarshalManifest(m)); err != nil {
-		return err
+	if o.Manifest != "" {
+		if err := add(o.Manifest, merkle.MarshalManifest(m)); err != nil {
+			return err
+		}
 	}
 	if o.Record != "" {
 		if err := add(o.Record, tree.Record().Marshal(o.ByteOrder)); err != nil {

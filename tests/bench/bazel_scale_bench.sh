@@ -389,7 +389,7 @@ if [[ $do_analyze == 1 ]]; then
 		# One `modhash leaf` process per module, as the leaf actions run it.
 		# shellcheck disable=SC2016 # $0..$3 are sh -c's arguments
 		(cd "$gen" && xargs -n 1 -P 2 sh -c \
-			'b=${3##*/}; exec "$0" leaf -o "$1/${b%.ko}.json" -order modules.order -name "$2/$3" "$3"' \
+			'b=${3##*/}; exec "$0" leaf -o "$1/${b%.ko}.json" -order modules.order "$3"' \
 			"$modhash" "$floor" "$gen_pkg" <"$floor/list")
 		leaf_s=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }')
 		per=$(awk -v s="$leaf_s" -v n="$modules" 'BEGIN { printf "%.1f", s * 2 * 1000 / n }')

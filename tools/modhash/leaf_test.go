@@ -66,3 +66,97 @@ func TestLeafBatch(t *testing.T) {
 		})
 	}
 }
+
+// TestSignFromLeaves checks "modhash sign -leaves MODULE=LEAF=OUT...": the
+// same signed modules as "modhash tree" then "modhash sign" with the proof
+// files, and "modhash tree" writing only what is asked for.
+func TestSignFromLeaves(t *testing.T) {
+	chdir(t, t.TempDir())
+	var leafArgs, treeArgs, signArgs, fromLeaves []string
+	for i := 0; i < 5; i++ {
+		writeFile(t, fmt.Sprintf("m%d.ko", i), []byte(strings.Repeat(fmt.Sprintf("module %d\n", i), 100*i+1)))
+		leafArgs = append(leafArgs, fmt.Sprintf("m%d.ko=l%d.json=m%d.ko", i, i, i))
+		treeArgs = append(treeArgs, fmt.Sprintf("l%d.json=p%d.merkle", i, i))
+		signArgs = append(signArgs, fmt.Sprintf("m%d.ko=p%d.merkle=s%d.ko", i, i, i))
+		fromLeaves = append(fromLeaves, fmt.Sprintf("m%d.ko=l%d.json=f%d.ko", i, i, i))
+	}
+	for _, args := range [][]string{
+		append([]string{"leaf", "-pos", "0"}, leafArgs...),
+		append([]string{"tree", "-manifest", "man.json"}, treeArgs...),
+		append([]string{"sign", "-root-file", "man.json"}, signArgs...),
+		append([]string{"sign", "-leaves", "-root-file", "man.json"}, fromLeaves...),
+	} {
+		if code, _, stderr := modhash(t, args...); code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, stderr)
+		}
+	}
+	for i := 0; i < 5; i++ {
+		if got, want := string(readFile(t, fmt.Sprintf("f%d.ko", i))), string(readFile(t, fmt.Sprintf("s%d.ko", i))); got != want {
+			t.Errorf("sign -leaves: f%d.ko differs from the module signed with its proof file", i)
+		}
+	}
+	// A tree of other modules: its root refuses every result.
+	writeFile(t, "o.ko", []byte("another module\n"))
+	for _, args := range [][]string{
+		{"leaf", "-pos", "0", "-o", "o.json", "o.ko"},
+		{"tree", "-manifest", "other.json", "o.json"},
+	} {
+		if code, _, stderr := modhash(t, args...); code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, stderr)
+		}
+	}
+	outs := func(args []string) []string {
+		var o []string
+		for _, a := range args {
+			if p := strings.Split(a, "="); len(p) == 3 {
+				o = append(o, "x"+p[2])
+			}
+		}
+		return o
+	}
+	renamed := func(args []string) []string {
+		var r []string
+		for _, a := range args {
+			p := strings.Split(a, "=")
+			r = append(r, p[0]+"="+p[1]+"=x"+p[2])
+		}
+		return r
+	}
+	tests := []struct {
+		name   string
+		args   []string
+		status int
+		stderr string
+	}{
+		{"another tree's root", append([]string{"sign", "-leaves", "-root-file", "other.json"}, renamed(fromLeaves)...), 1, "would be refused by the kernel"},
+		{"four leaves: a tree of four", append([]string{"sign", "-leaves"}, renamed(fromLeaves[:4])...), 0, ""},
+		{"a position missing", append([]string{"sign", "-leaves"}, renamed(fromLeaves[1:])...), 2, "no leaf for position 0"},
+		{"a leaf twice", append([]string{"sign", "-leaves"}, renamed(append(fromLeaves, "m0.ko=l0.json=f9.ko"))...), 2, "position 0 is taken twice"},
+		{"a proof file as leaf", append([]string{"sign", "-leaves"}, renamed([]string{"m0.ko=p0.merkle=f0.ko"})...), 2, "p0.merkle"},
+		{"-leaves with -proof", []string{"sign", "-leaves", "-proof", "p0.merkle", "-o", "xf0.ko", "m0.ko"}, 2, "-leaves takes MODULE=LEAF=OUT arguments"},
+		{"-leaves, two fields", []string{"sign", "-leaves", "m0.ko=l0.json"}, 2, `"m0.ko=l0.json" is not MODULE=LEAF=OUT`},
+		{"tree with nothing to write", []string{"tree", "l0.json"}, 2, "nothing to write"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := modhash(t, tc.args...)
+			if code != tc.status || !strings.Contains(stderr, tc.stderr) {
+				t.Errorf("exit %d, stderr %q; want exit %d and %q", code, stderr, tc.status, tc.stderr)
+			}
+			for _, f := range outs(tc.args) {
+				_, err := os.Lstat(f)
+				if tc.status != 0 && err == nil {
+					t.Errorf("%s was written by a failing run", f)
+				}
+				os.Remove(f)
+			}
+		})
+	}
+	// tree writes only what is asked for: here the root record alone.
+	if code, _, stderr := modhash(t, append([]string{"tree", "-record", "root.bin"}, "l0.json", "l1.json", "l2.json", "l3.json", "l4.json")...); code != 0 {
+		t.Fatalf("tree -record: exit %d: %s", code, stderr)
+	}
+	if n := len(readFile(t, "root.bin")); n != 36 {
+		t.Errorf("root.bin: %d bytes, want 36", n)
+	}
+}

@@ -15,19 +15,28 @@ what the kernel's modules_install does with "cat bar.merkle >> bar.ko".
 MODULE must not be empty and must not already be signed (unless
 -remove-signature, which drops the existing signature first). With -vmlinux
 or -root-file the result is checked as the kernel would, and nothing is written
-unless it is accepted.`
+unless it is accepted.
+
+With -leaves, the middle of every MODULE=LEAF=OUT argument is the module's
+leaf file ("modhash leaf"), and the proofs are those of the tree of all the
+leaves given (positions 0..n-1, each once), computed as "modhash tree"
+does: no proof files are needed. Every result is checked against that
+tree's root (and against -vmlinux or -root-file, if given).`
 
 func runSign(e *env, args []string) error {
 	fs := newFlags(e, "sign", "-proof PROOF.merkle -o OUT [flags] MODULE\n       modhash sign [flags] MODULE=PROOF=OUT...", signDoc)
 	proofPath := fs.String("proof", "", "the module's .merkle proof file")
 	out := fs.String("o", "", "output: the signed module")
 	removeSig := fs.Bool("remove-signature", false, "replace an existing signature instead of refusing the module")
+	fromLeaves := fs.Bool("leaves", false, "arguments are MODULE=LEAF=OUT: compute the proofs from the leaves")
 	root := addRootFlags(fs)
 	if err := fs.parse(args); err != nil {
 		return err
 	}
 	var jobs []chain.SignJob
 	switch {
+	case *fromLeaves && (*proofPath != "" || *out != ""):
+		return usagef("-leaves takes MODULE=LEAF=OUT arguments, not -proof or -o")
 	case *proofPath != "" || *out != "":
 		if *proofPath == "" || *out == "" || fs.NArg() != 1 {
 			return usagef("give -proof, -o and one MODULE, or only MODULE=PROOF=OUT arguments")
@@ -39,12 +48,15 @@ func runSign(e *env, args []string) error {
 		for _, a := range fs.Args() {
 			parts := strings.Split(a, "=")
 			if len(parts) != 3 || parts[0] == "" || parts[1] == "" || parts[2] == "" {
+				if *fromLeaves {
+					return usagef("%q is not MODULE=LEAF=OUT", a)
+				}
 				return usagef("%q is not MODULE=PROOF=OUT", a)
 			}
 			jobs = append(jobs, chain.SignJob{Module: parts[0], Proof: parts[1], Out: parts[2]})
 		}
 	}
-	o := chain.SignOptions{RemoveSignature: *removeSig, Inputs: append(root.inputs(), e.paramFiles...)}
+	o := chain.SignOptions{RemoveSignature: *removeSig, FromLeaves: *fromLeaves, Inputs: append(root.inputs(), e.paramFiles...)}
 	if root.given() {
 		r, _, err := root.load()
 		if err != nil {

@@ -10,11 +10,12 @@ import (
 
 const treeDoc = `
 Builds the tree from leaf files written by "modhash leaf" and writes, all or
-nothing: the JSON manifest (levels, root, and per module pos, name, size,
-leaf), optionally the 36-byte root record (-record, in -byte-order), the
-kernel's root C file (-c), and the proofs. A LEAF argument may name its proof
-output as LEAF=PROOF; -proofs-dir DIR writes every proof as DIR/<name>.merkle
-(name without its -suffix), the kernel's layout.
+nothing, what is asked for (at least one): the JSON manifest (-manifest:
+levels, root, and per module pos, name, size, leaf), the 36-byte root record
+(-record, in -byte-order), the kernel's root C file (-c), and the proofs. A
+LEAF argument may name its proof output as LEAF=PROOF; -proofs-dir DIR writes
+every proof as DIR/<name>.merkle (name without its -suffix), the kernel's
+layout.
 
 The leaves must hold positions 0..n-1, each exactly once. With -order, the
 count must match modules.order and every leaf's name must be exactly the
@@ -23,8 +24,8 @@ module path of its line (relative to the directory of modules.order;
 then names the modules by their modules.order paths. With -in-order, the LEAF arguments must also come in position order.`
 
 func runTree(e *env, args []string) error {
-	fs := newFlags(e, "tree", "-manifest OUT.json [flags] LEAF[=PROOF]...", treeDoc)
-	manifestOut := fs.output("manifest", "output manifest JSON (required)", required("-manifest is required"))
+	fs := newFlags(e, "tree", "[-manifest OUT.json] [flags] LEAF[=PROOF]...", treeDoc)
+	manifestOut := fs.String("manifest", "", "output manifest JSON")
 	recordOut := fs.String("record", "", "output 36-byte root record (section data)")
 	order := byteOrderFlag(fs, "byte-order", "byte order of -record: little or big (the target's)")
 	rootC := fs.String("c", "", "output root C file, as the kernel's tool writes it")
@@ -36,12 +37,17 @@ func runTree(e *env, args []string) error {
 		return err
 	}
 	var leaves []chain.TreeLeaf
+	outputs := *manifestOut != "" || *recordOut != "" || *rootC != "" || *proofsDir != ""
 	for _, a := range fs.Args() {
 		l := chain.TreeLeaf{File: a}
 		if i := strings.LastIndex(a, "="); i >= 0 {
 			l.File, l.Proof = a[:i], a[i+1:]
+			outputs = true
 		}
 		leaves = append(leaves, l)
+	}
+	if !outputs {
+		return usagef("nothing to write: give -manifest, -record, -c, -proofs-dir or LEAF=PROOF arguments")
 	}
 	return chain.Tree(chain.TreeOptions{
 		Manifest: *manifestOut, Record: *recordOut, ByteOrder: order.order, RootC: *rootC,
