@@ -212,8 +212,8 @@ def _tree_order(ctx, stems):
     )
     return out
 
-def _tree(ctx, leaves, proofs, order):
-    """Declares the manifest and root record; writes all proofs."""
+def _tree(ctx, leaves, order):
+    """Declares the manifest and root record (the tree's checks: order, positions)."""
     manifest = ctx.actions.declare_file(ctx.label.name + "/manifest.json")
     record = ctx.actions.declare_file(ctx.label.name + "/root.bin")
     args = ctx.actions.args()
@@ -229,7 +229,7 @@ def _tree(ctx, leaves, proofs, order):
         args.add("-order", order)
         args.add("-suffix", ctx.attr.suffix)
         inputs.append(order)
-    args.add_all(["%s=%s" % (leaf.path, proof.path) for leaf, proof in zip(leaves, proofs)])
+    args.add_all(leaves)
     params = _params_file(ctx, "tree.params", args)
     cmd = ctx.actions.args()
     cmd.add("tree")
@@ -238,7 +238,7 @@ def _tree(ctx, leaves, proofs, order):
         executable = modhash_executable(ctx),
         arguments = [cmd],
         inputs = inputs + [params],
-        outputs = [manifest, record] + proofs,
+        outputs = [manifest, record],
         # "modhash tree @tree.params": a worker gets tree.params as its
         # request. No sandbox of thousands of input links then.
         execution_requirements = WORKER_EXECUTION_REQUIREMENTS,
@@ -250,7 +250,39 @@ def _tree(ctx, leaves, proofs, order):
     )
     return manifest, record
 
-def _sign(ctx, hashed, proofs, manifest):
+def _proofs(ctx, leaves, stems):
+    """Declares <name>/proofs/<stem>.merkle of every module, in one action.
+
+    Nothing else needs them (signing computes the proofs from the leaves):
+    they are built only when asked for (the `proofs` output group, or
+    ModuleHashesInfo.proofs as an input), so a build of the signed modules
+    does not write thousands of files it does not use.
+    """
+    proofs = [
+        ctx.actions.declare_file("%s/proofs/%s.merkle" % (ctx.label.name, stem))
+        for stem in stems
+    ]
+    if not leaves:
+        return proofs
+    args = ctx.actions.args()
+    args.add("-in-order")
+    args.add_all(["%s=%s" % (leaf.path, proof.path) for leaf, proof in zip(leaves, proofs)])
+    params = _params_file(ctx, "proofs.params", args)
+    cmd = ctx.actions.args()
+    cmd.add("tree")
+    cmd.add(params, format = "@%s")
+    ctx.actions.run(
+        executable = modhash_executable(ctx),
+        arguments = [cmd],
+        inputs = leaves + [params],
+        outputs = proofs,
+        execution_requirements = WORKER_EXECUTION_REQUIREMENTS,
+        mnemonic = "ModuleHashProofs",
+        progress_message = "Writing the proofs of %d modules for %s" % (len(leaves), ctx.label),
+    )
+    return proofs
+
+def _sign(ctx, hashed, leaves, manifest):
     """Declares <name>/signed/<basename> for every module, in one action."""
     signed = [
         ctx.actions.declare_file("%s/signed/%s" % (ctx.label.name, m.basename))
@@ -258,11 +290,14 @@ def _sign(ctx, hashed, proofs, manifest):
     ]
     args = ctx.actions.args()
 
-    # Check each result against the tree as the kernel would before writing it.
+    # Each module's proof computed from the leaves (no proof files); each
+    # result checked against the tree action's root as the kernel would
+    # before anything is written.
+    args.add("-leaves")
     args.add("-root-file", manifest)
     args.add_all([
-        "%s=%s=%s" % (m.path, p.path, s.path)
-        for m, p, s in zip(hashed, proofs, signed)
+        "%s=%s=%s" % (m.path, l.path, s.path)
+        for m, l, s in zip(hashed, leaves, signed)
     ])
     params = _params_file(ctx, "sign.params", args)
     cmd = ctx.actions.args()
@@ -271,7 +306,7 @@ def _sign(ctx, hashed, proofs, manifest):
     ctx.actions.run(
         executable = modhash_executable(ctx),
         arguments = [cmd],
-        inputs = hashed + proofs + [manifest, params],
+        inputs = hashed + leaves + [manifest, params],
         outputs = signed,
         execution_requirements = WORKER_EXECUTION_REQUIREMENTS,
         mnemonic = "ModuleHashSign",
@@ -304,13 +339,10 @@ def _module_hashes_root_impl(ctx):
     hashed = _strip(ctx, modules) if ctx.attr.strip else modules
     stems = [_stem(m.basename, ctx.attr.suffix) for m in modules]
     leaves = _leaves(ctx, modules, hashed, stems, len(ctx.attr.modules))
-    proofs = [
-        ctx.actions.declare_file("%s/proofs/%s.merkle" % (ctx.label.name, stem))
-        for stem in stems
-    ]
     order = _tree_order(ctx, stems)
-    manifest, record = _tree(ctx, leaves, proofs, order)
-    signed = _sign(ctx, hashed, proofs, manifest) if modules else []
+    manifest, record = _tree(ctx, leaves, order)
+    proofs = _proofs(ctx, leaves, stems)
+    signed = _sign(ctx, hashed, leaves, manifest) if modules else []
     compressed = []
     if ctx.attr.compression != "none":
         compressed = [_compress(ctx, s) for s in signed]
@@ -353,12 +385,16 @@ module_hashes_root = rule(
 a kernel's modules and signs every module with its proof.
 
 The chain, as the kernel build does it: strip each module (`strip = True`,
-action `ModuleHashStrip`, one per `batch_size` modules) → hash each module into its leaf
-(`ModuleHashLeaf`, one action per `batch_size` modules, so a changed module
-re-hashes its batch only) → build the tree from the leaves (`ModuleHashTree`: manifest, root
-record, one proof per module) → append each proof to its module
-(`ModuleHashSign`) → compress each signed module (`compression`,
-`ModuleHashCompress`). All format work is done by the `modhash` tool.
+action `ModuleHashStrip`, one per `batch_size` modules) → hash each module
+into its leaf (`ModuleHashLeaf`, one action per `batch_size` modules, so a
+changed module re-hashes its batch only) → build the tree from the leaves
+(`ModuleHashTree`: manifest and root record, checked against
+`modules_order`) → append each module's proof to it (`ModuleHashSign`,
+which computes the proofs from the leaves and checks every result against
+the manifest's root) → compress each signed module (`compression`,
+`ModuleHashCompress`). The proof files (`ModuleHashProofs`) are built only
+when asked for (`proofs` output group): nothing else needs them. All format
+work is done by the `modhash` tool.
 
 Signing is one action for all modules on purpose: every proof holds a node
 on every other module's path to the root, so every proof changes whenever

@@ -109,9 +109,9 @@ analyze() {
 import json, os, re, sys
 
 RULE = re.compile(r"^ModuleHash")
-ORDER = ["ModuleHashStrip", "ModuleHashLeaf", "ModuleHashTree", "ModuleHashSign",
+ORDER = ["ModuleHashStrip", "ModuleHashLeaf", "ModuleHashTree", "ModuleHashProofs", "ModuleHashSign",
          "ModuleHashCompress", "ModuleHashPatch"]
-WORKER_MNEMONICS = ["ModuleHashLeaf", "ModuleHashCompress", "ModuleHashTree", "ModuleHashSign"]
+WORKER_MNEMONICS = ["ModuleHashLeaf", "ModuleHashCompress", "ModuleHashTree", "ModuleHashProofs", "ModuleHashSign"]
 REQUIRED = ["ModuleHashStrip", "ModuleHashLeaf", "ModuleHashTree", "ModuleHashSign",
             "ModuleHashPatch"]
 

@@ -89,7 +89,7 @@ def _provider_contents_test_impl(ctx):
 
     asserts.equals(
         env,
-        {"FileWrite": 2, "ModuleHashCompress": 3, "ModuleHashLeaf": 2, "ModuleHashSign": 1, "ModuleHashTree": 1},
+        {"FileWrite": 3, "ModuleHashCompress": 3, "ModuleHashLeaf": 2, "ModuleHashProofs": 1, "ModuleHashSign": 1, "ModuleHashTree": 1},
         _mnemonic_counts(env),
         "batch_size 2: two leaf actions for three modules",
     )
@@ -133,8 +133,9 @@ def _example_chain_test_impl(ctx):
     asserts.equals(
         env,
         {
-            "FileWrite": 2,  # tree.params, sign.params
+            "FileWrite": 3,  # tree.params, proofs.params, sign.params
             "ModuleHashLeaf": 1,  # batch_size 64
+            "ModuleHashProofs": 1,
             "ModuleHashSign": 1,
             "ModuleHashStrip": 1,
             "ModuleHashTree": 1,
@@ -183,14 +184,21 @@ def _example_chain_test_impl(ctx):
     asserts.true(env, info.modules_order in tree.inputs.to_list(), "modules.order is an input of the tree")
     asserts.equals(
         env,
-        sorted([f.path for f in [info.manifest, info.root_record] + info.proofs]),
+        sorted([f.path for f in [info.manifest, info.root_record]]),
         sorted([f.path for f in tree.outputs.to_list()]),
     )
+    proofs = _actions(env, "ModuleHashProofs")[0]
+    asserts.equals(env, sorted([f.path for f in info.proofs]), sorted([f.path for f in proofs.outputs.to_list()]))
+
+    # Signing computes the proofs from the leaves: the proof files are not
+    # its inputs, so they are built only when asked for.
     sign = _actions(env, "ModuleHashSign")[0]
     asserts.equals(env, sorted([f.path for f in info.signed_modules]), sorted([f.path for f in sign.outputs.to_list()]))
     sign_inputs = sign.inputs.to_list()
-    for f in info.hashed_modules + info.proofs + [info.manifest]:
+    for f in info.hashed_modules + info.leaves + [info.manifest]:
         asserts.true(env, f in sign_inputs, "sign input " + f.short_path)
+    for f in info.proofs:
+        asserts.false(env, f in sign_inputs, "a proof file is a sign input: " + f.short_path)
     return analysistest.end(env)
 
 example_chain_test = make(_example_chain_test_impl)
@@ -235,6 +243,7 @@ def _param_files_test_impl(ctx):
             writes[f.short_path] = a
     for mnemonic, command, params in [
         ("ModuleHashTree", "tree", "tree.params"),
+        ("ModuleHashProofs", "tree", "proofs.params"),
         ("ModuleHashSign", "sign", "sign.params"),
     ]:
         actions = _actions(env, mnemonic)
@@ -262,11 +271,11 @@ def _param_files_test_impl(ctx):
     asserts.true(env, sign and sign.content != None, "sign.params content is known at analysis")
     if sign and sign.content != None:
         lines = sign.content.rstrip("\n").split("\n")
-        asserts.equals(env, ["-root-file", info.manifest.path], lines[:2])
+        asserts.equals(env, ["-leaves", "-root-file", info.manifest.path], lines[:3])
         asserts.equals(
             env,
-            ["%s=%s=%s" % (m.path, p.path, s.path) for m, p, s in zip(info.hashed_modules, info.proofs, info.signed_modules)],
-            lines[2:],
+            ["%s=%s=%s" % (m.path, l.path, s.path) for m, l, s in zip(info.hashed_modules, info.leaves, info.signed_modules)],
+            lines[3:],
         )
     return analysistest.end(env)
 
@@ -288,7 +297,7 @@ tool_exec_cfg_test = make(_tool_exec_cfg_test_impl)
 
 # --- the modhash attribute and the persistent worker ---------------------------
 
-_MODHASH_MNEMONICS = ["ModuleHashLeaf", "ModuleHashTree", "ModuleHashSign", "ModuleHashCompress", "ModuleHashPatch"]
+_MODHASH_MNEMONICS = ["ModuleHashLeaf", "ModuleHashTree", "ModuleHashProofs", "ModuleHashSign", "ModuleHashCompress", "ModuleHashPatch"]
 
 def _own_tool_test_impl(ctx):
     env = analysistest.begin(ctx)
@@ -328,7 +337,7 @@ def _worker_requirements_test_impl(ctx):
         seen[a.mnemonic] = True
         if a.mnemonic in ["ModuleHashLeaf", "ModuleHashCompress"]:
             asserts.true(env, a.argv[1] in ["leaf", "compress"], "%s: %s" % (a.mnemonic, a.argv))
-    asserts.equals(env, ["ModuleHashCompress", "ModuleHashLeaf", "ModuleHashSign", "ModuleHashTree"], sorted(seen.keys()))
+    asserts.equals(env, ["ModuleHashCompress", "ModuleHashLeaf", "ModuleHashProofs", "ModuleHashSign", "ModuleHashTree"], sorted(seen.keys()))
     return analysistest.end(env)
 
 worker_requirements_test = make(_worker_requirements_test_impl)

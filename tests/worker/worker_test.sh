@@ -18,8 +18,8 @@
 #
 # It builds and tests all three in one Bazel invocation with an execution
 # log and fails unless:
-#   - every ModuleHashLeaf, ModuleHashCompress, ModuleHashTree and
-#     ModuleHashSign action of `on` and `prebuilt` ran in the worker, every
+#   - every ModuleHashLeaf, ModuleHashCompress, ModuleHashTree,
+#     ModuleHashProofs and ModuleHashSign action of `on` and `prebuilt` ran in the worker, every
 #     one of `off` in the sandbox, and all of them are remotable and
 #     cacheable;
 #   - the prebuilt chain's actions ran the prebuilt binary;
@@ -129,7 +129,9 @@ log=$tmp/exec.json
 echo "$name: bazel test of the three chains (off: leaf and compress in the sandbox)"
 # The progress messages name the target: "Hashing module ... for //tests/worker/gen:off".
 # ModuleHashPatch runs one-shot in the sandbox for all three.
-./bazelw "$@" test --disk_cache= --remote_cache= --test_output=errors \
+# --output_groups=+proofs: the proof files, which nothing in the chain
+# needs, are built to be compared too.
+./bazelw "$@" test --disk_cache= --remote_cache= --test_output=errors --output_groups=+proofs \
 	--strategy_regexp="for //$gen_pkg:off\$=sandboxed" \
 	--execution_log_json_file="$log" "${targets[@]}" </dev/null ||
 	die "bazel test failed"
@@ -151,7 +153,7 @@ while True:
 fail = []
 for chain, want in [("on", "worker"), ("off", "linux-sandbox"), ("prebuilt", "worker")]:
     # batch_size 8: one leaf action per 8 modules, served concurrently.
-    for m, count in [("ModuleHashLeaf", (n + 7) // 8), ("ModuleHashCompress", n), ("ModuleHashTree", 1), ("ModuleHashSign", 1)]:
+    for m, count in [("ModuleHashLeaf", (n + 7) // 8), ("ModuleHashCompress", n), ("ModuleHashTree", 1), ("ModuleHashProofs", 1), ("ModuleHashSign", 1)]:
         xs = [s for s in spawns if s.get("mnemonic") == m and s.get("progressMessage", "").endswith("for //%s:%s" % (pkg, chain))]
         runners = sorted({s.get("runner", "") for s in xs})
         ok_flags = all(s.get("remotable") and s.get("cacheable") for s in xs)
