@@ -27,7 +27,8 @@ both orders agree).""",
                          "`external_modules`, `<name>/modules.order`: that file, then `extra/<stem>.o` per external module.",
         "proofs": "List of Files: one proof per module " +
                   "(`<name>/proofs/<stem>.merkle`, what the kernel build appends), " +
-                  "in tree order.",
+                  "in tree order. Made by their own action, which runs only when " +
+                  "something asks for them: the signed modules do not need them.",
         "root_record": "File: `<name>/root.bin`, the 36-byte `.module_hashes` " +
                        "section data (levels in `byte_order`, then the root).",
         "signed_modules": "List of Files: the installable modules " +
