@@ -71,6 +71,9 @@ type output struct {
 	inPlace bool         // the destination was overwritten in place (InPlace)
 	undo    undoOp       // inPlace: how to put the old bytes back
 	id      fileIdentity // staged: the file renamed into place
+	// dirMu serializes the names made and renamed in its directory
+	// (Txn.dirMu).
+	dirMu *sync.Mutex
 }
 
 // Txn is a set of outputs replaced all or nothing. Declare inputs and
@@ -89,6 +92,13 @@ type Txn struct {
 	outID   map[fileID]int      // identity of an existing destination → output index
 	linkID  map[fileID]int      // identity of a symbolic link's target → output index
 	dirs    map[string]dirCheck // checked directories by absolute path
+	// dirMu: one mutex per output directory, held while a name is created
+	// or renamed in it. Goroutines that create names in one directory at
+	// once contend for its lock in the kernel, which spins: two
+	// goroutines creating 4022 files in one directory took 3 times the
+	// wall and 5 times the system time of one (modhash sign, ext4). The
+	// writing, hashing and reading back stay parallel.
+	dirMu map[string]*sync.Mutex
 
 	small   bool     // InPlace: small outputs after the first skip staging
 	mkdirs  bool     // create missing destination directories
@@ -154,6 +164,7 @@ func New() *Txn {
 		outID:   map[fileID]int{},
 		linkID:  map[fileID]int{},
 		dirs:    map[string]dirCheck{},
+		dirMu:   map[string]*sync.Mutex{},
 	}
 }
 

@@ -128,6 +128,8 @@ func (t *Txn) replace(o *output) error {
 		return ErrInterrupted
 	}
 	t.names(o)
+	o.dirMu.Lock()
+	defer o.dirMu.Unlock()
 	if o.existing != nil {
 		err := os.Link(o.sys, o.old)
 		if err != nil && !os.IsNotExist(err) {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/modhash/modhash/internal/parallel"
@@ -184,6 +185,10 @@ func (t *Txn) output(path string, perm os.FileMode, pre *lstatResult) (int, erro
 		}
 	}
 	o := &output{path: path, abs: abs, sys: t.sysPath(abs), perm: perm, batch: pre != nil, mkdirs: t.mkdirs}
+	if o.dirMu = t.dirMu[filepath.Dir(abs)]; o.dirMu == nil {
+		o.dirMu = new(sync.Mutex)
+		t.dirMu[filepath.Dir(abs)] = o.dirMu
+	}
 	if err := t.place(o, pre, len(t.outs)); err != nil {
 		return 0, err
 	}

@@ -84,7 +84,9 @@ func (t *Txn) writeDirect(i int, o *output, data []byte) error {
 		return fmt.Errorf("cannot write %s: journal %s: %w", o.path, t.jpath, err)
 	}
 	perm := uint32(o.perm.Perm())
+	o.dirMu.Lock()
 	fd, err := openRetry(o.sys, syscall.O_WRONLY|syscall.O_CREAT|syscall.O_EXCL|syscall.O_CLOEXEC, perm)
+	o.dirMu.Unlock()
 	if err == syscall.EEXIST {
 		return fmt.Errorf("cannot write %s: it was created by another process while this run was writing it", o.path)
 	}

@@ -137,7 +137,9 @@ func (t *Txn) Create(i int) (*File, error) {
 		return nil, ErrInterrupted
 	}
 	t.names(o)
+	o.dirMu.Lock()
 	f, err := plainfile.CreateExclusive(o.tmp, 0o600)
+	o.dirMu.Unlock()
 	if err != nil {
 		return nil, fmt.Errorf("cannot create %s: %w", o.path, unwrapPath(err))
 	}
