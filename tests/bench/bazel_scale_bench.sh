@@ -18,7 +18,9 @@
 #       batch of 64 modules, the rules' default batch_size), the tree
 #       (which also checks the order), the sign batch, the vmlinux patch
 #       (target <= 8 s)
-#   (2) no-op rebuild, workers on (target <= 0.3 s)
+#   (2) no-op rebuild, workers on (target <= 0.3 s); (2a), (2b) the same
+#       with --watchfs --noexperimental_check_output_files, Bazel's options
+#       for large trees (the second of two builds timed)
 #   (3) and (4): the same for variant_1 with workers off (all modules
 #       touched first, so that Bazel digests them again as in (1))
 #   (5) rebuild after one module's bytes changed, workers on (target <= 2 s)
@@ -36,7 +38,7 @@
 # build, to hash every source module once, which Bazel digests), with
 # nothing else: scale_bench.py floor, from the build's execution log, on
 # the same disk, as many threads as CPUs. The last line is
-#   cold S s, no-op S s, one-module change S s (workers on); cold S s, no-op S s, one-module change S s (workers off)
+#   cold S s, no-op S s (S s with --watchfs), one-module change S s (workers on); cold S s, no-op S s, one-module change S s (workers off)
 # When the cold build with workers misses its target (or BENCH_ANALYZE=1),
 # it then looks at where the time goes: Bazel's phase summary, per-spawn
 # sandbox costs from the profile, the tool's own cost outside Bazel, SHA-256
@@ -272,6 +274,13 @@ off_chain=("$off_root" "${off_root}_vmlinux")
 run_step cold_on "(1) cold build, $modules modules, workers on" build \
 	--experimental_profile_additional_tasks=vfs_md5 "${chain[@]}"
 run_step noop_on "(2) no-op rebuild, workers on" build "${chain[@]}"
+# The same with Bazel's options for large source trees: file system events
+# instead of a stat of every source file (--watchfs), and no stat of every
+# output file (--noexperimental_check_output_files). The first build with
+# them starts watching; the second is timed.
+watch=(--watchfs --noexperimental_check_output_files)
+run_step noop_watch0 "(2a) no-op, --watchfs etc. (first)" build "${watch[@]}" "${chain[@]}"
+run_step noop_watch "(2b) no-op, --watchfs etc. (second)" build "${watch[@]}" "${chain[@]}"
 (cd "$gen" && sed 's/\.o$/.ko/' modules.order | xargs touch)
 run_step cold_off "(3) cold build, $modules modules, workers off" build --config=no-workers \
 	--experimental_profile_additional_tasks=vfs_md5 "${off_chain[@]}"
@@ -334,6 +343,7 @@ for w in on off; do
 		"one change ${wall[change_$w]} s (<= $change_target s): $(met "${wall[change_$w]}" "$change_target"), re-ran ${mnem[change_$w]}"
 done
 echo "one-module change re-runs (want $change_expect): $([[ $counts_ok == yes ]] && echo as expected || echo UNEXPECTED)"
+echo "no-op with ${watch[*]}: ${wall[noop_watch]} s (<= $noop_target s): $(met "${wall[noop_watch]}" "$noop_target")"
 floor_line() { # floor_line LABEL JSON WALL
 	python3 -c '
 import json, sys
@@ -462,12 +472,12 @@ fi
 echo
 echo "=== summary (repeated)"
 echo "$modules modules, $mb MB; load1 before each step in the table"
-print_rows "${rows[@]:0:10}"
+print_rows "${rows[@]:0:12}"
 if [[ $counts_ok != yes || $runners_ok != yes ]]; then
 	die "unexpected actions: one change on ${mnem[change_on]}, off ${mnem[change_off]}; leaf runners cold on $(leaf_runner cold_on), cold off $(leaf_runner cold_off)"
 fi
 floor_line "(1) cold build" "$floor_cold" "${wall[cold_on]}"
 floor_line "(5) one module changed" "$floor_change" "${wall[change_on]}"
-echo "cold $(s1 "${wall[cold_on]}") s, no-op $(s2 "${wall[noop_on]}") s, one-module change $(s1 "${wall[change_on]}") s (workers on);" \
+echo "cold $(s1 "${wall[cold_on]}") s, no-op $(s2 "${wall[noop_on]}") s ($(s2 "${wall[noop_watch]}") s with --watchfs), one-module change $(s1 "${wall[change_on]}") s (workers on);" \
 	"cold $(s1 "${wall[cold_off]}") s, no-op $(s2 "${wall[noop_off]}") s, one-module change $(s1 "${wall[change_off]}") s (workers off)"
 exit 0
