@@ -60,6 +60,12 @@
 #   SCALE_SEED          generator seed (default 61)
 #   REMOTE_SCALE_JOBS   --jobs of the remote builds (default 4: the two
 #                       workers' two slots, plus two actions in transit)
+#   BB_WORKER_CONCURRENCY  actions each worker runs at once (cluster.sh;
+#                       default 1, as in remote_exec_test.sh)
+#   REMOTE_SCALE_FLAGS  more Bazel flags for the remote steps, after the
+#                       script's own (e.g. --strategy=ModuleHashPatch=local
+#                       or --remote_executor=grpc://127.0.0.1:1 show the
+#                       checks failing)
 #   KEEP_TMP=1          keep the temporary directories
 set -euo pipefail
 
@@ -168,7 +174,8 @@ chain=("//$gen_pkg:module_hashes" "//$gen_pkg:module_hashes_vmlinux")
 tools=(//tools/modhash //examples/minikernel:module_hashes_vmlinux)
 common=(--noshow_progress --color=no --curses=no --symlink_prefix=/ --remote_cache=)
 local_flags=(--disk_cache=)
-remote_flags=(--config=remote-exec --remote_executor="$url" --jobs="$jobs")
+read -r -a more_flags <<<"${REMOTE_SCALE_FLAGS:-}"
+remote_flags=(--config=remote-exec --remote_executor="$url" --jobs="$jobs" "${more_flags[@]}")
 
 # Rows: label|wall|critical path|load1|spawns|by runner|by mnemonic|worker 1/2
 rows=()
@@ -315,7 +322,7 @@ compare_outputs "$ob_local" "$ob_remote" "(e) local vs (d) remote, one module ch
 
 # --------------------------------------------------------------------------
 say "where a remote action's time goes"
-echo "bb_worker stages of an action in (b), both workers (worker concurrency: 1 action each):"
+echo "bb_worker stages of an action in (b), both workers ($BB_WORKER_CONCURRENCY action(s) at once per worker):"
 # Stage counts and seconds during (b): after minus before.
 awk 'NR == FNR { c[$1] = $2; s[$1] = $3; next }
   { n = $2 - c[$1]; t = $3 - s[$1]; if (n > 0) printf "  %-22s %6d actions %9.1f s  %8.1f ms mean\n", $1, n, t, t * 1000 / n }' \
@@ -353,7 +360,7 @@ profile_sums "$logs/hits.profile.gz" "(c) remote, action cache hits"
 
 # --------------------------------------------------------------------------
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-say "figures: $nmod modules, $mb MB, seed $seed; $(nproc) CPUs; remote --jobs=$jobs"
+say "figures: $nmod modules, $mb MB, seed $seed; $(nproc) CPUs; remote --jobs=$jobs, $BB_WORKER_CONCURRENCY action(s) at once per worker${REMOTE_SCALE_FLAGS:+, $REMOTE_SCALE_FLAGS}"
 printf '%-36s %7s %7s %6s %6s %-9s  %s | %s\n' step "wall s" "crit s" load1 spawns "w1/w2" "by runner" "by mnemonic"
 for r in "${rows[@]}"; do
   IFS='|' read -r a b c d e f g h <<<"$r"
