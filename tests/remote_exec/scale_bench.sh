@@ -25,10 +25,11 @@
 #   (e) the same change rebuilt locally (output base of (a))
 #
 # and prints, per step: wall seconds of the Bazel client, critical path,
-# load1 before it, spawns by runner and by mnemonic (from each step's
+# CPU seconds the machine spent meanwhile (all processes), load1 before it, spawns by runner and by mnemonic (from each step's
 # execution log), the actions each worker ran (their Prometheus metrics);
 # the ratio remote/local; where a remote action's time goes on the workers
-# (their per-stage durations) and in Bazel (the profile's event sums). The
+# (their per-stage durations), in Bazel (the profile's event sums) and
+# which process spent the CPU in (b). The
 # outputs of (a), (b) and (c), and after the change of (d) and (e), are
 # compared file by file (SHA-256 of every file the chain wrote: leaves,
 # tree, root.bin, manifest, signed modules, proofs, patched vmlinux).
@@ -111,6 +112,12 @@ python3 -c 'import random, sys; sys.exit(not hasattr(random.Random(), "randbytes
   die "python3 >= 3.9 is needed (random.randbytes)"
 
 now() { date +%s.%N; }
+hz=$(getconf CLK_TCK)
+# busy_ticks: CPU time the whole machine has spent busy (all CPUs, every
+# process: this run's and anyone else's), in clock ticks.
+busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
+# proc_ticks PID: user + system CPU time of a process (its threads), ticks.
+proc_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 load1() { cut -d' ' -f1 /proc/loadavg; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 jget() { python3 -c 'import json, sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
@@ -195,10 +202,14 @@ bazel_step() {
     --profile="$logs/$step.profile.gz" --noslim_profile)
   echo "$name: $label" >&2
   l=$(load1)
+  local b0
+  b0=$(busy_ticks)
   w1=$(worker_actions 1) w2=$(worker_actions 2)
   t0=$(now)
   bazel_in "$src" "$ob" "$cmd" "${flags[@]}" "$@" >"$logs/$step.out" 2>&1 || rc=$?
   t1=$(now)
+  local b1
+  b1=$(busy_ticks)
   if [[ $rc -ne 0 ]]; then
     tail -n 40 "$logs/$step.out" >&2
     die "$label failed (bazel $cmd exit $rc); log above"
@@ -212,7 +223,7 @@ bazel_step() {
   counts[$step]=$c
   echo "$c" >"$logs/$step.counts.json"
   w1=$(($(worker_actions 1) - w1)) w2=$(($(worker_actions 2) - w2))
-  rows+=("$label|${wall[$step]}|${crit:--}|$l|$(jget "$c" total)|$(by runners "$c")|$(by mnemonics "$c")|$w1/$w2")
+  rows+=("$label|${wall[$step]}|${crit:--}|$l|$(jget "$c" total)|$(by runners "$c")|$(by mnemonics "$c")|$w1/$w2|$(awk -v a="$b0" -v b="$b1" -v hz="$hz" 'BEGIN { printf "%.0f", (b - a) / hz }')")
   echo "  ${wall[$step]} s; ${procs#INFO: }; workers ran $w1/$w2" >&2
   eval "workers_$step=($w1 $w2)"
 }
@@ -293,8 +304,16 @@ done
 
 say "the timed steps"
 bazel_step local "(a) local cold build, workers on" "$ob_local" local build "${chain[@]}"
+# CPU of each process of the cluster and of the Bazel server during (b).
+cpu_procs() {
+  local p
+  for p in "${cluster_order[@]}"; do echo "$p $(proc_ticks "${cluster_pids[$p]}")"; done
+  echo "bazel-server $(proc_ticks "$(cat "$ob_remote/server/server.pid.txt")")"
+}
 stages_before="$(worker_stages)"
+cpu_before="$(cpu_procs)"
 bazel_step remote "(b) remote cold build" "$ob_remote" remote build "${chain[@]}"
+cpu_after="$(cpu_procs)"
 stages_after="$(worker_stages)"
 bazel_step hits "(c) remote, another output base" "$ob_hits" remote build "${chain[@]}"
 : >"$logs/identical"
@@ -327,6 +346,9 @@ echo "bb_worker stages of an action in (b), both workers ($BB_WORKER_CONCURRENCY
 awk 'NR == FNR { c[$1] = $2; s[$1] = $3; next }
   { n = $2 - c[$1]; t = $3 - s[$1]; if (n > 0) printf "  %-22s %6d actions %9.1f s  %8.1f ms mean\n", $1, n, t, t * 1000 / n }' \
   <(echo "$stages_before") <(echo "$stages_after")
+echo "CPU seconds of each process during (b) (2 CPUs: $(awk -v w="${wall[remote]}" 'BEGIN { printf "%.0f", 2 * w }') CPU seconds in its wall time):"
+awk -v hz="$hz" 'NR == FNR { c[$1] = $2; next } { printf "  %-14s %7.1f\n", $1, ($2 - c[$1]) / hz }' \
+  <(echo "$cpu_before") <(echo "$cpu_after")
 # profile_sums FILE TITLE: the profile's complete events summed by category
 # and name (paths and numbers dropped), the 12 largest.
 profile_sums() {
@@ -361,10 +383,10 @@ profile_sums "$logs/hits.profile.gz" "(c) remote, action cache hits"
 # --------------------------------------------------------------------------
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 say "figures: $nmod modules, $mb MB, seed $seed; $(nproc) CPUs; remote --jobs=$jobs, $BB_WORKER_CONCURRENCY action(s) at once per worker${REMOTE_SCALE_FLAGS:+, $REMOTE_SCALE_FLAGS}"
-printf '%-36s %7s %7s %6s %6s %-9s  %s | %s\n' step "wall s" "crit s" load1 spawns "w1/w2" "by runner" "by mnemonic"
+printf '%-36s %7s %7s %6s %6s %6s %-9s  %s | %s\n' step "wall s" "crit s" "cpu s" load1 spawns "w1/w2" "by runner" "by mnemonic"
 for r in "${rows[@]}"; do
-  IFS='|' read -r a b c d e f g h <<<"$r"
-  printf '%-36s %7s %7s %6s %6s %-9s  %s | %s\n' "$a" "$b" "$c" "$d" "$e" "$h" "$f" "$g"
+  IFS='|' read -r a b c d e f g h i <<<"$r"
+  printf '%-36s %7s %7s %6s %6s %6s %-9s  %s | %s\n' "$a" "$b" "$c" "$i" "$d" "$e" "$h" "$f" "$g"
 done
 echo
 cat "$logs/identical"
