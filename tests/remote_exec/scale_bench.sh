@@ -23,6 +23,10 @@
 #       must be an action cache hit
 #   (d) one module's bytes changed, rebuilt remotely (output base of (b))
 #   (e) the same change rebuilt locally (output base of (a))
+#   (f) mixed: --config=remote-exec plus --config=local-workers (the
+#       modhash actions in local persistent workers, the rest remote), cold,
+#       in a fourth output base, on variant_1 (the same modules under other
+#       output paths, so that no action is a hit from (b))
 #
 # and prints, per step: wall seconds of the Bazel client, critical path,
 # CPU seconds the machine spent meanwhile (all processes), load1 before it, spawns by runner and by mnemonic (from each step's
@@ -138,14 +142,15 @@ mkdir -p "$logs"
 ob_local="$tmp/ob-local"
 ob_remote="$tmp/ob-remote"
 ob_hits="$tmp/ob-hits"
-output_bases=("$ob_local" "$ob_remote" "$ob_hits")
-src_of=(["$ob_local"]="$src" ["$ob_remote"]="$src" ["$ob_hits"]="$src")
+ob_mixed="$tmp/ob-mixed"
+output_bases=("$ob_local" "$ob_remote" "$ob_hits" "$ob_mixed")
+src_of=(["$ob_local"]="$src" ["$ob_remote"]="$src" ["$ob_hits"]="$src" ["$ob_mixed"]="$src")
 
 say "a copy of the checkout with $nmod synthetic modules in tests/scale/gen"
 copy_checkout "$src"
 gen_pkg=tests/scale/gen
 t0=$(now)
-summary="$(python3 "$helper" generate "$src/$gen_pkg" --modules "$nmod" --seed "$seed")"
+summary="$(python3 "$helper" generate "$src/$gen_pkg" --modules "$nmod" --seed "$seed" --variants 1)"
 gen_s=$(secs "$t0" "$(now)")
 total_bytes=$(jget "$summary" total_bytes)
 middle=$(jget "$summary" middle_module)
@@ -189,14 +194,18 @@ rows=()
 declare -A wall=() counts=()
 
 # bazel_step NAME LABEL OB MODE COMMAND [ARGS...]: one Bazel command in
-# output base OB, MODE local or remote (its flags), with an execution log
+# output base OB, MODE local, remote or mixed (its flags), with an execution log
 # and a profile; timed and recorded as a row unless NAME starts with
 # "warmup".
 bazel_step() {
   local step="$1" label="$2" ob="$3" mode="$4" cmd="$5"
   shift 5
   local flags=("${common[@]}") l t0 t1 rc=0 w1 w2
-  if [[ $mode == remote ]]; then flags+=("${remote_flags[@]}"); else flags+=("${local_flags[@]}"); fi
+  case $mode in
+  remote) flags+=("${remote_flags[@]}") ;;
+  mixed) flags+=("${remote_flags[@]}" --config=local-workers) ;;
+  *) flags+=("${local_flags[@]}") ;;
+  esac
   [[ $cmd == fetch ]] && flags=(--noshow_progress --color=no --curses=no)
   [[ $cmd == fetch ]] || flags+=(--experimental_execution_log_file="$logs/$step.execlog"
     --profile="$logs/$step.profile.gz" --noslim_profile)
@@ -290,7 +299,7 @@ say "warm-up of each output base (not timed)"
 # warm-up is not measured; --disk_cache is not part of the configuration,
 # so the analysis stays cached for (a)); the remote ones build them on the
 # cluster, then take them from its action cache.
-for ob in "$ob_local" "$ob_remote" "$ob_hits"; do
+for ob in "$ob_local" "$ob_remote" "$ob_hits" "$ob_mixed"; do
   mode=remote
   [[ $ob == "$ob_local" ]] && mode=local
   bazel_step warmup_fetch "warm-up: fetch (${ob##*/})" "$ob" "$mode" fetch "${tools[@]}"
@@ -322,6 +331,8 @@ compare_outputs "$ob_local" "$ob_hits" "(a) local vs (c) hits"
 python3 "$helper" rewrite "$src/$gen_pkg/$middle" --seed "$((seed + 1000))"
 bazel_step change_remote "(d) one module changed, remote" "$ob_remote" remote build "${chain[@]}"
 bazel_step change_local "(e) one module changed, local" "$ob_local" local build "${chain[@]}"
+bazel_step mixed "(f) mixed cold: local workers + remote" "$ob_mixed" mixed build \
+  "//$gen_pkg:variant_1" "//$gen_pkg:variant_1_vmlinux"
 
 # --------------------------------------------------------------------------
 say "checks"
@@ -390,7 +401,7 @@ for r in "${rows[@]}"; do
 done
 echo
 cat "$logs/identical"
-echo "remote/local: cold $(ratio "${wall[remote]}" "${wall[local]}"), one-module change $(ratio "${wall[change_remote]}" "${wall[change_local]}"); second output base $(ratio "${wall[hits]}" "${wall[local]}") of local cold"
+echo "remote/local: cold $(ratio "${wall[remote]}" "${wall[local]}"), one-module change $(ratio "${wall[change_remote]}" "${wall[change_local]}"); second output base $(ratio "${wall[hits]}" "${wall[local]}"), mixed $(ratio "${wall[mixed]}" "${wall[local]}") of local cold"
 echo "remote scale: $nmod modules, $n_remote actions remote ${wall[remote]} s vs local ${wall[local]} s" \
   "($(ratio "${wall[remote]}" "${wall[local]}")x), second output base $n_hits of $n_hits_total action cache hits ${wall[hits]} s," \
   "workers used: 2 (${workers_remote[0]}/${workers_remote[1]})"
