@@ -357,7 +357,7 @@ echo "bb_worker stages of an action in (b), both workers ($BB_WORKER_CONCURRENCY
 awk 'NR == FNR { c[$1] = $2; s[$1] = $3; next }
   { n = $2 - c[$1]; t = $3 - s[$1]; if (n > 0) printf "  %-22s %6d actions %9.1f s  %8.1f ms mean\n", $1, n, t, t * 1000 / n }' \
   <(echo "$stages_before") <(echo "$stages_after")
-echo "CPU seconds of each process during (b) (2 CPUs: $(awk -v w="${wall[remote]}" 'BEGIN { printf "%.0f", 2 * w }') CPU seconds in its wall time):"
+echo "CPU seconds of each process during (b) ($(nproc) CPUs: $(awk -v w="${wall[remote]}" -v n="$(nproc)" 'BEGIN { printf "%.0f", n * w }') CPU seconds in its wall time):"
 awk -v hz="$hz" 'NR == FNR { c[$1] = $2; next } { printf "  %-14s %7.1f\n", $1, ($2 - c[$1]) / hz }' \
   <(echo "$cpu_before") <(echo "$cpu_after")
 # profile_sums FILE TITLE: the profile's complete events summed by category
