@@ -331,7 +331,7 @@ compare_outputs "$ob_local" "$ob_hits" "(a) local vs (c) hits"
 python3 "$helper" rewrite "$src/$gen_pkg/$middle" --seed "$((seed + 1000))"
 bazel_step change_remote "(d) one module changed, remote" "$ob_remote" remote build "${chain[@]}"
 bazel_step change_local "(e) one module changed, local" "$ob_local" local build "${chain[@]}"
-bazel_step mixed "(f) mixed cold: local workers + remote" "$ob_mixed" mixed build \
+bazel_step mixed "(f) mixed cold, local workers" "$ob_mixed" mixed build \
   "//$gen_pkg:variant_1" "//$gen_pkg:variant_1_vmlinux"
 
 # --------------------------------------------------------------------------
