@@ -100,7 +100,9 @@ cluster_start() {
   BB_STATE="$cluster_state"
   BB_PORT_BASE="$(cluster_free_ports)" || return 1
   BB_TOOLCHAIN="$(cluster_toolchain)"
-  export BB_STATE BB_PORT_BASE BB_TOOLCHAIN
+  # Actions each worker runs at once (worker.jsonnet); callers may set it.
+  BB_WORKER_CONCURRENCY="${BB_WORKER_CONCURRENCY:-1}"
+  export BB_STATE BB_PORT_BASE BB_TOOLCHAIN BB_WORKER_CONCURRENCY
   cluster_url="grpc://127.0.0.1:$((BB_PORT_BASE + 1))"
 
   cluster_run storage "$bin/bb_storage" storage.jsonnet
@@ -130,7 +132,8 @@ cluster_start() {
     fi
     sleep 0.5
   done
-  echo "cluster: up in $((SECONDS - t0))s at $cluster_url (state $cluster_state, toolchain $BB_TOOLCHAIN)" >&2
+  echo "cluster: up in $((SECONDS - t0))s at $cluster_url (state $cluster_state, toolchain $BB_TOOLCHAIN," \
+    "$BB_WORKER_CONCURRENCY action(s) at once per worker)" >&2
 }
 
 # cluster_registered_workers: how many workers the scheduler knows (the

@@ -6,6 +6,7 @@
 //   BB_PORT_BASE  first of the cluster's TCP ports on 127.0.0.1
 //   BB_TOOLCHAIN  the toolchain the workers offer (platform property
 //                 modhash-toolchain; must equal //bazel:remote_exec's)
+//   BB_WORKER_CONCURRENCY  actions each worker runs at once (default 1)
 local state = std.extVar('BB_STATE');
 local base = std.parseInt(std.extVar('BB_PORT_BASE'));
 local address(offset) = '127.0.0.1:%d' % (base + offset);

@@ -26,8 +26,9 @@ local dir = common.state + '/worker' + n;
     },
     runners: [{
       endpoint: { address: 'unix:' + dir + '/runner.sock' },
-      // Two cores: one action at a time per worker, two in all.
-      concurrency: 1,
+      // Actions this worker runs at once. Two cores: 1 (two in all) unless
+      // the caller sets BB_WORKER_CONCURRENCY (cluster.sh).
+      concurrency: std.parseInt(std.extVar('BB_WORKER_CONCURRENCY')),
       platform: {
         properties: [
           // Sorted by name, as REAPI requires.
