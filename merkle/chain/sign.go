@@ -39,7 +39,7 @@ type SignOptions struct {
 	// proof file needs to be written and read. Every result is checked
 	// against that tree's root (and Root, if set).
 	FromLeaves bool
-	Inputs          []string // other files the command read (the root's source, parameter files)
+	Inputs     []string // other files the command read (the root's source, parameter files)
 }
 
 // A Replaced signature is one that Sign (RemoveSignature) left out.
