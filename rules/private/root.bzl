@@ -296,8 +296,8 @@ def _sign(ctx, hashed, leaves, manifest):
     args.add("-leaves")
     args.add("-root-file", manifest)
     args.add_all([
-        "%s=%s=%s" % (m.path, l.path, s.path)
-        for m, l, s in zip(hashed, leaves, signed)
+        "%s=%s=%s" % (m.path, leaf.path, s.path)
+        for m, leaf, s in zip(hashed, leaves, signed)
     ])
     params = _params_file(ctx, "sign.params", args)
     cmd = ctx.actions.args()

@@ -274,7 +274,7 @@ def _param_files_test_impl(ctx):
         asserts.equals(env, ["-leaves", "-root-file", info.manifest.path], lines[:3])
         asserts.equals(
             env,
-            ["%s=%s=%s" % (m.path, l.path, s.path) for m, l, s in zip(info.hashed_modules, info.leaves, info.signed_modules)],
+            ["%s=%s=%s" % (m.path, leaf.path, s.path) for m, leaf, s in zip(info.hashed_modules, info.leaves, info.signed_modules)],
             lines[3:],
         )
     return analysistest.end(env)
