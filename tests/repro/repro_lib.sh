@@ -45,7 +45,9 @@ repro_build() {
   (
     umask "$mask"
     export TZ="$tz" LC_ALL="$lc"
-    bazel_in "$src" "$ob" "$command" --noshow_progress --remote_cache= "${flags[@]}" \
+    # +proofs: the proof files, which nothing in the chains needs (signing
+    # computes the proofs), are deliverables to compare too.
+    bazel_in "$src" "$ob" "$command" --noshow_progress --remote_cache= --output_groups=+proofs "${flags[@]}" \
       --execution_log_json_file="$tmp/log$n.json" "${targets[@]}"
   ) 2>"$tmp/build$n.err" || { tail -n 60 "$tmp/build$n.err" >&2; die "build $n failed"; }
   grep -E '^INFO: (Elapsed|[0-9]+ processes)' "$tmp/build$n.err" || true
