@@ -84,6 +84,33 @@ def _batches(n, size):
     """[start, end) ranges that cut range(n) into consecutive runs of at most size."""
     return [(i, min(i + size, n)) for i in range(0, n, size)]
 
+def _run_modhash_params(ctx, command, params_basename, args, **kwargs):
+    """Runs `modhash COMMAND @<name>/PARAMS_BASENAME`, args written to that file.
+
+    The actions with thousands of arguments (tree, proofs, sign): a worker
+    gets the parameter file as its request, so no sandbox of thousands of
+    input links is built either.
+
+    Args:
+      ctx: the rule context.
+      command: the modhash command ("tree", "sign").
+      params_basename: the parameter file's name under <name>/.
+      args: the command's arguments (an Args object).
+      **kwargs: inputs (without the parameter file), outputs, mnemonic,
+        progress_message.
+    """
+    params = _params_file(ctx, params_basename, args)
+    cmd = ctx.actions.args()
+    cmd.add(command)
+    cmd.add(params, format = "@%s")
+    ctx.actions.run(
+        executable = modhash_executable(ctx),
+        arguments = [cmd],
+        inputs = kwargs.pop("inputs") + [params],
+        execution_requirements = WORKER_EXECUTION_REQUIREMENTS,
+        **kwargs
+    )
+
 # Runs `TOOL FLAGS... -o OUT MODULE` for each MODULE OUT pair, in order.
 # Arguments: TOOL, the number of flags, the flags, then the pairs.
 _STRIP_BATCH = """\
@@ -230,18 +257,13 @@ def _tree(ctx, leaves, order):
         args.add("-suffix", ctx.attr.suffix)
         inputs.append(order)
     args.add_all(leaves)
-    params = _params_file(ctx, "tree.params", args)
-    cmd = ctx.actions.args()
-    cmd.add("tree")
-    cmd.add(params, format = "@%s")
-    ctx.actions.run(
-        executable = modhash_executable(ctx),
-        arguments = [cmd],
-        inputs = inputs + [params],
+    _run_modhash_params(
+        ctx,
+        "tree",
+        "tree.params",
+        args,
+        inputs = inputs,
         outputs = [manifest, record],
-        # "modhash tree @tree.params": a worker gets tree.params as its
-        # request. No sandbox of thousands of input links then.
-        execution_requirements = WORKER_EXECUTION_REQUIREMENTS,
         mnemonic = "ModuleHashTree",
         progress_message = "Building the module hashes tree of %d modules for %s" % (
             len(leaves),
@@ -267,16 +289,13 @@ def _proofs(ctx, leaves, stems):
     args = ctx.actions.args()
     args.add("-in-order")
     args.add_all(["%s=%s" % (leaf.path, proof.path) for leaf, proof in zip(leaves, proofs)])
-    params = _params_file(ctx, "proofs.params", args)
-    cmd = ctx.actions.args()
-    cmd.add("tree")
-    cmd.add(params, format = "@%s")
-    ctx.actions.run(
-        executable = modhash_executable(ctx),
-        arguments = [cmd],
-        inputs = leaves + [params],
+    _run_modhash_params(
+        ctx,
+        "tree",
+        "proofs.params",
+        args,
+        inputs = leaves,
         outputs = proofs,
-        execution_requirements = WORKER_EXECUTION_REQUIREMENTS,
         mnemonic = "ModuleHashProofs",
         progress_message = "Writing the proofs of %d modules for %s" % (len(leaves), ctx.label),
     )
@@ -299,16 +318,13 @@ def _sign(ctx, hashed, leaves, manifest):
         "%s=%s=%s" % (m.path, leaf.path, s.path)
         for m, leaf, s in zip(hashed, leaves, signed)
     ])
-    params = _params_file(ctx, "sign.params", args)
-    cmd = ctx.actions.args()
-    cmd.add("sign")
-    cmd.add(params, format = "@%s")
-    ctx.actions.run(
-        executable = modhash_executable(ctx),
-        arguments = [cmd],
-        inputs = hashed + leaves + [manifest, params],
+    _run_modhash_params(
+        ctx,
+        "sign",
+        "sign.params",
+        args,
+        inputs = hashed + leaves + [manifest],
         outputs = signed,
-        execution_requirements = WORKER_EXECUTION_REQUIREMENTS,
         mnemonic = "ModuleHashSign",
         progress_message = "Appending proofs to %d modules for %s" % (len(hashed), ctx.label),
     )
