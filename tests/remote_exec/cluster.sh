@@ -12,6 +12,9 @@
 #   cluster_stop              stop every process by PID: TERM, then KILL
 #                             after cluster_stop_timeout seconds (10)
 #   cluster_kill_worker N     SIGKILL worker N and its runner
+#   cluster_finish STATUS NAME STATE [KEEP]
+#                             for EXIT traps: stop, keep the logs on
+#                             failure, remove STATE unless KEEP
 #   cluster_logs              print the tail of every process's log
 # As a command, for trying things by hand (Ctrl-C stops it):
 #   tests/remote_exec/cluster.sh up [STATE]
@@ -177,6 +180,28 @@ cluster_stop() {
     wait "$pid" 2>/dev/null
     unset "cluster_pids[$proc]"
   done
+  return 0
+}
+
+# cluster_finish STATUS NAME STATE [KEEP]: for the caller's EXIT trap:
+# stops the cluster; when STATUS is not 0, copies its logs into a new
+# directory and says where (as NAME); removes STATE unless KEEP is set.
+cluster_finish() {
+  local status="$1" name="$2" state="$3" keep="${4:-}" logs
+  local -
+  set +e
+  cluster_stop
+  if [[ $status -ne 0 && -d "$state/logs" ]]; then
+    logs="$(mktemp -d "${TMPDIR:-/tmp}/modhash-buildbarn-logs.XXXXXX")"
+    cp -R "$state/logs/." "$logs/"
+    echo "$name: the cluster's logs are kept in $logs" >&2
+  fi
+  if [[ -n "$keep" ]]; then
+    echo "$name: kept $state" >&2
+  else
+    chmod -R u+w "$state" 2>/dev/null
+    rm -rf "$state"
+  fi
   return 0
 }
 

@@ -55,18 +55,8 @@ source "$here/cluster.sh"
 # reach its build directories, and nothing else of this test.
 state="$(mktemp -d "${TMPDIR:-/tmp}/modhash-buildbarn.XXXXXX")"
 finish() {
-  local status="$1"
-  set +e
-  cluster_stop
-  if [[ $status -ne 0 && -d "$state/logs" ]]; then
-    local logs
-    logs="$(mktemp -d "${TMPDIR:-/tmp}/modhash-buildbarn-logs.XXXXXX")"
-    cp -R "$state/logs/." "$logs/"
-    echo "$name: the cluster's logs are kept in $logs" >&2
-  fi
-  chmod -R u+w "$state" 2>/dev/null
-  rm -rf "$state"
-  scratch_finish "$status"
+  cluster_finish "$1" "$name" "$state"
+  scratch_finish "$1"
 }
 trap 'finish $?' EXIT
 trap 'exit 130' INT

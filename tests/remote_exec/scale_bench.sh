@@ -90,22 +90,8 @@ helper="$repo/tests/scale/scale_bench.py"
 # reach its build directories, and nothing else of this run.
 state="$(mktemp -d "${TMPDIR:-/tmp}/modhash-buildbarn-scale.XXXXXX")"
 finish() {
-  local status="$1"
-  set +e
-  cluster_stop
-  if [[ $status -ne 0 && -d "$state/logs" ]]; then
-    local logs
-    logs="$(mktemp -d "${TMPDIR:-/tmp}/modhash-buildbarn-logs.XXXXXX")"
-    cp -R "$state/logs/." "$logs/"
-    echo "$name: the cluster's logs are kept in $logs" >&2
-  fi
-  if [[ -n "${KEEP_TMP:-}" ]]; then
-    echo "$name: kept $state" >&2
-  else
-    chmod -R u+w "$state" 2>/dev/null
-    rm -rf "$state"
-  fi
-  scratch_finish "$status"
+  cluster_finish "$1" "$name" "$state" "${KEEP_TMP:-}"
+  scratch_finish "$1"
 }
 trap 'finish $?' EXIT
 trap 'exit 130' INT
