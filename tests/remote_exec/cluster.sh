@@ -12,7 +12,7 @@
 #   cluster_stop              stop every process by PID: TERM, then KILL
 #                             after cluster_stop_timeout seconds (10)
 #   cluster_kill_worker N     SIGKILL worker N and its runner
-#   cluster_finish STATUS NAME STATE [KEEP]
+#   cluster_finish STATUS WHO STATE [KEEP]
 #                             for EXIT traps: stop, keep the logs on
 #                             failure, remove STATE unless KEEP
 #   cluster_logs              print the tail of every process's log
@@ -183,21 +183,22 @@ cluster_stop() {
   return 0
 }
 
-# cluster_finish STATUS NAME STATE [KEEP]: for the caller's EXIT trap:
+# cluster_finish STATUS WHO STATE [KEEP]: for the caller's EXIT trap:
 # stops the cluster; when STATUS is not 0, copies its logs into a new
-# directory and says where (as NAME); removes STATE unless KEEP is set.
+# directory and says where (as WHO); removes STATE unless KEEP is set.
+# (Its locals are not called "name": callers keep theirs readonly.)
 cluster_finish() {
-  local status="$1" name="$2" state="$3" keep="${4:-}" logs
+  local status="$1" who="$2" state="$3" keep="${4:-}" logs
   local -
   set +e
   cluster_stop
   if [[ $status -ne 0 && -d "$state/logs" ]]; then
     logs="$(mktemp -d "${TMPDIR:-/tmp}/modhash-buildbarn-logs.XXXXXX")"
     cp -R "$state/logs/." "$logs/"
-    echo "$name: the cluster's logs are kept in $logs" >&2
+    echo "$who: the cluster's logs are kept in $logs" >&2
   fi
   if [[ -n "$keep" ]]; then
-    echo "$name: kept $state" >&2
+    echo "$who: kept $state" >&2
   else
     chmod -R u+w "$state" 2>/dev/null
     rm -rf "$state"
