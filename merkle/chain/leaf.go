@@ -72,7 +72,6 @@ type LeafJob struct {
 type LeavesOptions struct {
 	RemoveSignature bool     // hash a signed module without its signature
 	Inputs          []string // other files the command read (parameter files)
-	Workers         int      // modules hashed at once; 0 means GOMAXPROCS
 }
 
 // Leaves hashes every job's module into its leaf file, several at once,
@@ -97,7 +96,7 @@ func Leaves(jobs []LeafJob, o LeavesOptions) ([]HashedLeaf, error) {
 			return nil, err
 		}
 	}
-	ls, err := leaves.Hash(in, leaves.Options{Workers: o.Workers, RemoveSignature: o.RemoveSignature})
+	ls, err := leaves.Hash(in, leaves.Options{RemoveSignature: o.RemoveSignature})
 	if err != nil {
 		return nil, err
 	}
