@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/modhash/modhash/merkle/modsig"
 )
@@ -256,11 +257,13 @@ func VerifyKernel(r io.ReaderAt, size int64, k Kernel) (Result, error) {
 	res.Pos = proof.Pos
 
 	// 4. leaf, then up the tree; pos itself is bound by the leaf hash.
-	bufSize := int64(1 << 20)
-	if modlen < bufSize {
-		bufSize = modlen
+	bp := hashBufs.Get().(*[]byte)
+	buf := *bp
+	if modlen < int64(len(buf)) {
+		buf = buf[:modlen]
 	}
-	leaf, _, err := LeafFrom(proof.Pos, io.NewSectionReader(r, 0, modlen), make([]byte, bufSize))
+	leaf, _, err := LeafFrom(proof.Pos, io.NewSectionReader(r, 0, modlen), buf)
+	hashBufs.Put(bp)
 	if err != nil {
 		return res, err
 	}
@@ -272,6 +275,13 @@ func VerifyKernel(r io.ReaderAt, size int64, k Kernel) (Result, error) {
 	res.Reason = fmt.Sprintf("proof for position %d leads to the kernel's root", proof.Pos)
 	return res, nil
 }
+
+// hashBufs are VerifyKernel's read buffers: signing reads back thousands of
+// modules, and a new buffer for each was most of its garbage.
+var hashBufs = sync.Pool{New: func() any {
+	b := make([]byte, 1<<20)
+	return &b
+}}
 
 // VerifyBytes is Verify for a module held in memory.
 func VerifyBytes(module []byte, root RootRecord) Result {

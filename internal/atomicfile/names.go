@@ -29,9 +29,15 @@ func (f *File) WriteString(s string) (int, error) {
 }
 
 // ReadFrom copies r into the temporary file (with copy_file_range where
-// the kernel can, like os.File).
+// the kernel can, like os.File). An error says what failed, not which
+// system call os.File chose: "write OUT: file too large".
 func (f *File) ReadFrom(r io.Reader) (int64, error) {
 	n, err := f.File.ReadFrom(r)
+	var pe *os.PathError
+	var se *os.SyscallError
+	if errors.As(err, &pe) && errors.As(pe.Err, &se) {
+		err = &os.PathError{Op: pe.Op, Path: pe.Path, Err: se.Err}
+	}
 	return n, f.targetErr(err)
 }
 

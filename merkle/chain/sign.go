@@ -3,7 +3,6 @@ package chain
 import (
 	"errors"
 	"fmt"
-	"io"
 	"runtime"
 
 	"github.com/modhash/modhash/internal/atomicfile"
@@ -155,7 +154,7 @@ func signOne(out *atomicfile.Txn, i int, j SignJob, proof func(int) ([]byte, err
 	if err != nil {
 		return nil, err
 	}
-	n, err := io.Copy(f, in.Reader())
+	n, err := in.CopyTo(f)
 	if err != nil {
 		return nil, fmt.Errorf("cannot write %s: %w", j.Out, err)
 	}

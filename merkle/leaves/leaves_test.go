@@ -133,24 +133,80 @@ func TestChangedWhileRead(t *testing.T) {
 			return os.Chtimes(p, later, later)
 		}, "modified at"},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			p := filepath.Join(t.TempDir(), "m.ko")
-			os.WriteFile(p, bytes.Repeat([]byte("x"), 100), 0o644)
-			m, err := OpenModule(p, false)
+	// What HashFile does (read it all), and what sign does (CopyTo a
+	// file: copy_file_range), then the check.
+	reads := map[string]func(m *Module, dir string) int64{
+		"read": func(m *Module, _ string) int64 {
+			n, _ := io.Copy(io.Discard, m.Reader())
+			return n
+		},
+		"CopyTo": func(m *Module, dir string) int64 {
+			out, err := os.Create(filepath.Join(dir, "out"))
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer m.Close()
-			if err := tc.change(p); err != nil {
-				t.Fatal(err)
-			}
-			// What HashFile and sign do: read it all, then check.
-			n, _ := io.Copy(io.Discard, m.Reader())
-			err = m.CheckUnchanged(n)
-			if !errors.Is(err, ErrChanged) || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("CheckUnchanged = %v, want ErrChanged naming %s and %q", err, p, tc.want)
-			}
-		})
+			defer out.Close()
+			n, _ := m.CopyTo(out)
+			return n
+		},
+	}
+	for _, tc := range tests {
+		for how, read := range reads {
+			t.Run(tc.name+"/"+how, func(t *testing.T) {
+				dir := t.TempDir()
+				p := filepath.Join(dir, "m.ko")
+				os.WriteFile(p, bytes.Repeat([]byte("x"), 100), 0o644)
+				m, err := OpenModule(p, false)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer m.Close()
+				if err := tc.change(p); err != nil {
+					t.Fatal(err)
+				}
+				err = m.CheckUnchanged(read(m, dir))
+				if !errors.Is(err, ErrChanged) || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), tc.want) {
+					t.Errorf("CheckUnchanged = %v, want ErrChanged naming %s and %q", err, p, tc.want)
+				}
+			})
+		}
+	}
+}
+
+// CopyTo copies the module without the signature it removed, from its
+// first byte wherever the file's offset was left.
+func TestCopyTo(t *testing.T) {
+	dir := t.TempDir()
+	body := bytes.Repeat([]byte("module "), 1000)
+	signed := filepath.Join(dir, "signed.ko")
+	tree, err := merkle.NewTree([]merkle.Digest{merkle.Leaf(0, body), merkle.Leaf(1, []byte("other"))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(signed, append(append([]byte{}, body...), tree.Proof(0).Signature()...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m, err := OpenModule(signed, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if _, err := m.File.Read(make([]byte, 10)); err != nil { // move the offset
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ { // twice: each copy starts at the first byte
+		out := filepath.Join(dir, fmt.Sprintf("out%d", i))
+		f, err := os.Create(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := m.CopyTo(f)
+		f.Close()
+		if err != nil || n != int64(len(body)) || m.CheckUnchanged(n) != nil {
+			t.Fatalf("CopyTo = %d, %v; want %d bytes", n, err, len(body))
+		}
+		if got, _ := os.ReadFile(out); !bytes.Equal(got, body) {
+			t.Fatalf("copy %d: %d bytes, not the module without its proof", i, len(got))
+		}
 	}
 }
