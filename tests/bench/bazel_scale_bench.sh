@@ -157,6 +157,30 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# The file system the outputs go to. On ext4 without a journal, creating a
+# file right after thousands were deleted is slow: the inode allocator
+# skips every inode freed in the last dirty_expire_centisecs (30 s), one
+# lookup each, so a one-module change, where Bazel deletes 4022 signed
+# modules and the sign action creates them again, pays a cost quadratic in
+# the number of files (docs/performance.md). The floors pay it too.
+describe_fs() {
+	local src fstype dev journal=
+	read -r src fstype < <(findmnt -n -o SOURCE,FSTYPE --target "$1" 2>/dev/null) || {
+		echo "unknown"
+		return
+	}
+	dev=${src##*/}
+	if [[ $fstype == ext4 ]]; then
+		if compgen -G "/proc/fs/jbd2/$dev-*" >/dev/null; then
+			journal=", with a journal"
+		else
+			journal=", WITHOUT a journal (file creation after mass deletion is slow here: see docs/performance.md)"
+		fi
+	fi
+	echo "$fstype ($src)$journal"
+}
+fs_desc=$(describe_fs "$tmp")
+
 mkdir -p "$(dirname "$gen")"
 if ! mkdir "$gen" 2>/dev/null; then
 	other=$(cat "$gen/.bench.pid" 2>/dev/null || true)
@@ -343,6 +367,7 @@ echo "=== bazel_scale_bench: $modules modules, $mb MB (mean $mean_kb kB, median 
 	"min $(jget "$summary" min_bytes) B, max $(jget "$summary" max_bytes) B), seed $seed;" \
 	"$(nproc) CPUs; Bazel $(dpkg-query -W -f '${Version}' bazel-bootstrap 2>/dev/null || echo '?')"
 echo "generated in ${gen_s} s; timings are wall clock of the bazel client, exec log + profile on"
+echo "output base on: $fs_desc"
 echo
 print_rows "${rows[@]}"
 echo
@@ -409,23 +434,20 @@ if [[ $do_analyze == 1 ]]; then
 	sha2=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }')
 	echo "sha256sum of all $mb MB: $sha1 s on 1 core, $sha2 s on 2 cores (Bazel digests every input once; outputs of the sign batch again)"
 	if [[ -n "$modhash" ]]; then
+		# One `modhash leaf -pos FIRST MODULE=OUT=NAME...` process per
+		# batch of $batch modules, two at a time, as the leaf actions run
+		# it (minus the persistent worker).
+		awk -v b="$batch" -v d="$floor" '{
+			n = NR - 1
+			if (n % b == 0) printf "%s%d", (n ? "\n" : ""), n
+			base = $0; sub(/.*\//, "", base); sub(/\.ko$/, "", base)
+			printf " %s=%s/%s.json=%s", $0, d, base, $0
+		} END { print "" }' "$floor/list" >"$floor/batches"
 		t0=$(now)
-		# One `modhash leaf` process per module, as the leaf actions run it.
-		# shellcheck disable=SC2016 # $0..$3 are sh -c's arguments
-		(cd "$gen" && xargs -n 1 -P 2 sh -c \
-			'b=${3##*/}; exec "$0" leaf -o "$1/${b%.ko}.json" -order modules.order "$3"' \
-			"$modhash" "$floor" "$gen_pkg" <"$floor/list")
+		# shellcheck disable=SC2016 # $0 and $@ are sh -c's arguments
+		(cd "$gen" && xargs -L 1 -P 2 sh -c 'exec "$0" leaf -pos "$@"' "$modhash" <"$floor/batches")
 		leaf_s=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }')
-		per=$(awk -v s="$leaf_s" -v n="$modules" 'BEGIN { printf "%.1f", s * 2 * 1000 / n }')
-		echo "$modules modhash leaf -order processes: $leaf_s s ($per ms per process per core): the floor of the leaf actions without Bazel"
-		# The same with -pos: what reading modules.order in every leaf costs.
-		t0=$(now)
-		# shellcheck disable=SC2016
-		(cd "$gen" && awk '{ print NR - 1, $0 }' "$floor/list" | xargs -n 2 -P 2 sh -c \
-			'b=${3##*/}; exec "$0" leaf -o "$1/${b%.ko}.json" -pos "$2" "$3"' "$modhash" "$floor")
-		pos_s=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }')
-		per=$(awk -v s="$pos_s" -v n="$modules" 'BEGIN { printf "%.1f", s * 2 * 1000 / n }')
-		echo "$modules modhash leaf -pos processes:   $pos_s s ($per ms per process per core): without parsing modules.order each time"
+		echo "$leaf_batches modhash leaf -pos processes of $batch modules: $leaf_s s: the floor of the leaf actions without Bazel"
 	fi
 	rm -rf "$floor"
 
@@ -485,7 +507,7 @@ fi
 
 echo
 echo "=== summary (repeated)"
-echo "$modules modules, $mb MB; load1 before each step in the table"
+echo "$modules modules, $mb MB; load1 before each step in the table; output base on $fs_desc"
 print_rows "${rows[@]:0:12}"
 if [[ $counts_ok != yes || $runners_ok != yes ]]; then
 	die "unexpected actions: one change on ${mnem[change_on]}, off ${mnem[change_off]}; leaf runners cold on $(leaf_runner cold_on), cold off $(leaf_runner cold_off)"
