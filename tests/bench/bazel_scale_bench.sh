@@ -158,11 +158,12 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # The file system the outputs go to. On ext4 without a journal, creating a
-# file right after thousands were deleted is slow: the inode allocator
-# skips every inode freed in the last dirty_expire_centisecs (30 s), one
-# lookup each, so a one-module change, where Bazel deletes 4022 signed
-# modules and the sign action creates them again, pays a cost quadratic in
-# the number of files (docs/performance.md). The floors pay it too.
+# file soon after thousands were deleted is slow: the inode allocator skips
+# every inode freed in the last minute (six while its inode table block is
+# dirty), one buffer lookup each, from the start of the group
+# (docs/kbuild-performance.md, "ext4 without a journal"). A one-module
+# change, where Bazel deletes the 4022 signed modules and the sign action
+# creates them again, can pay that many times over; so can the floors.
 describe_fs() {
 	local src fstype dev journal=
 	read -r src fstype < <(findmnt -n -o SOURCE,FSTYPE --target "$1" 2>/dev/null) || {
