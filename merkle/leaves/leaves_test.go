@@ -135,12 +135,12 @@ func TestChangedWhileRead(t *testing.T) {
 	}
 	// What HashFile does (read it all), and what sign does (CopyTo a
 	// file: copy_file_range), then the check.
-	reads := map[string]func(m *Module, dir string) int64{
-		"read": func(m *Module, _ string) int64 {
+	reads := map[string]func(t *testing.T, m *Module, dir string) int64{
+		"read": func(_ *testing.T, m *Module, _ string) int64 {
 			n, _ := io.Copy(io.Discard, m.Reader())
 			return n
 		},
-		"CopyTo": func(m *Module, dir string) int64 {
+		"CopyTo": func(t *testing.T, m *Module, dir string) int64 {
 			out, err := os.Create(filepath.Join(dir, "out"))
 			if err != nil {
 				t.Fatal(err)
@@ -164,7 +164,7 @@ func TestChangedWhileRead(t *testing.T) {
 				if err := tc.change(p); err != nil {
 					t.Fatal(err)
 				}
-				err = m.CheckUnchanged(read(m, dir))
+				err = m.CheckUnchanged(read(t, m, dir))
 				if !errors.Is(err, ErrChanged) || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), tc.want) {
 					t.Errorf("CheckUnchanged = %v, want ErrChanged naming %s and %q", err, p, tc.want)
 				}
