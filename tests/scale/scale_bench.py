@@ -237,8 +237,11 @@ def floor(args):
     disk and hashed (SHA-256, what Bazel digests outputs with) from those
     copies, each on as many threads as CPUs; with --inputs, the files it
     lists (source files the build read, which Bazel digests once) are
-    hashed too, in inputs_s. Prints JSON: files, bytes, write_s, hash_s,
-    inputs, input_bytes, inputs_s, floor_s."""
+    hashed too, in inputs_s. With --replace, the files are first written
+    once, untimed, and the timed write deletes them and writes them again:
+    what a build that replaces its outputs must do (Bazel deletes an
+    action's old outputs before it runs). Prints JSON: files, bytes,
+    write_s, hash_s, inputs, input_bytes, inputs_s, floor_s, replace."""
     import concurrent.futures
     import hashlib
     import shutil
@@ -273,9 +276,15 @@ def floor(args):
                 h.update(b)
         return h.digest()
 
+    def replace(i):
+        os.unlink(os.path.join(args.dir, paths[i]))
+        write(i)
+
     with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+        if args.replace:
+            list(pool.map(write, range(len(paths))))
         t0 = time.monotonic()
-        list(pool.map(write, range(len(paths))))
+        list(pool.map(replace if args.replace else write, range(len(paths))))
         t1 = time.monotonic()
         list(pool.map(digest, [os.path.join(args.dir, p) for p in paths]))
         t2 = time.monotonic()
@@ -285,7 +294,8 @@ def floor(args):
     print(json.dumps({"files": len(paths), "bytes": sum(len(d) for d in data),
                       "write_s": round(t1 - t0, 3), "hash_s": round(t2 - t1, 3),
                       "inputs": len(inputs), "input_bytes": sum(os.path.getsize(p) for p in inputs),
-                      "inputs_s": round(t3 - t2, 3), "floor_s": round(t3 - t0, 3)}))
+                      "inputs_s": round(t3 - t2, 3), "floor_s": round(t3 - t0, 3),
+                      "replace": bool(args.replace)}))
 
 
 def execlog(args):
@@ -382,6 +392,8 @@ def main():
     fl.add_argument("execroot")
     fl.add_argument("dir", help="a directory to create on the disk to measure (removed after)")
     fl.add_argument("--inputs", help="a file listing source files to hash once too")
+    fl.add_argument("--replace", action="store_true",
+                    help="time deleting the files (written once before) and writing them again")
     fl.set_defaults(func=floor)
     args = p.parse_args()
     args.func(args)
