@@ -29,22 +29,24 @@ func (f *File) WriteString(s string) (int, error) {
 }
 
 // ReadFrom copies r into the temporary file (with copy_file_range where
-// the kernel can, like os.File). An error says what failed, not which
-// system call os.File chose: "write OUT: file too large".
+// the kernel can, like os.File).
 func (f *File) ReadFrom(r io.Reader) (int64, error) {
 	n, err := f.File.ReadFrom(r)
-	var pe *os.PathError
-	var se *os.SyscallError
-	if errors.As(err, &pe) && errors.As(pe.Err, &se) {
-		err = &os.PathError{Op: pe.Op, Path: pe.Path, Err: se.Err}
-	}
 	return n, f.targetErr(err)
 }
 
+// targetErr names the output instead of its temporary file, and says what
+// failed, not which system call os.File chose ("write OUT: file too
+// large", not "write OUT: copy_file_range: file too large").
 func (f *File) targetErr(err error) error {
 	var pe *os.PathError
 	if errors.As(err, &pe) && pe.Path == f.File.Name() {
-		return &os.PathError{Op: pe.Op, Path: f.target, Err: pe.Err}
+		cause := pe.Err
+		var se *os.SyscallError
+		if errors.As(cause, &se) {
+			cause = se.Err
+		}
+		return &os.PathError{Op: pe.Op, Path: f.target, Err: cause}
 	}
 	return err
 }
