@@ -119,6 +119,8 @@ die() {
 	exit 1
 }
 now() { date +%s.%N; }
+# since T0 [FORMAT]: seconds from T0 (a now) to now, printf FORMAT (%.2f).
+since() { awk -v a="$1" -v b="$(now)" -v f="${2:-%.2f}" 'BEGIN { printf f, b - a }'; }
 load1() { cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo '?'; }
 
 command -v python3 >/dev/null || die "python3 is needed"
@@ -205,7 +207,7 @@ for v in $variants; do nvariants=$((nvariants + 1)); done
 echo "bazel_scale_bench: generating $modules modules in $gen_pkg" >&2
 t0=$(now)
 summary=$(python3 "$helper" generate "$gen" --modules "$modules" --seed "$seed" --variants "$((nvariants + 1))")
-gen_s=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }')
+gen_s=$(since "$t0" %.1f)
 jget() { python3 -c 'import json, sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
 total_bytes=$(jget "$summary" total_bytes)
 middle=$(jget "$summary" middle_module)
@@ -309,7 +311,7 @@ noop_times=("${wall[noop_on]}")
 for _ in 1 2 3 4; do
 	t0=$(now)
 	bz build "${build_opts[@]}" "${chain[@]}" >/dev/null 2>&1 || die "a no-op rebuild failed"
-	noop_times+=("$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }')")
+	noop_times+=("$(since "$t0")")
 done
 noop_median=$(printf '%s\n' "${noop_times[@]}" | sort -n | sed -n 3p)
 # The same with Bazel's options for large source trees: file system events
@@ -434,10 +436,10 @@ if [[ $do_analyze == 1 ]]; then
 	cp "$tmp/modules.list" "$floor/list"
 	t0=$(now)
 	(cd "$gen" && xargs cat <"$floor/list") | sha256sum >/dev/null
-	sha1=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }')
+	sha1=$(since "$t0")
 	t0=$(now)
 	(cd "$gen" && xargs -P 2 -n 200 sha256sum <"$floor/list" >/dev/null)
-	sha2=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }')
+	sha2=$(since "$t0")
 	echo "sha256sum of all $mb MB: $sha1 s on 1 core, $sha2 s on 2 cores (Bazel digests every input once; outputs of the sign batch again)"
 	if [[ -n "$modhash" ]]; then
 		# One `modhash leaf -pos FIRST MODULE=OUT=NAME...` process per
@@ -452,7 +454,7 @@ if [[ $do_analyze == 1 ]]; then
 		t0=$(now)
 		# shellcheck disable=SC2016 # $0 and $@ are sh -c's arguments
 		(cd "$gen" && xargs -L 1 -P 2 sh -c 'exec "$0" leaf -pos "$@"' "$modhash" <"$floor/batches")
-		leaf_s=$(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }')
+		leaf_s=$(since "$t0")
 		echo "$leaf_batches modhash leaf -pos processes of $batch modules: $leaf_s s: the floor of the leaf actions without Bazel"
 	fi
 	rm -rf "$floor"
