@@ -35,12 +35,15 @@
 # worker with workers on and in the sandbox with workers off.
 #
 # The floor each build is measured against (issue 27): the time to write
-# the files its actions wrote and to hash them once (and, for the cold
-# build, to hash every source module once, which Bazel digests; for the
-# one-module change, to delete the files first, as Bazel does with an
-# action's old outputs), with nothing else: scale_bench.py floor, from the
-# build's execution log, on the same disk, as many threads as CPUs. The
-# last line is
+# the files its actions wrote and to hash them once, with nothing else
+# (scale_bench.py floor, from the build's execution log, as many threads
+# as CPUs). For the cold build: written into a fresh directory on the same
+# disk, and every source module hashed once too, which Bazel digests. For
+# the one-module change: each output deleted where Bazel keeps it and
+# written again there (in place, right after (5)), as Bazel must delete an
+# action's old outputs before it runs and the action create them again:
+# the same directories, and the file system state closest to the one the
+# build met. The last line is
 #   cold S s, no-op S s (median of 5 S s; S s with --watchfs), one-module change S s (workers on); cold S s, no-op S s, one-module change S s (workers off)
 # When the cold build with workers misses its target (or BENCH_ANALYZE=1),
 # it then looks at where the time goes: Bazel's phase summary, per-spawn
@@ -327,18 +330,20 @@ run_step cold_off "(3) cold build, $modules modules, workers off" build --config
 run_step noop_off "(4) no-op rebuild, workers off" build --config=no-workers "${off_chain[@]}"
 python3 "$helper" rewrite "$gen/$middle" --seed "$((seed + 1000))"
 run_step change_on "(5) one module changed, workers on" build "${chain[@]}"
-run_step change_off "(6) one module changed, workers off" build --config=no-workers "${off_chain[@]}"
-# The floors: what (1) and (5) wrote, written and hashed once outside
-# Bazel; (1) also hashes every source module once.
+# (5)'s floor, right after it, in the file system state closest to the one
+# it met: (5) replaced outputs that existed, and Bazel deleted them first,
+# so the floor deletes each where it is and writes it again there. The
+# same bytes: only their inodes change, so (7) digests them again but
+# re-runs nothing.
 execroot=$(bz info execution_root 2>/dev/null)
-(cd "$gen" && sed 's/\.o$/.ko/' modules.order | sed "s|^|$gen/|") >"$tmp/sources.list"
-floor_json() { python3 "$helper" floor "$logs/$1.execlog" "$execroot" "$tmp/floor_$1" "${@:2}"; }
-floor_cold=$(floor_json cold_on --inputs "$tmp/sources.list")
-# (5) replaced outputs that existed: Bazel deleted them first, so its floor
-# deletes them and writes them again.
-floor_change=$(floor_json change_on --replace)
+floor_change=$(python3 "$helper" floor "$logs/change_on.execlog" "$execroot" --in-place)
+run_step change_off "(6) one module changed, workers off" build --config=no-workers "${off_chain[@]}"
 run_step test "(7) bazel test module_hashes_test" test "${root}_test"
 run_step test_cached "(8) bazel test again (cached)" test "${root}_test"
+# (1)'s floor: what it wrote, written into a fresh directory and hashed
+# once outside Bazel, and every source module hashed once.
+(cd "$gen" && sed 's/\.o$/.ko/' modules.order | sed "s|^|$gen/|") >"$tmp/sources.list"
+floor_cold=$(python3 "$helper" floor "$logs/cold_on.execlog" "$execroot" "$tmp/floor_cold" --inputs "$tmp/sources.list")
 
 # (5) and (6) must each have re-run exactly: its leaf batch, the tree, the
 # sign batch and the patch; nothing else. The cold builds ran every leaf
@@ -395,13 +400,19 @@ floor_line() { # floor_line LABEL JSON WALL
 import json, sys
 f = json.loads(sys.argv[2]); wall = float(sys.argv[3])
 extra = " + hashing %d source files (%.1f MB) %.2f s" % (f["inputs"], f["input_bytes"] / 1e6, f["inputs_s"]) if f["inputs"] else ""
-verb = "deleting and writing again" if f.get("replace") else "writing"
+verb = "deleting and writing again in place" if f.get("in_place") else "writing"
 print("floor of %s: %s its %d output files (%.1f MB) %.2f s + hashing them %.2f s%s = %.2f s; Bazel took %.2f s, %.1fx the floor, %.2f s above it" % (
     sys.argv[1], verb, f["files"], f["bytes"] / 1e6, f["write_s"], f["hash_s"], extra, f["floor_s"], wall, wall / f["floor_s"], wall - f["floor_s"]))
 ' "$@"
 }
-floor_line "(1) cold build" "$floor_cold" "${wall[cold_on]}"
-floor_line "(5) one module changed" "$floor_change" "${wall[change_on]}"
+# The floors, and where (5)'s time went (Bazel's profile): what is left
+# between them.
+floors() {
+	floor_line "(1) cold build" "$floor_cold" "${wall[cold_on]}"
+	floor_line "(5) one module changed" "$floor_change" "${wall[change_on]}"
+	python3 "$helper" critical "$logs/change_on.profile.gz" --title "(5) one module changed, Bazel's profile"
+}
+floors
 
 # --- where the time goes ----------------------------------------------------
 
@@ -520,8 +531,7 @@ print_rows "${rows[@]:0:12}"
 if [[ $counts_ok != yes || $runners_ok != yes ]]; then
 	die "unexpected actions: one change on ${mnem[change_on]}, off ${mnem[change_off]}; leaf runners cold on $(leaf_runner cold_on), cold off $(leaf_runner cold_off)"
 fi
-floor_line "(1) cold build" "$floor_cold" "${wall[cold_on]}"
-floor_line "(5) one module changed" "$floor_change" "${wall[change_on]}"
+floors
 echo "cold $(s1 "${wall[cold_on]}") s, no-op $(s2 "${wall[noop_on]}") s (median of 5 $(s2 "$noop_median") s; $(s2 "${wall[noop_watch]}") s with --watchfs), one-module change $(s1 "${wall[change_on]}") s (workers on);" \
 	"cold $(s1 "${wall[cold_off]}") s, no-op $(s2 "${wall[noop_off]}") s, one-module change $(s1 "${wall[change_off]}") s (workers off)"
 exit 0

@@ -20,6 +20,11 @@
       subprocess events, and file digesting ("VFS md5" events, recorded with
       --experimental_profile_additional_tasks=vfs_md5). Prints a table.
 
+  scale_bench.py critical FILE [--title T]
+      Bazel's critical path from a JSON trace profile, on one line: each
+      component's time and, for an action, how long Bazel checked its
+      inputs, deleted its old outputs, ran it and digested its outputs.
+
   scale_bench.py execlog FILE
       Counts the spawns of a Bazel 4.2 --experimental_execution_log_file
       (delimited tools.protos.SpawnExec messages) per mnemonic and runner;
@@ -237,28 +242,42 @@ def floor(args):
     disk and hashed (SHA-256, what Bazel digests outputs with) from those
     copies, each on as many threads as CPUs; with --inputs, the files it
     lists (source files the build read, which Bazel digests once) are
-    hashed too, in inputs_s. With --replace, the files are first written
-    once, untimed, and the timed write deletes them and writes them again:
-    what a build that replaces its outputs must do (Bazel deletes an
-    action's old outputs before it runs). Prints JSON: files, bytes,
-    write_s, hash_s, inputs, input_bytes, inputs_s, floor_s, replace."""
+    hashed too, in inputs_s. With --in-place, no directory: each file is
+    deleted where the build wrote it and written again there with the same
+    bytes and mode, which is what replacing those outputs costs at least
+    (Bazel deletes an action's old outputs before it runs), in the same
+    directories and the same file system state as the build met: on ext4
+    without a journal, creating files right after deleting as many in the
+    same place is several times slower than into a fresh directory
+    (docs/performance.md). It leaves the outputs as they were, but with new
+    inodes: Bazel re-runs their actions on its next build. Prints JSON:
+    files, bytes, write_s, hash_s, inputs, input_bytes, inputs_s, floor_s,
+    in_place."""
     import concurrent.futures
     import hashlib
     import shutil
     import time
     paths = [p for s in spawns(args.execlog) for p in s[LISTED_OUTPUTS]]
-    data = []
+    data, modes = [], []
     for p in paths:
         with open(os.path.join(args.execroot, p), "rb") as f:
             data.append(f.read())
-    os.makedirs(args.dir)
-    dirs = sorted({os.path.dirname(p) for p in paths})
-    for d in dirs:
-        os.makedirs(os.path.join(args.dir, d), exist_ok=True)
+            modes.append(os.fstat(f.fileno()).st_mode & 0o7777)
+    if args.in_place:
+        root = args.execroot
+    else:
+        root = args.dir
+        os.makedirs(root)
+        for d in sorted({os.path.dirname(p) for p in paths}):
+            os.makedirs(os.path.join(root, d), exist_ok=True)
     threads = os.cpu_count() or 1
 
     def write(i):
-        with open(os.path.join(args.dir, paths[i]), "wb") as f:
+        path = os.path.join(root, paths[i])
+        if args.in_place:
+            os.unlink(path)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, modes[i])
+        with os.fdopen(fd, "wb") as f:
             f.write(data[i])
 
     inputs = []
@@ -276,26 +295,21 @@ def floor(args):
                 h.update(b)
         return h.digest()
 
-    def replace(i):
-        os.unlink(os.path.join(args.dir, paths[i]))
-        write(i)
-
     with concurrent.futures.ThreadPoolExecutor(threads) as pool:
-        if args.replace:
-            list(pool.map(write, range(len(paths))))
         t0 = time.monotonic()
-        list(pool.map(replace if args.replace else write, range(len(paths))))
+        list(pool.map(write, range(len(paths))))
         t1 = time.monotonic()
-        list(pool.map(digest, [os.path.join(args.dir, p) for p in paths]))
+        list(pool.map(digest, [os.path.join(root, p) for p in paths]))
         t2 = time.monotonic()
         list(pool.map(digest, inputs))
         t3 = time.monotonic()
-    shutil.rmtree(args.dir)
+    if not args.in_place:
+        shutil.rmtree(root)
     print(json.dumps({"files": len(paths), "bytes": sum(len(d) for d in data),
                       "write_s": round(t1 - t0, 3), "hash_s": round(t2 - t1, 3),
                       "inputs": len(inputs), "input_bytes": sum(os.path.getsize(p) for p in inputs),
                       "inputs_s": round(t3 - t2, 3), "floor_s": round(t3 - t0, 3),
-                      "replace": bool(args.replace)}))
+                      "in_place": bool(args.in_place)}))
 
 
 def execlog(args):
@@ -366,6 +380,53 @@ def profile(args):
         print("    %-34s %7d %10.2f %10.2f" % (name[:34], n, dur / 1e6, dur / 1e3 / n))
 
 
+# The phases of one action in Bazel 4.2's profile, on the thread that ran
+# it, and what each is.
+ACTION_PHASES = [
+    ("action.prepare", "old outputs deleted"),
+    ("ActionContinuation.execute", "ran"),
+    ("actuallyCompleteAction", "outputs digested"),
+]
+
+
+def critical(args):
+    """Bazel's critical path from a JSON trace profile: each component and,
+    for each action on it, its input check and the phases of ACTION_PHASES.
+    Prints one line."""
+    import gzip
+    with gzip.open(args.file, "rt") as f:
+        data = json.load(f)
+    events = [e for e in (data["traceEvents"] if isinstance(data, dict) else data) if e.get("ph") == "X"]
+    parts = []
+    for c in sorted((e for e in events if e.get("cat") == "critical path component"), key=lambda e: e["ts"]):
+        msg = c["name"]
+        if msg.startswith("action '") and msg.endswith("'"):
+            msg = msg[len("action '"):-1]
+        # Several actions may share the message (batches of one size, run
+        # at once): this one's input check starts with the component, and
+        # its run ends with it.
+        c_end = c["ts"] + c["dur"]
+        checks = [e for e in events if e.get("cat") == "action dependency checking" and e["name"] == msg]
+        runs = [e for e in events if e.get("cat") == "action processing" and e["name"] == msg]
+        phases = []
+        if checks:
+            phases.append(("inputs checked", min(checks, key=lambda e: abs(e["ts"] - c["ts"]))["dur"]))
+        if runs:
+            run = min(runs, key=lambda e: abs(e["ts"] + e["dur"] - c_end))
+            lo, hi = run["ts"], run["ts"] + run["dur"]
+            for name, what in ACTION_PHASES:
+                phases.append((what, sum(e["dur"] for e in events if e["name"] == name and e.get("tid") == run.get("tid")
+                                         and lo <= e["ts"] <= hi)))
+        # The progress message without its label and paths: "Hashing 64
+        # modules", "Appending proofs to 4022 modules".
+        words = [w for w in msg.split(" for ")[0].split() if not set(w) & set("/()")]
+        detail = ", ".join("%s %.2f" % (what, d / 1e6) for what, d in phases if d >= 5_000)
+        parts.append("%s %.2f s%s" % (" ".join(words), c["dur"] / 1e6, " (%s)" % detail if detail else ""))
+    diffs = sum(e["dur"] for e in events if e["name"] == "handleDiffs")
+    print("%s: finding changed files %.2f s; critical path: %s" % (
+        args.title or os.path.basename(args.file), diffs / 1e6, "; ".join(parts) or "empty"))
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -384,18 +445,24 @@ def main():
     pr.add_argument("file")
     pr.add_argument("--title", default="")
     pr.set_defaults(func=profile)
+    cr = sub.add_parser("critical")
+    cr.add_argument("file")
+    cr.add_argument("--title", default="")
+    cr.set_defaults(func=critical)
     e = sub.add_parser("execlog")
     e.add_argument("file")
     e.set_defaults(func=execlog)
     fl = sub.add_parser("floor")
     fl.add_argument("execlog")
     fl.add_argument("execroot")
-    fl.add_argument("dir", help="a directory to create on the disk to measure (removed after)")
+    fl.add_argument("dir", nargs="?", help="a directory to create on the disk to measure (removed after); not with --in-place")
     fl.add_argument("--inputs", help="a file listing source files to hash once too")
-    fl.add_argument("--replace", action="store_true",
-                    help="time deleting the files (written once before) and writing them again")
+    fl.add_argument("--in-place", action="store_true",
+                    help="time deleting each file where the build wrote it and writing it again there")
     fl.set_defaults(func=floor)
     args = p.parse_args()
+    if args.func is floor and (args.dir is None) != args.in_place:
+        p.error("floor: give either a directory or --in-place")
     args.func(args)
 
 
