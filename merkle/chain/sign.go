@@ -38,7 +38,15 @@ type SignOptions struct {
 	// proof file needs to be written and read. Every result is checked
 	// against that tree's root (and Root, if set).
 	FromLeaves bool
-	Inputs     []string // other files the command read (the root's source, parameter files)
+	// TreeLeaves (with FromLeaves): the leaf files of the whole tree, in
+	// position order. Each job's Proof must be one of them, and the jobs
+	// may sign any part of the tree: a build can sign one tree's modules
+	// in several runs at once. Empty: the tree of the jobs' own leaves.
+	TreeLeaves []string
+	// Order and Suffix (with FromLeaves): the modules.order the tree's
+	// leaves must match, checked as Tree does.
+	Order, Suffix string
+	Inputs        []string // other files the command read (the root's source, parameter files)
 }
 
 // A Replaced signature is one that Sign (RemoveSignature) left out.
@@ -61,6 +69,14 @@ func Sign(jobs []SignJob, o SignOptions) ([]Replaced, error) {
 			return nil, err
 		}
 		if err := txn.Input(j.Proof); err != nil {
+			return nil, err
+		}
+	}
+	for _, in := range append(o.TreeLeaves, o.Order) {
+		if in == "" {
+			continue
+		}
+		if err := txn.Input(in); err != nil {
 			return nil, err
 		}
 	}
@@ -112,17 +128,28 @@ func proofsOf(jobs []SignJob, o SignOptions) (func(i int) ([]byte, error), []mer
 			return sig, nil
 		}, roots, nil
 	}
-	leafArgs := make([]TreeLeaf, len(jobs))
-	for i, j := range jobs {
-		leafArgs[i] = TreeLeaf{File: j.Proof}
+	var leafArgs []TreeLeaf
+	if len(o.TreeLeaves) > 0 {
+		for _, l := range o.TreeLeaves {
+			leafArgs = append(leafArgs, TreeLeaf{File: l})
+		}
+	} else {
+		for _, j := range jobs {
+			leafArgs = append(leafArgs, TreeLeaf{File: j.Proof})
+		}
 	}
-	_, tree, ls, err := buildTree(leafArgs, "", "", false)
+	_, tree, ls, err := buildTree(leafArgs, o.Order, o.Suffix, len(o.TreeLeaves) > 0)
 	if err != nil {
 		return nil, nil, err
 	}
 	pos := make(map[string]int, len(ls))
 	for _, l := range ls {
 		pos[l.File] = int(l.entry.Pos)
+	}
+	for _, j := range jobs {
+		if _, ok := pos[j.Proof]; !ok {
+			return nil, nil, fmt.Errorf("%s: the leaf of %s is not one of the tree's %d leaves", j.Proof, j.Module, len(ls))
+		}
 	}
 	return func(i int) ([]byte, error) {
 		return tree.Proof(pos[jobs[i].Proof]).Signature(), nil

@@ -27,8 +27,9 @@ def _check_attrs(ctx):
     where = "module_hashes_root %s" % ctx.label
     if ctx.attr.modules_order and not ctx.attr.suffix:
         fail("%s: suffix must not be empty: it replaces .o in modules.order lines" % where)
-    if ctx.attr.batch_size < 1:
-        fail("%s: batch_size must be at least 1, got %d" % (where, ctx.attr.batch_size))
+    for attr in ["batch_size", "sign_batch_size"]:
+        if getattr(ctx.attr, attr) < 1:
+            fail("%s: %s must be at least 1, got %d" % (where, attr, getattr(ctx.attr, attr)))
 
 def _collect_modules(ctx):
     """The module Files in attribute order; fails on ambiguous inputs."""
@@ -301,33 +302,53 @@ def _proofs(ctx, leaves, stems):
     )
     return proofs
 
-def _sign(ctx, hashed, leaves, manifest):
-    """Declares <name>/signed/<basename> for every module, in one action."""
+def _sign(ctx, hashed, leaves, order):
+    """Declares <name>/signed/<basename> for every module.
+
+    One ModuleHashSign action per `sign_batch_size` modules. Each computes
+    every proof from all the leaves (no proof files) and checks every
+    result against that tree's root as the kernel would, before anything
+    is written; with modules_order, it checks the leaves against it as the
+    tree action does. It does not wait for the tree action: the vmlinux
+    gets that action's root, and module_hashes_test checks each signed
+    module against that vmlinux.
+    """
     signed = [
         ctx.actions.declare_file("%s/signed/%s" % (ctx.label.name, m.basename))
         for m in hashed
     ]
-    args = ctx.actions.args()
-
-    # Each module's proof computed from the leaves (no proof files); each
-    # result checked against the tree action's root as the kernel would
-    # before anything is written.
-    args.add("-leaves")
-    args.add("-root-file", manifest)
-    args.add_all([
-        "%s=%s=%s" % (m.path, leaf.path, s.path)
-        for m, leaf, s in zip(hashed, leaves, signed)
-    ])
-    _run_modhash_params(
-        ctx,
-        "sign",
-        "sign.params",
-        args,
-        inputs = hashed + leaves + [manifest],
-        outputs = signed,
-        mnemonic = "ModuleHashSign",
-        progress_message = "Appending proofs to %d modules for %s" % (len(hashed), ctx.label),
-    )
+    batches = _batches(len(hashed), ctx.attr.sign_batch_size)
+    tree_leaves = None
+    if len(batches) > 1:
+        # The whole tree's leaves, for every batch: one file, not one copy
+        # per parameter file.
+        tree_leaves = ctx.actions.declare_file(ctx.label.name + "/sign-leaves.list")
+        ctx.actions.write(tree_leaves, "".join([leaf.path + "\n" for leaf in leaves]))
+    for start, end in batches:
+        args = ctx.actions.args()
+        args.add("-leaves")
+        inputs = hashed[start:end] + leaves
+        if tree_leaves:
+            args.add("-tree-leaves", tree_leaves)
+            inputs.append(tree_leaves)
+        if order:
+            args.add("-order", order)
+            args.add("-suffix", ctx.attr.suffix)
+            inputs.append(order)
+        args.add_all([
+            "%s=%s=%s" % (m.path, leaf.path, s.path)
+            for m, leaf, s in zip(hashed[start:end], leaves[start:end], signed[start:end])
+        ])
+        _run_modhash_params(
+            ctx,
+            "sign",
+            "sign.params" if len(batches) == 1 else "sign-%d.params" % start,
+            args,
+            inputs = inputs,
+            outputs = signed[start:end],
+            mnemonic = "ModuleHashSign",
+            progress_message = "Appending proofs to %d modules for %s" % (end - start, ctx.label),
+        )
     return signed
 
 def _compress(ctx, signed):
@@ -358,7 +379,7 @@ def _module_hashes_root_impl(ctx):
     order = _tree_order(ctx, stems)
     manifest, record = _tree(ctx, leaves, order)
     proofs = _proofs(ctx, leaves, stems)
-    signed = _sign(ctx, hashed, leaves, manifest) if modules else []
+    signed = _sign(ctx, hashed, leaves, order) if modules else []
     compressed = []
     if ctx.attr.compression != "none":
         compressed = [_compress(ctx, s) for s in signed]
@@ -405,18 +426,21 @@ action `ModuleHashStrip`, one per `batch_size` modules) → hash each module
 into its leaf (`ModuleHashLeaf`, one action per `batch_size` modules, so a
 changed module re-hashes its batch only) → build the tree from the leaves
 (`ModuleHashTree`: manifest and root record, checked against
-`modules_order`) → append each module's proof to it (`ModuleHashSign`,
-which computes the proofs from the leaves and checks every result against
-the manifest's root) → compress each signed module (`compression`,
+`modules_order`) → append each module's proof to it (`ModuleHashSign`, one
+action per `sign_batch_size` modules, beside the tree action, not after
+it: each computes the whole tree from the leaves, checks them against
+`modules_order` too, and checks every result against that root as the
+kernel would) → compress each signed module (`compression`,
 `ModuleHashCompress`). The proof files (`ModuleHashProofs`) are built only
 when asked for (`proofs` output group): nothing else needs them. All format
 work is done by the `modhash` tool.
 
-Signing is one action for all modules on purpose: every proof holds a node
-on every other module's path to the root, so every proof changes whenever
-any module changes. Per-module signing actions would all re-run after any
-change anyway, and would cost one sandbox set-up each (thousands for a
-distribution kernel).
+Signing takes few actions on purpose: every proof holds a node on every
+other module's path to the root, so every proof changes whenever any module
+changes. Per-module signing actions would all re-run after any change
+anyway, and would cost one sandbox set-up each (thousands for a
+distribution kernel). More than one lets Bazel delete and digest a
+distribution kernel's signed modules on several cores.
 
 Outputs (`<name>` is the target's name, `<stem>` the module's basename
 without `suffix`):
@@ -493,6 +517,15 @@ zero bytes, no proofs; the kernel then refuses every module.""",
                   "`drivers/net/dummy.o`) giving each module's position: module " +
                   "`.../drivers/net/dummy<suffix>` is at the 0-based line naming " +
                   "`drivers/net/dummy.o`. It must list exactly the `modules`.",
+        ),
+        "sign_batch_size": attr.int(
+            default = 2048,
+            doc = "Modules per `ModuleHashSign` action (consecutive positions). Every " +
+                  "action reads all the leaves and re-runs after any change. Bazel deletes " +
+                  "and digests each action's outputs in one thread, so a kernel with " +
+                  "thousands of modules is signed by several actions at once: about the " +
+                  "module count divided by the cores, the default being measured best on " +
+                  "two cores for 4022 modules (docs/performance.md).",
         ),
         "strip": attr.bool(
             default = False,

@@ -191,14 +191,16 @@ def _example_chain_test_impl(ctx):
     asserts.equals(env, sorted([f.path for f in info.proofs]), sorted([f.path for f in proofs.outputs.to_list()]))
 
     # Signing computes the proofs from the leaves: the proof files are not
-    # its inputs, so they are built only when asked for.
+    # its inputs, so they are built only when asked for; nor is the tree
+    # action's manifest, so that signing does not wait for it. It checks
+    # the leaves against modules.order itself.
     sign = _actions(env, "ModuleHashSign")[0]
     asserts.equals(env, sorted([f.path for f in info.signed_modules]), sorted([f.path for f in sign.outputs.to_list()]))
     sign_inputs = sign.inputs.to_list()
-    for f in info.hashed_modules + info.leaves + [info.manifest]:
+    for f in info.hashed_modules + info.leaves + [info.modules_order]:
         asserts.true(env, f in sign_inputs, "sign input " + f.short_path)
-    for f in info.proofs:
-        asserts.false(env, f in sign_inputs, "a proof file is a sign input: " + f.short_path)
+    for f in info.proofs + [info.manifest, info.root_record]:
+        asserts.false(env, f in sign_inputs, "a sign input: " + f.short_path)
     return analysistest.end(env)
 
 example_chain_test = make(_example_chain_test_impl)
@@ -225,6 +227,32 @@ def _batches_test_impl(ctx):
     asserts.equals(env, [f.path for f in info.leaves], [j[2] for b in leaves for j in b])
     for a in _actions(env, "ModuleHashLeaf") + _actions(env, "ModuleHashStrip"):
         asserts.equals(env, len(a.outputs.to_list()), len([f for f in a.inputs.to_list() if f.path in hashed + modules]), "%s: one module input per output" % a.mnemonic)
+
+    # sign_batch_size 3: three signing actions, each over the whole tree
+    # (every leaf, listed once in sign-leaves.list, and modules.order), each
+    # signing its own modules only.
+    prefix = target.label.package + "/" + target.label.name + "/"
+    writes = {}
+    for a in _actions(env, "FileWrite"):
+        for f in a.outputs.to_list():
+            writes[f.short_path] = a.content
+    asserts.equals(env, "".join([f.path + "\n" for f in info.leaves]), writes.get(prefix + "sign-leaves.list"))
+    signs = _actions(env, "ModuleHashSign")
+    asserts.equals(env, 3, len(signs))
+    jobs = []
+    for a in signs:
+        inputs = a.inputs.to_list()
+        for f in info.leaves + [info.modules_order]:
+            asserts.true(env, f in inputs, "sign input " + f.short_path)
+        own = [f for f in inputs if f.path in hashed]
+        asserts.equals(env, len(a.outputs.to_list()), len(own), "one module input per output")
+        params = [f.short_path for f in inputs if f.short_path.startswith(prefix + "sign-") and f.short_path.endswith(".params")]
+        asserts.equals(env, 1, len(params), str(params))
+        lines = writes.get(params[0], "").rstrip("\n").split("\n")
+        leaves_list = [f.path for f in inputs if f.short_path == prefix + "sign-leaves.list"]
+        asserts.equals(env, ["-leaves", "-tree-leaves"] + leaves_list + ["-order", info.modules_order.path], lines[:5])
+        jobs.append([line.split("=")[0] for line in lines if line.count("=") == 2])
+    asserts.equals(env, [hashed[0:3], hashed[3:6], hashed[6:8]], [j for _, j in sorted([(hashed.index(j[0]), j) for j in jobs])])
     return analysistest.end(env)
 
 batches_test = make(_batches_test_impl)
@@ -271,11 +299,11 @@ def _param_files_test_impl(ctx):
     asserts.true(env, sign and sign.content != None, "sign.params content is known at analysis")
     if sign and sign.content != None:
         lines = sign.content.rstrip("\n").split("\n")
-        asserts.equals(env, ["-leaves", "-root-file", info.manifest.path], lines[:3])
+        asserts.equals(env, ["-leaves", "-order", info.modules_order.path, "-suffix", ".ko"], lines[:5])
         asserts.equals(
             env,
             ["%s=%s=%s" % (m.path, leaf.path, s.path) for m, leaf, s in zip(info.hashed_modules, info.leaves, info.signed_modules)],
-            lines[3:],
+            lines[5:],
         )
     return analysistest.end(env)
 

@@ -160,3 +160,86 @@ func TestSignFromLeaves(t *testing.T) {
 		t.Errorf("root.bin: %d bytes, want 36", n)
 	}
 }
+
+// TestSignTreeLeaves checks "modhash sign -leaves -tree-leaves LIST": one
+// tree's modules signed in parts, by several runs, give the bytes of one run
+// signing them all; and what it refuses.
+func TestSignTreeLeaves(t *testing.T) {
+	chdir(t, t.TempDir())
+	const n = 5
+	var leafArgs, all, list, order []string
+	for i := 0; i < n; i++ {
+		writeFile(t, fmt.Sprintf("m%d.ko", i), []byte(strings.Repeat(fmt.Sprintf("module %d\n", i), 100*i+1)))
+		leafArgs = append(leafArgs, fmt.Sprintf("m%d.ko=l%d.json=m%d.ko", i, i, i))
+		all = append(all, fmt.Sprintf("m%d.ko=l%d.json=a%d.ko", i, i, i))
+		list = append(list, fmt.Sprintf("l%d.json", i))
+		order = append(order, fmt.Sprintf("m%d.o", i))
+	}
+	writeFile(t, "all.list", []byte(strings.Join(list, "\n")+"\n"))
+	writeFile(t, "modules.order", []byte(strings.Join(order, "\n")+"\n"))
+	writeFile(t, "other.order", []byte(strings.Join(append(order[1:], order[0]), "\n")+"\n"))
+	writeFile(t, "shuffled.list", []byte(strings.Join(append(list[1:], list[0]), "\n")+"\n"))
+	writeFile(t, "empty.list", nil)
+	for _, args := range [][]string{
+		append([]string{"leaf", "-pos", "0"}, leafArgs...),
+		append([]string{"sign", "-leaves"}, all...),
+	} {
+		if code, _, stderr := modhash(t, args...); code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, stderr)
+		}
+	}
+	part := func(prefix string, from, to int) []string {
+		var p []string
+		for i := from; i < to; i++ {
+			p = append(p, fmt.Sprintf("m%d.ko=l%d.json=%s%d.ko", i, i, prefix, i))
+		}
+		return p
+	}
+	// In three parts, one of them a single module, with and without -order.
+	for _, args := range [][]string{
+		append([]string{"sign", "-leaves", "-tree-leaves", "all.list"}, part("p", 0, 2)...),
+		append([]string{"sign", "-leaves", "-tree-leaves", "all.list", "-order", "modules.order"}, part("p", 2, 4)...),
+		append([]string{"sign", "-leaves", "-tree-leaves", "all.list"}, part("p", 4, 5)...),
+	} {
+		if code, _, stderr := modhash(t, args...); code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, stderr)
+		}
+	}
+	for i := 0; i < n; i++ {
+		if got, want := string(readFile(t, fmt.Sprintf("p%d.ko", i))), string(readFile(t, fmt.Sprintf("a%d.ko", i))); got != want {
+			t.Errorf("p%d.ko, signed in parts, differs from a%d.ko, signed with all the others", i, i)
+		}
+	}
+	tests := []struct {
+		name   string
+		args   []string
+		stderr string
+	}{
+		{"a leaf not in the list", append([]string{"sign", "-leaves", "-tree-leaves", "all.list"}, "m0.ko=a0.ko=x0.ko"), "not one of the tree's 5 leaves"},
+		{"the list not in position order", append([]string{"sign", "-leaves", "-tree-leaves", "shuffled.list"}, part("x", 0, 1)...), "l1.json"},
+		{"an empty list", append([]string{"sign", "-leaves", "-tree-leaves", "empty.list"}, part("x", 0, 1)...), "lists no leaf file"},
+		{"a missing list", append([]string{"sign", "-leaves", "-tree-leaves", "no.list"}, part("x", 0, 1)...), "no.list"},
+		{"another modules.order", append([]string{"sign", "-leaves", "-tree-leaves", "all.list", "-order", "other.order"}, part("x", 0, 1)...), "other.order:1 names m1.ko"},
+		{"-order without a list: checked too", append([]string{"sign", "-leaves", "-order", "other.order"}, part("x", 0, 5)...), "other.order:1 names m1.ko"},
+		{"an output that is a leaf of the tree", append([]string{"sign", "-leaves", "-tree-leaves", "all.list"}, "m0.ko=l0.json=l4.json"), "l4.json"},
+		{"-tree-leaves without -leaves", []string{"sign", "-tree-leaves", "all.list", "m0.ko=p0.merkle=x0.ko"}, "need -leaves"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			before := string(readFile(t, "l4.json"))
+			code, _, stderr := modhash(t, tc.args...)
+			if code != 2 || !strings.Contains(stderr, tc.stderr) {
+				t.Errorf("exit %d, stderr %q; want exit 2 and %q", code, stderr, tc.stderr)
+			}
+			for i := 0; i < n; i++ {
+				if _, err := os.Lstat(fmt.Sprintf("x%d.ko", i)); err == nil {
+					t.Errorf("x%d.ko was written by a failing run", i)
+					os.Remove(fmt.Sprintf("x%d.ko", i))
+				}
+			}
+			if string(readFile(t, "l4.json")) != before {
+				t.Errorf("l4.json changed")
+			}
+		})
+	}
+}
