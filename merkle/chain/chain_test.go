@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/modhash/modhash/merkle"
@@ -58,5 +59,23 @@ func TestKbuildTreeAgree(t *testing.T) {
 	}
 	if _, err := Patch("in", "in", PatchOptions{Manifest: "k.json", Inputs: []string{"in"}}); err == nil {
 		t.Errorf("Patch wrote an output that is an input")
+	}
+}
+
+// Sign refuses a tree's leaves or a modules.order unless it signs from
+// leaves: they would be ignored, and the caller would believe them checked.
+func TestSignTreeOptionsNeedFromLeaves(t *testing.T) {
+	dir := t.TempDir()
+	jobs := []SignJob{{Module: filepath.Join(dir, "m.ko"), Proof: filepath.Join(dir, "m.merkle"), Out: filepath.Join(dir, "s.ko")}}
+	for _, o := range []SignOptions{
+		{TreeLeaves: []string{filepath.Join(dir, "l.json")}},
+		{Order: filepath.Join(dir, "modules.order")},
+	} {
+		if _, err := Sign(jobs, o); err == nil || !strings.Contains(err.Error(), "signing from leaves") {
+			t.Errorf("Sign(%+v): error %v, want one about signing from leaves", o, err)
+		}
+	}
+	if _, err := os.Lstat(jobs[0].Out); err == nil {
+		t.Errorf("%s was written", jobs[0].Out)
 	}
 }

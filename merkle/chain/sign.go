@@ -39,7 +39,8 @@ type SignOptions struct {
 	// against that tree's root (and Root, if set).
 	FromLeaves bool
 	// TreeLeaves (with FromLeaves): the leaf files of the whole tree, in
-	// position order. Each job's Proof must be one of them, and the jobs
+	// position order. Each job's Proof must be one of them, named the
+	// same way, and the jobs
 	// may sign any part of the tree: a build can sign one tree's modules
 	// in several runs at once. Empty: the tree of the jobs' own leaves.
 	TreeLeaves []string
@@ -59,6 +60,9 @@ type Replaced struct {
 // place only when every module was signed (and, with a root, accepted). No
 // output may be an input or another output.
 func Sign(jobs []SignJob, o SignOptions) ([]Replaced, error) {
+	if !o.FromLeaves && (len(o.TreeLeaves) > 0 || o.Order != "") {
+		return nil, errors.New("a tree's leaves and modules.order are for signing from leaves")
+	}
 	txn, err := newTxn(o.Inputs)
 	if err != nil {
 		return nil, err
@@ -72,7 +76,7 @@ func Sign(jobs []SignJob, o SignOptions) ([]Replaced, error) {
 			return nil, err
 		}
 	}
-	for _, in := range append(o.TreeLeaves, o.Order) {
+	for _, in := range append([]string{o.Order}, o.TreeLeaves...) {
 		if in == "" {
 			continue
 		}
