@@ -346,33 +346,9 @@ awk 'NR == FNR { c[$1] = $2; s[$1] = $3; next }
 echo "CPU seconds of each process during (b) ($(nproc) CPUs: $(awk -v w="${wall[remote]}" -v n="$(nproc)" 'BEGIN { printf "%.0f", n * w }') CPU seconds in its wall time):"
 awk -v hz="$hz" 'NR == FNR { c[$1] = $2; next } { printf "  %-14s %7.1f\n", $1, ($2 - c[$1]) / hz }' \
   <(echo "$cpu_before") <(echo "$cpu_after")
-# profile_sums FILE TITLE: the profile's complete events summed by category
-# and name (paths and numbers dropped), the 12 largest.
-profile_sums() {
-  python3 - "$1" "$2" <<'PY'
-import gzip, json, re, sys
-with gzip.open(sys.argv[1], "rt") as f:
-    data = json.load(f)
-events = data["traceEvents"] if isinstance(data, dict) else data
-sums, lo, hi = {}, None, None
-for e in events:
-    if e.get("ph") != "X":
-        continue
-    ts, dur = e.get("ts", 0), e.get("dur", 0)
-    lo = ts if lo is None else min(lo, ts)
-    hi = ts + dur if hi is None else max(hi, ts + dur)
-    if e.get("cat") == "critical path component":
-        continue
-    words = [w for w in e.get("name", "").split() if "/" not in w and not re.search(r"\d", w)][:4]
-    key = "%s: %s" % (e.get("cat", "?"), " ".join(words))
-    s = sums.setdefault(key, [0, 0])
-    s[0] += 1
-    s[1] += dur
-print("  %s: profile spans %.1f s; summed events (overlapping: threads run in parallel)" % (sys.argv[2], (hi - lo) / 1e6 if lo is not None else 0))
-for k, (n, d) in sorted(sums.items(), key=lambda kv: -kv[1][1])[:12]:
-    print("    %-58s %6d %9.1f s %8.2f ms" % (k[:58], n, d / 1e6, d / 1e3 / n))
-PY
-}
+# profile_sums FILE TITLE: the profile's events summed by category and name
+# (paths and numbers dropped), the 12 largest.
+profile_sums() { python3 "$helper" events "$1" --title "$2"; }
 profile_sums "$logs/local.profile.gz" "(a) local cold"
 profile_sums "$logs/remote.profile.gz" "(b) remote cold"
 profile_sums "$logs/hits.profile.gz" "(c) remote, action cache hits"

@@ -20,6 +20,10 @@
       subprocess events, and file digesting ("VFS md5" events, recorded with
       --experimental_profile_additional_tasks=vfs_md5). Prints a table.
 
+  scale_bench.py events FILE [--title T]
+      A JSON trace profile's events summed by category and name (paths and
+      numbers dropped): the 12 largest, with count, total and mean.
+
   scale_bench.py critical FILE [--title T]
       Bazel's critical path from a JSON trace profile, on one line: each
       component's time and, for an action, how long Bazel checked its
@@ -329,6 +333,36 @@ def execlog(args):
                       "runners_by_mnemonic": by_mnemonic}, sort_keys=True))
 
 
+def trace_events(path):
+    """The complete ("X") events of a gzipped Bazel JSON trace profile."""
+    import gzip
+    with gzip.open(path, "rt") as f:
+        data = json.load(f)
+    return [e for e in (data["traceEvents"] if isinstance(data, dict) else data) if e.get("ph") == "X"]
+
+
+def events(args):
+    """A profile's events summed by category and name (paths and numbers
+    dropped), the 12 largest; the critical path's own events left out."""
+    import re
+    sums, lo, hi = {}, None, None
+    for e in trace_events(args.file):
+        ts, dur = e.get("ts", 0), e.get("dur", 0)
+        lo = ts if lo is None else min(lo, ts)
+        hi = ts + dur if hi is None else max(hi, ts + dur)
+        if e.get("cat") == "critical path component":
+            continue
+        words = [w for w in e.get("name", "").split() if "/" not in w and not re.search(r"\d", w)][:4]
+        key = "%s: %s" % (e.get("cat", "?"), " ".join(words))
+        s = sums.setdefault(key, [0, 0])
+        s[0] += 1
+        s[1] += dur
+    print("  %s: profile spans %.1f s; summed events (overlapping: threads run in parallel)" % (
+        args.title or os.path.basename(args.file), (hi - lo) / 1e6 if lo is not None else 0))
+    for k, (n, d) in sorted(sums.items(), key=lambda kv: -kv[1][1])[:12]:
+        print("    %-58s %6d %9.1f s %8.2f ms" % (k[:58], n, d / 1e6, d / 1e3 / n))
+
+
 # Per-spawn events of Bazel 4.2's spawn runners (names as in the profile).
 SPAWN_EVENTS = [
     "sandbox.createFileSystem",
@@ -339,15 +373,10 @@ SPAWN_EVENTS = [
 
 
 def profile(args):
-    import gzip
-    with gzip.open(args.file, "rt") as f:
-        data = json.load(f)
-    events = data["traceEvents"] if isinstance(data, dict) else data
+    events = trace_events(args.file)
     start = end = None
     kinds, spawn, digest = {}, {}, [0, 0]
     for e in events:
-        if e.get("ph") != "X":
-            continue
         ts, dur = e.get("ts", 0), e.get("dur", 0)
         start = ts if start is None else min(start, ts)
         end = ts + dur if end is None else max(end, ts + dur)
@@ -392,11 +421,9 @@ ACTION_PHASES = [
 def critical(args):
     """Bazel's critical path from a JSON trace profile: each component and,
     for each action on it, its input check and the phases of ACTION_PHASES.
-    Prints one line."""
-    import gzip
-    with gzip.open(args.file, "rt") as f:
-        data = json.load(f)
-    events = [e for e in (data["traceEvents"] if isinstance(data, dict) else data) if e.get("ph") == "X"]
+    Prints one line. (With --experimental_execution_log_file, as in the
+    benchmark, Bazel digests a spawn's outputs to log them, within "ran".)"""
+    events = trace_events(args.file)
     parts = []
     for c in sorted((e for e in events if e.get("cat") == "critical path component"), key=lambda e: e["ts"]):
         msg = c["name"]
@@ -445,6 +472,10 @@ def main():
     pr.add_argument("file")
     pr.add_argument("--title", default="")
     pr.set_defaults(func=profile)
+    ev = sub.add_parser("events")
+    ev.add_argument("file")
+    ev.add_argument("--title", default="")
+    ev.set_defaults(func=events)
     cr = sub.add_parser("critical")
     cr.add_argument("file")
     cr.add_argument("--title", default="")
