@@ -299,18 +299,24 @@ func expandParamFiles(args []string, files *[]string) ([]string, error) {
 			out = append(out, a)
 			continue
 		}
-		b, err := plainfile.ReadFile(a[1:], maxParamFile)
-		if err != nil {
-			return nil, fmt.Errorf("parameter file: %w", err)
-		}
-		*files = append(*files, a[1:])
-		lines, err := parseParamFile(b, a[1:])
+		lines, err := readParamFile(a[1:], "parameter file")
 		if err != nil {
 			return nil, err
 		}
+		*files = append(*files, a[1:])
 		out = append(out, lines...)
 	}
 	return out, nil
+}
+
+// readParamFile reads the arguments of a parameter file (parseParamFile),
+// at most maxParamFile bytes; what names it in a read error.
+func readParamFile(path, what string) ([]string, error) {
+	b, err := plainfile.ReadFile(path, maxParamFile)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return parseParamFile(b, path)
 }
 
 // parseParamFile splits the content of a parameter file named name into

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/modhash/modhash/internal/plainfile"
 	"github.com/modhash/modhash/merkle"
 	"github.com/modhash/modhash/merkle/chain"
 )
@@ -69,11 +68,8 @@ func runSign(e *env, args []string) error {
 	}
 	o := chain.SignOptions{RemoveSignature: *removeSig, FromLeaves: *fromLeaves, Order: *orderFile, Suffix: *suffix, Inputs: append(root.inputs(), e.paramFiles...)}
 	if *treeLeaves != "" {
-		b, err := plainfile.ReadFile(*treeLeaves, maxParamFile)
-		if err != nil {
-			return fmt.Errorf("-tree-leaves: %w", err)
-		}
-		if o.TreeLeaves, err = parseParamFile(b, *treeLeaves); err != nil {
+		var err error
+		if o.TreeLeaves, err = readParamFile(*treeLeaves, "-tree-leaves"); err != nil {
 			return err
 		}
 		if len(o.TreeLeaves) == 0 {
