@@ -40,9 +40,9 @@ type SignOptions struct {
 	FromLeaves bool
 	// TreeLeaves (with FromLeaves): the leaf files of the whole tree, in
 	// position order. Each job's Proof must be one of them, named the
-	// same way, and the jobs
-	// may sign any part of the tree: a build can sign one tree's modules
-	// in several runs at once. Empty: the tree of the jobs' own leaves.
+	// same way, and the jobs may sign any part of the tree: a build can
+	// sign one tree's modules in several runs at once. Empty: the tree of
+	// the jobs' own leaves.
 	TreeLeaves []string
 	// Order and Suffix (with FromLeaves): the modules.order the tree's
 	// leaves must match, checked as Tree does.
@@ -132,15 +132,15 @@ func proofsOf(jobs []SignJob, o SignOptions) (func(i int) ([]byte, error), []mer
 			return sig, nil
 		}, roots, nil
 	}
-	var leafArgs []TreeLeaf
-	if len(o.TreeLeaves) > 0 {
-		for _, l := range o.TreeLeaves {
-			leafArgs = append(leafArgs, TreeLeaf{File: l})
-		}
-	} else {
+	files := o.TreeLeaves
+	if len(files) == 0 {
 		for _, j := range jobs {
-			leafArgs = append(leafArgs, TreeLeaf{File: j.Proof})
+			files = append(files, j.Proof)
 		}
+	}
+	leafArgs := make([]TreeLeaf, len(files))
+	for i, f := range files {
+		leafArgs[i] = TreeLeaf{File: f}
 	}
 	_, tree, ls, err := buildTree(leafArgs, o.Order, o.Suffix, len(o.TreeLeaves) > 0)
 	if err != nil {
