@@ -25,6 +25,14 @@ def _mnemonic_counts(env):
         counts[a.mnemonic] = counts.get(a.mnemonic, 0) + 1
     return counts
 
+def _file_writes(env):
+    """{short_path: the FileWrite action that writes it} of the target's files."""
+    writes = {}
+    for a in _actions(env, "FileWrite"):
+        for f in a.outputs.to_list():
+            writes[f.short_path] = a
+    return writes
+
 def _flag_value(argv, flag):
     for i in range(len(argv) - 1):
         if argv[i] == flag:
@@ -232,11 +240,9 @@ def _batches_test_impl(ctx):
     # (every leaf, listed once in sign-leaves.list, and modules.order), each
     # signing its own modules only.
     prefix = target.label.package + "/" + target.label.name + "/"
-    writes = {}
-    for a in _actions(env, "FileWrite"):
-        for f in a.outputs.to_list():
-            writes[f.short_path] = a.content
-    asserts.equals(env, "".join([f.path + "\n" for f in info.leaves]), writes.get(prefix + "sign-leaves.list"))
+    writes = _file_writes(env)
+    leaves_list_write = writes.get(prefix + "sign-leaves.list")
+    asserts.equals(env, "".join([f.path + "\n" for f in info.leaves]), leaves_list_write.content if leaves_list_write else None)
     signs = _actions(env, "ModuleHashSign")
     asserts.equals(env, 3, len(signs))
     jobs = []
@@ -248,7 +254,8 @@ def _batches_test_impl(ctx):
         asserts.equals(env, len(a.outputs.to_list()), len(own), "one module input per output")
         params = [f.short_path for f in inputs if f.short_path.startswith(prefix + "sign-") and f.short_path.endswith(".params")]
         asserts.equals(env, 1, len(params), str(params))
-        lines = writes.get(params[0], "").rstrip("\n").split("\n")
+        params_write = writes.get(params[0])
+        lines = (params_write.content if params_write else "").rstrip("\n").split("\n")
         leaves_list = [f.path for f in inputs if f.short_path == prefix + "sign-leaves.list"]
         asserts.equals(env, ["-leaves", "-tree-leaves"] + leaves_list + ["-order", info.modules_order.path], lines[:5])
         jobs.append([line.split("=")[0] for line in lines if line.count("=") == 2])
@@ -265,10 +272,7 @@ def _param_files_test_impl(ctx):
     info = target[ModuleHashesInfo]
     prefix = target.label.package + "/" + target.label.name + "/"
     bin_dir = target_bin_dir_path(env)
-    writes = {}
-    for a in _actions(env, "FileWrite"):
-        for f in a.outputs.to_list():
-            writes[f.short_path] = a
+    writes = _file_writes(env)
     for mnemonic, command, params in [
         ("ModuleHashTree", "tree", "tree.params"),
         ("ModuleHashProofs", "tree", "proofs.params"),
